@@ -1,0 +1,159 @@
+package codec
+
+import (
+	"crypto/cipher"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Keyring holds named AES-256 keys and which one seals new payloads.
+// It is immutable once built, so it is safe for concurrent use.
+type Keyring struct {
+	activeID string
+	aeads    map[string]cipher.AEAD
+	ids      []string
+}
+
+var keyIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+
+// NewKeyring builds a keyring from raw 32-byte keys by ID; activeID must be one of them.
+func NewKeyring(activeID string, keys map[string][]byte) (*Keyring, error) {
+	if len(keys) == 0 {
+		return nil, errors.New("codec: keyring has no keys")
+	}
+	k := &Keyring{activeID: activeID, aeads: make(map[string]cipher.AEAD, len(keys))}
+	for id, raw := range keys {
+		if !keyIDPattern.MatchString(id) {
+			return nil, fmt.Errorf("codec: key id %q must be 1-64 letters, digits, '.', '_' or '-'", id)
+		}
+		aead, err := newAEAD(raw)
+		if err != nil {
+			return nil, fmt.Errorf("codec: key %q: %w", id, err)
+		}
+		k.aeads[id] = aead
+		k.ids = append(k.ids, id)
+	}
+	sort.Strings(k.ids)
+	if _, ok := k.aeads[activeID]; !ok {
+		return nil, fmt.Errorf("codec: active key %q is not in the keyring (have %s)", activeID, strings.Join(k.ids, ", "))
+	}
+	return k, nil
+}
+
+// ActiveID names the key that seals new payloads.
+func (k *Keyring) ActiveID() string { return k.activeID }
+
+// IDs lists every key ID in the keyring, sorted.
+func (k *Keyring) IDs() []string { return append([]string(nil), k.ids...) }
+
+func (k *Keyring) active() (string, cipher.AEAD) { return k.activeID, k.aeads[k.activeID] }
+
+func (k *Keyring) lookup(id string) (cipher.AEAD, bool) {
+	a, ok := k.aeads[id]
+	return a, ok
+}
+
+// ParseKeyring reads the environment form "ACTIVE=id1;id1:BASE64;id2:BASE64"
+// or simply "id1:BASE64[,id2:BASE64]" where the first key is active.
+func ParseKeyring(spec string) (*Keyring, error) {
+	spec = strings.TrimSpace(spec)
+	if spec == "" {
+		return nil, errors.New("codec: empty key specification")
+	}
+	keys := map[string][]byte{}
+	active := ""
+	for _, part := range strings.FieldsFunc(spec, func(r rune) bool { return r == ',' || r == ';' }) {
+		part = strings.TrimSpace(part)
+		if rest, ok := strings.CutPrefix(part, "ACTIVE="); ok {
+			active = rest
+			continue
+		}
+		id, b64, ok := strings.Cut(part, ":")
+		if !ok {
+			return nil, fmt.Errorf("codec: key entry must be ID:BASE64, got an entry without ':'")
+		}
+		raw, err := base64.StdEncoding.DecodeString(b64)
+		if err != nil {
+			return nil, fmt.Errorf("codec: key %q is not valid base64: %w", id, err)
+		}
+		if _, dup := keys[id]; dup {
+			return nil, fmt.Errorf("codec: key %q appears twice", id)
+		}
+		keys[id] = raw
+		if active == "" {
+			active = id
+		}
+	}
+	return NewKeyring(active, keys)
+}
+
+// keyFile is the JSON form of a keyring file.
+type keyFile struct {
+	Active string            `json:"active"`
+	Keys   map[string]string `json:"keys"`
+}
+
+// LoadKeyringFile reads a keyring file ({"active": ID, "keys": {ID: BASE64}}).
+func LoadKeyringFile(path string) (*Keyring, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("codec: reading keyring: %w", err)
+	}
+	var f keyFile
+	if err := json.Unmarshal(data, &f); err != nil {
+		return nil, fmt.Errorf("codec: keyring %s: %w", path, err)
+	}
+	keys := make(map[string][]byte, len(f.Keys))
+	for id, b64 := range f.Keys {
+		raw, err := base64.StdEncoding.DecodeString(b64)
+		if err != nil {
+			return nil, fmt.Errorf("codec: keyring %s: key %q is not valid base64: %w", path, id, err)
+		}
+		keys[id] = raw
+	}
+	k, err := NewKeyring(f.Active, keys)
+	if err != nil {
+		return nil, fmt.Errorf("keyring %s: %w", path, err)
+	}
+	return k, nil
+}
+
+// LoadOrCreateKeyringFile loads the keyring at path, creating it with one fresh
+// random key (mode 0600) when the file does not exist. Dev mode uses it so a
+// data directory carries its own key across restarts.
+func LoadOrCreateKeyringFile(path string) (*Keyring, bool, error) {
+	if _, err := os.Stat(path); err == nil {
+		k, err := LoadKeyringFile(path)
+		return k, false, err
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, false, fmt.Errorf("codec: %w", err)
+	}
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		return nil, false, fmt.Errorf("codec: generating key: %w", err)
+	}
+	id := "k" + time.Now().UTC().Format("20060102")
+	f := keyFile{Active: id, Keys: map[string]string{id: base64.StdEncoding.EncodeToString(raw)}}
+	data, _ := json.MarshalIndent(f, "", "  ")
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, false, fmt.Errorf("codec: %w", err)
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, data, 0o600); err != nil {
+		return nil, false, fmt.Errorf("codec: writing keyring: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return nil, false, fmt.Errorf("codec: writing keyring: %w", err)
+	}
+	k, err := NewKeyring(id, map[string][]byte{id: raw})
+	return k, true, err
+}

@@ -1,0 +1,171 @@
+// Package sites loads and checks site configurations: everything that differs
+// between an urban Johannesburg school and a rural replication lives in
+// sites/<site>/ (site.yaml and the files it names) rather than in code.
+// The shipped sites are embedded in the binary; a directory on disk can replace them.
+package sites
+
+import (
+	"embed"
+	"io/fs"
+)
+
+// Embedded holds the site folders shipped with khula.
+//
+//go:embed */*.yaml
+var Embedded embed.FS
+
+// FS returns the embedded site folders as a file system rooted at the sites directory.
+func FS() fs.FS { return Embedded }
+
+// Roles a person on a school's LLCoP can hold.
+const (
+	RoleSocialWorker    = "social_worker"
+	RoleTeacher         = "teacher"
+	RoleNurse           = "nurse"
+	RoleFieldworker     = "fieldworker"
+	RoleSiteCoordinator = "site_coordinator"
+)
+
+// Site is one site's configuration after loading and checking.
+type Site struct {
+	ID              string         `yaml:"id"`
+	Name            string         `yaml:"name"`
+	Province        string         `yaml:"province"`
+	Setting         string         `yaml:"setting"`
+	Timezone        string         `yaml:"timezone"`
+	Languages       []string       `yaml:"languages"`
+	DefaultLanguage string         `yaml:"default_language"`
+	Respondents     []string       `yaml:"respondents"`
+	InstrumentFile  string         `yaml:"instrument"`
+	ServicesFile    string         `yaml:"services"`
+	Coordinator     Person         `yaml:"coordinator"`
+	Durations       Durations      `yaml:"durations"`
+	Meetings        MeetingCadence `yaml:"meetings"`
+	Schools         []School       `yaml:"schools"`
+	Plugins         Plugins        `yaml:"plugins"`
+
+	// Services is read from ServicesFile.
+	Services []Service `yaml:"-"`
+	// Dir is the site's folder inside the file system it was loaded from.
+	Dir string `yaml:"-"`
+}
+
+// Person is someone the cycle notifies: an LLCoP member or the coordinator.
+// Staff are named by title only; khula needs no staff names to run the cycle.
+type Person struct {
+	Role         string  `yaml:"role"`
+	Title        string  `yaml:"title"`
+	Safeguarding bool    `yaml:"safeguarding"`
+	Language     string  `yaml:"language"`
+	Contact      Contact `yaml:"contact"`
+}
+
+// Contact is how a person or service is reached.
+type Contact struct {
+	Channel string `yaml:"channel"`
+	Address string `yaml:"address"`
+}
+
+// Durations are the cycle's waits, read by the workflows through their inputs.
+type Durations struct {
+	AssessmentWindow   Duration `yaml:"assessment_window"`
+	ReminderEvery      Duration `yaml:"reminder_every"`
+	PlanDeadline       Duration `yaml:"plan_deadline"`
+	UrgentReferralSLA  Duration `yaml:"urgent_referral_sla"`
+	ReferralAckSLA     Duration `yaml:"referral_ack_sla"`
+	ReferralSLA        Duration `yaml:"referral_sla"`
+	FollowUpEvery      Duration `yaml:"follow_up_every"`
+	ReassessAfter      Duration `yaml:"reassess_after"`
+	ReassessmentWindow Duration `yaml:"reassessment_window"`
+}
+
+// MeetingCadence says when a school's LLCoP meets.
+type MeetingCadence struct {
+	Every   Duration `yaml:"every"`
+	Weekday string   `yaml:"weekday"`
+	Time    string   `yaml:"time"`
+}
+
+// School is one school of the site, with its Local Level CoP.
+type School struct {
+	ID       string   `yaml:"id"`
+	Name     string   `yaml:"name"`
+	Quintile int      `yaml:"quintile"`
+	LLCoP    []Person `yaml:"llcop"`
+}
+
+// Plugins names the plugin serving each role.
+type Plugins struct {
+	Referral PluginRef `yaml:"referral"`
+	Notify   PluginRef `yaml:"notify"`
+	Export   PluginRef `yaml:"export"`
+}
+
+// PluginRef names a built-in plugin or a third-party executable pinned by SHA-256.
+type PluginRef struct {
+	Builtin string         `yaml:"builtin"`
+	Path    string         `yaml:"path"`
+	SHA256  string         `yaml:"sha256"`
+	Config  map[string]any `yaml:"config"`
+}
+
+// Service is one entry of the site's services directory.
+type Service struct {
+	ID      string   `yaml:"id"`
+	Name    string   `yaml:"name"`
+	Type    string   `yaml:"type"`
+	Domains []string `yaml:"domains"`
+	Schools []string `yaml:"schools"`
+	Contact Contact  `yaml:"contact"`
+}
+
+// School returns the school with id, or false.
+func (s *Site) School(id string) (School, bool) {
+	for _, sc := range s.Schools {
+		if sc.ID == id {
+			return sc, true
+		}
+	}
+	return School{}, false
+}
+
+// SafeguardingLead returns the school's designated safeguarding social worker,
+// falling back to the site coordinator when the school names none.
+func (s *Site) SafeguardingLead(schoolID string) Person {
+	if sc, ok := s.School(schoolID); ok {
+		for _, p := range sc.LLCoP {
+			if p.Safeguarding {
+				return p
+			}
+		}
+	}
+	return s.Coordinator
+}
+
+// ServicesFor lists services of the given type that serve a school (a
+// service without a school list serves every school of the site).
+func (s *Site) ServicesFor(serviceType, schoolID string) []Service {
+	var out []Service
+	for _, svc := range s.Services {
+		if svc.Type != serviceType {
+			continue
+		}
+		if len(svc.Schools) == 0 {
+			out = append(out, svc)
+			continue
+		}
+		for _, id := range svc.Schools {
+			if id == schoolID {
+				out = append(out, svc)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// TaskQueue is the Temporal task queue serving the site.
+func (s *Site) TaskQueue() string { return TaskQueue(s.ID) }
+
+// TaskQueue is the Temporal task queue serving site id.
+func TaskQueue(siteID string) string { return "khula-" + siteID }
