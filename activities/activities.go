@@ -1,0 +1,87 @@
+// Package activities holds every side effect of the CoP cycle: database
+// writes, scoring, referral dispatch, notifications and starting cycles.
+// Workflows call these through a typed nil *Activities; the worker registers
+// one instance holding the dependencies. Every activity is idempotent: a
+// retry after a crash writes and sends nothing twice.
+package activities
+
+import (
+	"context"
+	"time"
+
+	"github.com/khula-cop/khula/internal/cycle"
+	"github.com/khula-cop/khula/internal/messages"
+	"github.com/khula-cop/khula/plugins"
+	"github.com/khula-cop/khula/sites"
+)
+
+// Records is the app database as the activities see it. Every method is
+// idempotent on the record's deterministic ID.
+type Records interface {
+	RecordStage(ctx context.Context, r cycle.StageRecord) error
+	Enrolment(ctx context.Context, siteID, childID string) (cycle.Enrolment, error)
+	Subject(ctx context.Context, childID string) (cycle.Subject, error)
+	SaveAssessment(ctx context.Context, r cycle.AssessmentRecord) error
+	Assessments(ctx context.Context, cycleID, phase string) (map[string]cycle.Answers, error)
+	SaveScore(ctx context.Context, r cycle.ScoreRecord) error
+	SaveReferral(ctx context.Context, r cycle.ReferralRecord) error
+	PendingAgenda(ctx context.Context, siteID, schoolID string) ([]cycle.AgendaItem, error)
+	SaveMeeting(ctx context.Context, r cycle.MeetingRecord) error
+	SavePlans(ctx context.Context, meetingID string, plans []cycle.ChildPlan, at time.Time) error
+	SaveFollowUp(ctx context.Context, r cycle.FollowUpRecord) error
+	SaveWave(ctx context.Context, r cycle.WaveRecord) error
+	CohortPage(ctx context.Context, siteID, after string, limit int) ([]cycle.CohortMember, error)
+	WaveProgress(ctx context.Context, waveID string) (cycle.WaveProgress, error)
+	WaveReport(ctx context.Context, waveID string) (cycle.WaveReport, error)
+}
+
+// Scorer turns a phase's answers into scales, domain risks and red flags.
+type Scorer interface {
+	Score(ref cycle.InstrumentRef, subject cycle.Subject, assessedOn time.Time, answers map[string]cycle.Answers) (ScoreOutput, []byte, error)
+	// Compare says per domain whether the follow-up is improved, unchanged or worse.
+	Compare(baseline, follow map[string]string) map[string]string
+}
+
+// ScoreOutput is the part of a score the workflow acts on.
+type ScoreOutput struct {
+	Domains map[string]string `json:"domains"`
+	Flags   []string          `json:"flags,omitempty"`
+	Risk    string            `json:"risk"`
+	Changes map[string]string `json:"changes,omitempty"`
+}
+
+// SiteDirectory finds a site's configuration.
+type SiteDirectory interface {
+	Site(id string) (*sites.Site, bool)
+}
+
+// Plugins gives the plugins serving a site's roles.
+type Plugins interface {
+	Referrer(siteID string) (plugins.Referrer, error)
+	Notifier(siteID string) (plugins.Notifier, error)
+}
+
+// CycleStarter starts a ChildCycleWorkflow; started is false when one with
+// the same ID already exists (a relaunch, or a retried page).
+type CycleStarter interface {
+	StartCycle(ctx context.Context, in cycle.CycleInput) (started bool, err error)
+}
+
+// Activities holds the dependencies of every activity.
+type Activities struct {
+	Records  Records
+	Sites    SiteDirectory
+	Scorer   Scorer
+	Plugins  Plugins
+	Messages *messages.Catalog
+	Starter  CycleStarter
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+func (a *Activities) now() time.Time {
+	if a.Now != nil {
+		return a.Now().UTC()
+	}
+	return time.Now().UTC()
+}

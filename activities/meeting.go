@@ -1,0 +1,55 @@
+package activities
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/khula-cop/khula/internal/cycle"
+)
+
+// AgendaInput asks for a meeting's agenda.
+type AgendaInput struct {
+	MeetingID string    `json:"meeting_id"`
+	SiteID    string    `json:"site_id"`
+	SchoolID  string    `json:"school_id"`
+	Date      string    `json:"date"`
+	At        time.Time `json:"at"`
+}
+
+// BuildAgenda lists the school's children awaiting a plan (with their domain
+// results and red flags) and saves the meeting with its agenda.
+func (a *Activities) BuildAgenda(ctx context.Context, in AgendaInput) ([]cycle.AgendaItem, error) {
+	items, err := a.Records.PendingAgenda(ctx, in.SiteID, in.SchoolID)
+	if err != nil {
+		return nil, fmt.Errorf("building agenda of %s: %w", in.MeetingID, err)
+	}
+	rec := cycle.MeetingRecord{MeetingID: in.MeetingID, SiteID: in.SiteID, SchoolID: in.SchoolID, Date: in.Date, Status: cycle.MeetingAwaitingMinutes, Agenda: items, At: in.At}
+	if err := a.Records.SaveMeeting(ctx, rec); err != nil {
+		return nil, fmt.Errorf("saving meeting %s: %w", in.MeetingID, err)
+	}
+	return items, nil
+}
+
+// SaveMeeting records a meeting's status.
+func (a *Activities) SaveMeeting(ctx context.Context, r cycle.MeetingRecord) error {
+	if err := a.Records.SaveMeeting(ctx, r); err != nil {
+		return fmt.Errorf("saving meeting %s: %w", r.MeetingID, err)
+	}
+	return nil
+}
+
+// MinutesRecord is a meeting's minutes to save.
+type MinutesRecord struct {
+	MeetingID string            `json:"meeting_id"`
+	Plans     []cycle.ChildPlan `json:"plans"`
+	At        time.Time         `json:"at"`
+}
+
+// SaveMinutes stores the plans a meeting agreed.
+func (a *Activities) SaveMinutes(ctx context.Context, in MinutesRecord) error {
+	if err := a.Records.SavePlans(ctx, in.MeetingID, in.Plans, in.At); err != nil {
+		return fmt.Errorf("saving minutes of %s: %w", in.MeetingID, err)
+	}
+	return nil
+}

@@ -1,0 +1,110 @@
+// Package messages renders the texts khula sends practitioners. A message
+// names a child only by the opaque cycle reference: the recipient opens khula
+// to see more, where access is checked and audited.
+package messages
+
+import (
+	"bytes"
+	"fmt"
+	"sort"
+	"text/template"
+)
+
+// Template names.
+const (
+	AssessmentReminder = "assessment_reminder"
+	SafeguardingAlert  = "safeguarding_alert"
+	PlanOverdue        = "plan_overdue"
+	MeetingAgenda      = "meeting_agenda"
+	MinutesMissing     = "minutes_missing"
+	ReferralAckOverdue = "referral_ack_overdue"
+	ReferralOverdue    = "referral_overdue"
+	ReferralDeclined   = "referral_declined"
+	FollowUpDue        = "follow_up_due"
+	ReassessmentDue    = "reassessment_due"
+)
+
+type text struct{ subject, body string }
+
+// builtin holds the English texts; sites add translations (see Catalog.Add).
+var builtin = map[string]text{
+	AssessmentReminder: {"Forms outstanding", "Cycle {{.cycle}}: the {{.respondents}} form(s) are still outstanding. The assessment window closes on {{.window_close}}."},
+	SafeguardingAlert:  {"URGENT: safeguarding concern", "Cycle {{.cycle}} at {{.school}} raised a safeguarding concern ({{.flags}}). An urgent referral has been made. Please act today."},
+	PlanOverdue:        {"Plan overdue", "Cycle {{.cycle}} at {{.school}} has waited {{.waited}} for an LLCoP plan. Please put it on the next meeting's agenda."},
+	MeetingAgenda:      {"LLCoP meeting agenda", "The LLCoP meeting {{.meeting}} has {{.count}} child(ren) on its agenda. Please record the minutes in khula."},
+	MinutesMissing:     {"Meeting minutes missing", "No minutes were recorded for meeting {{.meeting}}. Its {{.count}} child(ren) roll over to the next meeting."},
+	ReferralAckOverdue: {"Referral not acknowledged", "Referral {{.referral}} ({{.service_type}}) has not been acknowledged within {{.sla}}."},
+	ReferralOverdue:    {"Referral overdue", "Referral {{.referral}} ({{.service_type}}) has no outcome after {{.sla}}."},
+	ReferralDeclined:   {"Referral declined", "Referral {{.referral}} ({{.service_type}}) was declined. The child's plan may need another service."},
+	FollowUpDue:        {"Follow-up due", "Cycle {{.cycle}} has {{.open}} open referral(s). Please record a follow-up check-in."},
+	ReassessmentDue:    {"Reassessment due", "Cycle {{.cycle}} is due for reassessment of: {{.domains}}."},
+}
+
+// Catalog renders templates by name and language, falling back to English.
+type Catalog struct {
+	texts map[string]map[string]text // template -> language -> text
+}
+
+// NewCatalog returns a catalog holding the built-in English texts.
+func NewCatalog() *Catalog {
+	c := &Catalog{texts: map[string]map[string]text{}}
+	for name, t := range builtin {
+		c.texts[name] = map[string]text{"en": t}
+	}
+	return c
+}
+
+// Add registers a translation; it fails on an unknown template or a text that does not parse.
+func (c *Catalog) Add(name, lang, subject, body string) error {
+	if _, ok := c.texts[name]; !ok {
+		return fmt.Errorf("messages: unknown template %q (known: %v)", name, Names())
+	}
+	for _, s := range []string{subject, body} {
+		if _, err := template.New(name).Option("missingkey=error").Parse(s); err != nil {
+			return fmt.Errorf("messages: template %q (%s): %w", name, lang, err)
+		}
+	}
+	c.texts[name][lang] = text{subject, body}
+	return nil
+}
+
+// Names lists the template names.
+func Names() []string {
+	out := make([]string, 0, len(builtin))
+	for n := range builtin {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Render fills template name in lang (or English) with params.
+func (c *Catalog) Render(name, lang string, params map[string]string) (subject, body string, err error) {
+	byLang, ok := c.texts[name]
+	if !ok {
+		return "", "", fmt.Errorf("messages: unknown template %q", name)
+	}
+	t, ok := byLang[lang]
+	if !ok {
+		t = byLang["en"]
+	}
+	if subject, err = fill(name, t.subject, params); err != nil {
+		return "", "", err
+	}
+	if body, err = fill(name, t.body, params); err != nil {
+		return "", "", err
+	}
+	return subject, body, nil
+}
+
+func fill(name, src string, params map[string]string) (string, error) {
+	tpl, err := template.New(name).Option("missingkey=error").Parse(src)
+	if err != nil {
+		return "", fmt.Errorf("messages: template %q: %w", name, err)
+	}
+	var b bytes.Buffer
+	if err := tpl.Execute(&b, params); err != nil {
+		return "", fmt.Errorf("messages: template %q: %w", name, err)
+	}
+	return b.String(), nil
+}

@@ -1,0 +1,231 @@
+package store
+
+import "time"
+
+// Site is a site's row; its configuration lives in sites/<site>/.
+type Site struct {
+	ID        string `gorm:"primaryKey"`
+	Name      string
+	Setting   string
+	CreatedAt time.Time
+}
+
+// School is one school of a site.
+type School struct {
+	ID        string `gorm:"primaryKey"`
+	SiteID    string
+	Name      string
+	Quintile  int
+	CreatedAt time.Time
+}
+
+// Caregiver is a child's caregiver: personal data.
+type Caregiver struct {
+	ID         string `gorm:"primaryKey"`
+	SiteID     string
+	GivenName  string
+	FamilyName string
+	Phone      string
+	Language   string
+	CreatedAt  time.Time
+}
+
+// Child is a child in a site's cohort: personal data. IDs are opaque and
+// never derived from names, because they appear in workflow IDs.
+type Child struct {
+	ID          string `gorm:"primaryKey"`
+	SiteID      string
+	SchoolID    string
+	CaregiverID string
+	GivenName   string
+	FamilyName  string
+	Sex         string
+	BirthDate   time.Time
+	Grade       string
+	CreatedAt   time.Time
+}
+
+// Consent records who consented for a child, for what, and any withdrawal.
+type Consent struct {
+	ID           string `gorm:"primaryKey"`
+	ChildID      string
+	CaregiverID  string
+	Relationship string
+	Scope        string
+	GivenAt      time.Time
+	WithdrawnAt  *time.Time
+}
+
+// Wave statuses.
+const (
+	WaveLaunching = "launching"
+	WaveOpen      = "open"
+	WaveClosing   = "closing"
+	WaveClosed    = "closed"
+)
+
+// Wave is one round of the cycle at a site.
+type Wave struct {
+	ID          string `gorm:"primaryKey"`
+	SiteID      string
+	Number      int
+	WindowOpen  time.Time
+	WindowClose time.Time
+	DayLengthMS int64 `gorm:"column:day_length_ms"`
+	Status      string
+	CohortSize  int
+	LaunchedAt  time.Time
+	ClosedAt    *time.Time
+	Report      string
+}
+
+// Cycle statuses.
+const (
+	CycleOpen   = "open"
+	CycleClosed = "closed"
+)
+
+// Cycle is the queryable mirror of one child's ChildCycleWorkflow.
+type Cycle struct {
+	ID        string `gorm:"primaryKey"`
+	WaveID    string
+	SiteID    string
+	SchoolID  string
+	ChildID   string
+	Stage     string
+	Status    string
+	Outcome   string
+	Risk      string
+	RedFlag   bool
+	Awaiting  string
+	StageSeq  int
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// StageEvent is one entry of a cycle's timeline.
+type StageEvent struct {
+	ID      string `gorm:"primaryKey"`
+	CycleID string
+	Seq     int
+	Stage   string
+	Detail  string
+	At      time.Time
+}
+
+// Assessment is one respondent's answers for one phase (baseline or reassessment).
+type Assessment struct {
+	ID          string `gorm:"primaryKey"`
+	CycleID     string
+	Phase       string
+	Respondent  string
+	Answers     string
+	SubmittedBy string
+	SubmittedAt time.Time
+}
+
+// Score is the scoring result of one phase, with the instrument that produced it.
+type Score struct {
+	ID                string `gorm:"primaryKey"`
+	CycleID           string
+	Phase             string
+	InstrumentID      string
+	InstrumentVersion string
+	Result            string
+	ComputedAt        time.Time
+}
+
+// DomainRisk is one domain's risk level for one cycle and phase.
+type DomainRisk struct {
+	CycleID  string `gorm:"primaryKey"`
+	Phase    string `gorm:"primaryKey"`
+	Domain   string `gorm:"primaryKey"`
+	WaveID   string
+	SiteID   string
+	SchoolID string
+	Level    string
+}
+
+// Meeting statuses.
+const (
+	MeetingAwaitingMinutes = "awaiting_minutes"
+	MeetingHeld            = "held"
+	MeetingCancelled       = "cancelled"
+)
+
+// Meeting is one LLCoP meeting of a school.
+type Meeting struct {
+	ID        string `gorm:"primaryKey"`
+	SiteID    string
+	SchoolID  string
+	Date      string
+	Status    string
+	Agenda    string
+	CreatedAt time.Time
+	HeldAt    *time.Time
+}
+
+// Plan is what an LLCoP meeting agreed for one child.
+type Plan struct {
+	ID        string `gorm:"primaryKey"`
+	CycleID   string
+	MeetingID string
+	Actions   string
+	AgreedAt  time.Time
+}
+
+// Referral statuses.
+const (
+	ReferralCreated      = "created"
+	ReferralDispatched   = "dispatched"
+	ReferralAcknowledged = "acknowledged"
+	ReferralCompleted    = "completed"
+	ReferralDeclined     = "declined"
+	ReferralUnreachable  = "unreachable"
+)
+
+// Referral is the queryable mirror of one ReferralWorkflow.
+type Referral struct {
+	ID             string `gorm:"primaryKey"`
+	CycleID        string
+	WaveID         string
+	SiteID         string
+	SchoolID       string
+	ServiceType    string
+	ServiceID      string
+	Domain         string
+	Urgent         bool
+	Status         string
+	Overdue        bool
+	DispatchRef    string
+	CreatedAt      time.Time
+	DispatchedAt   *time.Time
+	AcknowledgedAt *time.Time
+	ClosedAt       *time.Time
+	DueAt          *time.Time
+}
+
+// FollowUp is a practitioner's check-in on a child with open referrals.
+type FollowUp struct {
+	ID         string `gorm:"primaryKey"`
+	CycleID    string
+	RecordedBy string
+	Note       string
+	At         time.Time
+}
+
+// OutboxMessage is a message or dispatch khula sent, keyed by its idempotency key.
+type OutboxMessage struct {
+	ID        string `gorm:"primaryKey"`
+	Kind      string
+	SiteID    string
+	Recipient string
+	Channel   string
+	Language  string
+	Template  string
+	Body      string
+	CreatedAt time.Time
+}
+
+// TableName keeps the table name short.
+func (OutboxMessage) TableName() string { return "outbox" }

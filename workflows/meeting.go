@@ -1,0 +1,187 @@
+package workflows
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/khula-cop/khula/activities"
+	"github.com/khula-cop/khula/internal/cycle"
+	"github.com/khula-cop/khula/internal/messages"
+)
+
+type meetingRun struct {
+	w      *Workflows
+	in     cycle.MeetingInput
+	id     string
+	status string
+	agenda []cycle.AgendaItem
+	result cycle.MinutesResult
+	saving bool
+}
+
+// Meeting runs one LLCoP meeting of a school: it builds the agenda (children
+// awaiting plans, with their domain results and red flags), notifies the
+// members, waits for the minutes (an Update carrying a plan per child) and
+// signals each child's cycle with its plan. Children the minutes leave out
+// stay awaiting a plan and appear on the next meeting's agenda.
+func (w *Workflows) Meeting(ctx workflow.Context, in cycle.MeetingInput) (cycle.MinutesResult, error) {
+	m := &meetingRun{w: w, in: in, id: workflow.GetInfo(ctx).WorkflowExecution.ID, status: cycle.MeetingAwaitingMinutes}
+	if in.Date == "" {
+		// A scheduled meeting: its date is the day the schedule started it.
+		m.in.Date = workflow.Now(ctx).UTC().Format(time.DateOnly)
+	}
+	if err := workflow.SetQueryHandler(ctx, cycle.QueryMeeting, func() (cycle.MeetingStatus, error) {
+		return cycle.MeetingStatus{Status: m.status, Agenda: m.agenda}, nil
+	}); err != nil {
+		return cycle.MinutesResult{}, fmt.Errorf("registering query: %w", err)
+	}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, cycle.UpdateSubmitMinutes, m.submitMinutes,
+		workflow.UpdateHandlerOptions{Validator: m.validateMinutes}); err != nil {
+		return cycle.MinutesResult{}, fmt.Errorf("registering minutes update: %w", err)
+	}
+
+	if err := workflow.ExecuteActivity(recordCtx(ctx), a.BuildAgenda, activities.AgendaInput{
+		MeetingID: m.id, SiteID: in.SiteID, SchoolID: in.SchoolID, Date: m.in.Date, At: workflow.Now(ctx),
+	}).Get(ctx, &m.agenda); err != nil {
+		return cycle.MinutesResult{}, err
+	}
+	if len(m.agenda) == 0 {
+		m.status = cycle.MeetingNoAgenda
+		return m.result, m.save(ctx)
+	}
+	m.notify(ctx, "agenda", activities.ToLLCoP, messages.MeetingAgenda)
+
+	ok, err := workflow.AwaitWithTimeout(ctx, in.MinutesAfter, func() bool { return m.status != cycle.MeetingAwaitingMinutes || m.saving })
+	if err != nil {
+		return m.result, err
+	}
+	if !ok {
+		m.status = cycle.MeetingMinutesMissing
+		for _, it := range m.agenda {
+			m.result.RolledOver = append(m.result.RolledOver, it.CycleID)
+		}
+		if err := m.save(ctx); err != nil {
+			return m.result, err
+		}
+		m.notify(ctx, "minutes-missing", activities.ToCoordinator, messages.MinutesMissing)
+		return m.result, nil
+	}
+	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+		return m.result, err
+	}
+	return m.result, nil
+}
+
+func (m *meetingRun) save(ctx workflow.Context) error {
+	return workflow.ExecuteActivity(recordCtx(ctx), a.SaveMeeting, cycle.MeetingRecord{
+		MeetingID: m.id, SiteID: m.in.SiteID, SchoolID: m.in.SchoolID, Date: m.in.Date, Status: m.status, Agenda: m.agenda, At: workflow.Now(ctx),
+	}).Get(ctx, nil)
+}
+
+func (m *meetingRun) notify(ctx workflow.Context, key, to, template string) {
+	nctx := workflow.WithScheduleToCloseTimeout(pluginCtx(ctx), 24*time.Hour)
+	err := workflow.ExecuteActivity(nctx, a.Notify, activities.NotifyInput{
+		Key: m.id + "/" + key, SiteID: m.in.SiteID, SchoolID: m.in.SchoolID, To: to, Template: template,
+		Params: map[string]string{"meeting": m.id, "count": fmt.Sprint(len(m.agenda))},
+	}).Get(ctx, nil)
+	if err != nil {
+		workflow.GetLogger(ctx).Warn("notification not sent", "key", key, "error", err)
+	}
+}
+
+func (m *meetingRun) onAgenda(cycleID string) (cycle.AgendaItem, bool) {
+	for _, it := range m.agenda {
+		if it.CycleID == cycleID && it.Reason == cycle.AgendaAwaitingPlan {
+			return it, true
+		}
+	}
+	return cycle.AgendaItem{}, false
+}
+
+// validateMinutes rejects minutes with every problem listed, before anything is recorded.
+func (m *meetingRun) validateMinutes(in cycle.MinutesInput) error {
+	if m.status != cycle.MeetingAwaitingMinutes || m.saving {
+		return conflict("the meeting's minutes were already recorded or the meeting closed (%s)", m.status)
+	}
+	var errs []cycle.FieldError
+	add := func(field, code, format string, args ...any) {
+		errs = append(errs, cycle.FieldError{Field: field, Code: code, Message: fmt.Sprintf(format, args...)})
+	}
+	if strings.TrimSpace(in.RecordedBy) == "" {
+		add("recorded_by", "required", "recorded_by is required")
+	}
+	if len(in.Plans) == 0 {
+		add("plans", "required", "minutes must record at least one child's plan")
+	}
+	seen := map[string]bool{}
+	for i, p := range in.Plans {
+		field := fmt.Sprintf("plans[%d]", i)
+		item, ok := m.onAgenda(p.CycleID)
+		switch {
+		case !ok:
+			add(field+".cycle_id", "not_on_agenda", "this child is not on the meeting's agenda awaiting a plan")
+		case seen[p.CycleID]:
+			add(field+".cycle_id", "duplicate", "this child has two plans in the minutes")
+		}
+		seen[p.CycleID] = true
+		if len(p.Actions) == 0 {
+			add(field+".actions", "required", "a plan needs at least one action")
+		}
+		for j, act := range p.Actions {
+			af := fmt.Sprintf("%s.actions[%d]", field, j)
+			if ok && item.Domains != nil {
+				if _, known := item.Domains[act.Domain]; !known {
+					add(af+".domain", "invalid_choice", "domain %q is not one of the child's assessed domains", act.Domain)
+				}
+			} else if act.Domain == "" {
+				add(af+".domain", "required", "domain is required")
+			}
+			if act.ServiceType != "" && !slices.Contains(m.in.ServiceTypes, act.ServiceType) {
+				add(af+".service_type", "invalid_choice", "service type %q is not in the site's services directory (%s)", act.ServiceType, strings.Join(m.in.ServiceTypes, ", "))
+			}
+			if len(act.Note) > 2000 {
+				add(af+".note", "too_long", "note must be at most 2000 characters")
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return invalid(errs)
+	}
+	return nil
+}
+
+func (m *meetingRun) submitMinutes(ctx workflow.Context, in cycle.MinutesInput) (cycle.MinutesResult, error) {
+	m.saving = true
+	if err := workflow.ExecuteActivity(handlerCtx(ctx), a.SaveMinutes, activities.MinutesRecord{
+		MeetingID: m.id, Plans: in.Plans, At: workflow.Now(ctx),
+	}).Get(ctx, nil); err != nil {
+		m.saving = false
+		return cycle.MinutesResult{}, fmt.Errorf("the minutes could not be saved; nothing was recorded, please submit again: %w", err)
+	}
+	// From here the minutes are saved: deliver every plan before answering.
+	m.status = cycle.MeetingHeld
+	planned := map[string]bool{}
+	for _, p := range in.Plans {
+		planned[p.CycleID] = true
+		err := workflow.SignalExternalWorkflow(ctx, p.CycleID, "", cycle.SignalPlanAgreed, cycle.PlanSignal{MeetingID: m.id, Actions: p.Actions}).Get(ctx, nil)
+		if err != nil {
+			// The cycle closed meanwhile (withdrawn, say): the plan is kept in the minutes.
+			workflow.GetLogger(ctx).Warn("plan not delivered", "cycle", p.CycleID, "error", err)
+		}
+	}
+	m.result = cycle.MinutesResult{Planned: len(in.Plans)}
+	for _, it := range m.agenda {
+		if !planned[it.CycleID] {
+			m.result.RolledOver = append(m.result.RolledOver, it.CycleID)
+		}
+	}
+	if err := m.save(ctx); err != nil {
+		return m.result, err
+	}
+	m.saving = false
+	return m.result, nil
+}

@@ -1,0 +1,142 @@
+package workflows
+
+import (
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/khula-cop/khula/activities"
+	"github.com/khula-cop/khula/internal/cycle"
+)
+
+// Paging of the wave's fan-out. A page is one activity that starts its
+// children's cycles through the client, so the wave's history holds one
+// activity per page rather than one child workflow per child; the wave
+// continues as new every maxPagesPerRun pages.
+const (
+	defaultPageSize = 250
+	maxPagesPerRun  = 40
+)
+
+// Wave launches a wave: it starts one ChildCycleWorkflow per enrolled child
+// (in pages, continuing as new so 100,000 children never sit in one
+// history), keeps progress by stage for its query, waits for the assessment
+// window to close and for every cycle to close, and writes the wave report.
+func (w *Workflows) Wave(ctx workflow.Context, in cycle.WaveInput) (cycle.WaveReport, error) {
+	waveID := cycle.WaveID(in.SiteID, in.Number)
+	if in.PageSize <= 0 {
+		in.PageSize = defaultPageSize
+	}
+	if in.Phase == "" {
+		in.Phase = cycle.WavePhaseLaunch
+	}
+	progress := cycle.WaveProgress{Status: cycle.WaveLaunching, CohortSize: in.Started}
+	if err := workflow.SetQueryHandler(ctx, cycle.QueryWaveProgress, func() (cycle.WaveProgress, error) {
+		return progress, nil
+	}); err != nil {
+		return cycle.WaveReport{}, fmt.Errorf("registering query: %w", err)
+	}
+	record := func(status string) cycle.WaveRecord {
+		return cycle.WaveRecord{
+			WaveID: waveID, SiteID: in.SiteID, Number: in.Number, WindowOpen: in.WindowOpen, WindowClose: in.WindowClose,
+			DayLength: in.DayLength, Status: status, CohortSize: in.Started, At: workflow.Now(ctx),
+		}
+	}
+	save := func(status string) error {
+		progress.Status = status
+		return workflow.ExecuteActivity(recordCtx(ctx), a.SaveWave, record(status)).Get(ctx, nil)
+	}
+	refresh := func() error {
+		var p cycle.WaveProgress
+		if err := workflow.ExecuteActivity(recordCtx(ctx), a.WaveProgress, waveID).Get(ctx, &p); err != nil {
+			return err
+		}
+		// Open is counted against the cycles this wave started, not the rows
+		// written so far: a cycle that has not yet written its first row is open.
+		p.Status, p.CohortSize = progress.Status, in.Started
+		p.Open = max(in.Started-p.ByStage[cycle.StageClosed], 0)
+		progress = p
+		return nil
+	}
+	every := in.Timing.ProgressEvery
+	if every <= 0 {
+		every = 6 * time.Hour
+	}
+
+	if in.Phase == cycle.WavePhaseLaunch {
+		if in.Cursor == "" && in.Started == 0 {
+			if err := save(cycle.WaveLaunching); err != nil {
+				return cycle.WaveReport{}, err
+			}
+		}
+		pageCtx := workflow.WithActivityOptions(recordCtx(ctx), workflow.ActivityOptions{
+			StartToCloseTimeout: 10 * time.Minute,
+			HeartbeatTimeout:    time.Minute,
+		})
+		for pages := 0; ; pages++ {
+			if pages >= maxPagesPerRun {
+				return cycle.WaveReport{}, workflow.NewContinueAsNewError(ctx, WaveWorkflowName, in)
+			}
+			var out activities.StartPageOutput
+			if err := workflow.ExecuteActivity(pageCtx, a.StartCyclePage, activities.StartPageInput{
+				Wave: in, Cursor: in.Cursor, PageSize: in.PageSize,
+			}).Get(ctx, &out); err != nil {
+				return cycle.WaveReport{}, err
+			}
+			in.Cursor = out.Cursor
+			in.Started += out.Started + out.Existing
+			progress.CohortSize = in.Started
+			if out.Done {
+				break
+			}
+		}
+		in.Phase = cycle.WavePhaseOpen
+		if err := save(cycle.WaveOpen); err != nil {
+			return cycle.WaveReport{}, err
+		}
+	}
+
+	if in.Phase == cycle.WavePhaseOpen {
+		progress.Status = cycle.WaveOpen
+		for until(ctx, in.WindowClose) > 0 {
+			if err := workflow.Sleep(ctx, min(every, until(ctx, in.WindowClose))); err != nil {
+				return cycle.WaveReport{}, err
+			}
+			if err := refresh(); err != nil {
+				return cycle.WaveReport{}, err
+			}
+			if workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
+				return cycle.WaveReport{}, workflow.NewContinueAsNewError(ctx, WaveWorkflowName, in)
+			}
+		}
+		in.Phase = cycle.WavePhaseClose
+		if err := save(cycle.WaveClosing); err != nil {
+			return cycle.WaveReport{}, err
+		}
+	}
+
+	// Closing: the window has closed (cycles close their own assessment
+	// waits); wait until every cycle has closed, then report.
+	progress.Status = cycle.WaveClosing
+	for {
+		if err := refresh(); err != nil {
+			return cycle.WaveReport{}, err
+		}
+		if progress.Open == 0 {
+			break
+		}
+		if err := workflow.Sleep(ctx, every); err != nil {
+			return cycle.WaveReport{}, err
+		}
+		if workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
+			return cycle.WaveReport{}, workflow.NewContinueAsNewError(ctx, WaveWorkflowName, in)
+		}
+	}
+	var report cycle.WaveReport
+	if err := workflow.ExecuteActivity(recordCtx(ctx), a.CloseWave, activities.CloseWaveInput{Wave: record(cycle.WaveClosed)}).Get(ctx, &report); err != nil {
+		return cycle.WaveReport{}, err
+	}
+	progress.Status = cycle.WaveClosed
+	return report, nil
+}

@@ -1,0 +1,120 @@
+// Package workflows holds the CoP cycle as Temporal workflows: WaveWorkflow
+// fans a wave out into one ChildCycleWorkflow per child; each cycle enrols,
+// assesses, scores, plans (through MeetingWorkflow), refers (through
+// ReferralWorkflow), follows up and reassesses. Workflow code is
+// deterministic and does no I/O: every side effect is an activity.
+package workflows
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/khula-cop/khula/activities"
+	"github.com/khula-cop/khula/internal/cycle"
+)
+
+// Workflow type names, stable across releases: renaming one strands running workflows.
+const (
+	WaveWorkflowName     = "WaveWorkflow"
+	CycleWorkflowName    = "ChildCycleWorkflow"
+	MeetingWorkflowName  = "MeetingWorkflow"
+	ReferralWorkflowName = "ReferralWorkflow"
+)
+
+// FormChecker checks human inputs against an instrument version. It must be
+// deterministic: validators run inside workflow code.
+type FormChecker interface {
+	// CheckAnswers lists every problem with one respondent's answers.
+	CheckAnswers(ref cycle.InstrumentRef, respondent string, answers cycle.Answers) []cycle.FieldError
+	// RespondentsFor lists the respondents whose items feed the given domains.
+	RespondentsFor(ref cycle.InstrumentRef, domains []string) []string
+	// KnownDomain reports whether domain is one of the instrument's domains.
+	KnownDomain(ref cycle.InstrumentRef, domain string) bool
+}
+
+// Workflows holds what workflow code may read: immutable, deterministic
+// dependencies only.
+type Workflows struct {
+	Forms FormChecker
+}
+
+// Register registers every workflow and the activities on a worker.
+func Register(r worker.Registry, wf *Workflows, acts *activities.Activities) {
+	r.RegisterWorkflowWithOptions(wf.Wave, workflow.RegisterOptions{Name: WaveWorkflowName})
+	r.RegisterWorkflowWithOptions(wf.ChildCycle, workflow.RegisterOptions{Name: CycleWorkflowName})
+	r.RegisterWorkflowWithOptions(wf.Meeting, workflow.RegisterOptions{Name: MeetingWorkflowName})
+	r.RegisterWorkflowWithOptions(wf.Referral, workflow.RegisterOptions{Name: ReferralWorkflowName})
+	if acts != nil {
+		r.RegisterActivity(acts)
+	}
+}
+
+// a is the typed nil pointer through which workflows name activities.
+var a *activities.Activities
+
+// retry policies: recording activities retry until the database is back
+// (nothing is lost); activities inside an update handler give up sooner so
+// the caller gets an answer and can resubmit.
+func recordCtx(ctx workflow.Context) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Second,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:    time.Second,
+			BackoffCoefficient: 2,
+			MaximumInterval:    time.Minute,
+		},
+	})
+}
+
+func handlerCtx(ctx workflow.Context) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 15 * time.Second,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:    200 * time.Millisecond,
+			BackoffCoefficient: 2,
+			MaximumInterval:    5 * time.Second,
+			MaximumAttempts:    6,
+		},
+	})
+}
+
+// pluginCtx is for calls to site plugins, which are untrusted: a short
+// per-call time-out, retried with backoff for as long as it takes.
+func pluginCtx(ctx workflow.Context) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Second,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:    2 * time.Second,
+			BackoffCoefficient: 2,
+			MaximumInterval:    5 * time.Minute,
+		},
+	})
+}
+
+func invalid(errs []cycle.FieldError) error {
+	return temporal.NewApplicationError(fmt.Sprintf("%d field(s) invalid: %s", len(errs), errs[0].Message), cycle.ErrTypeInvalidInput, errs)
+}
+
+func conflict(format string, args ...any) error {
+	return temporal.NewApplicationError(fmt.Sprintf(format, args...), cycle.ErrTypeConflict)
+}
+
+// isNonRetryable reports an activity failure that retrying could not fix.
+func isNonRetryable(err error, errType string) bool {
+	var appErr *temporal.ApplicationError
+	return errors.As(err, &appErr) && appErr.Type() == errType
+}
+
+// until returns how long from now until t, never negative.
+func until(ctx workflow.Context, t time.Time) time.Duration {
+	d := t.Sub(workflow.Now(ctx))
+	if d < 0 {
+		return 0
+	}
+	return d
+}
