@@ -96,7 +96,8 @@ func (a *Activities) ScoreCycle(ctx context.Context, in ScoreInput) (ScoreOutput
 	}
 	rec := cycle.ScoreRecord{
 		CycleID: in.CycleID, WaveID: in.WaveID, SiteID: in.SiteID, SchoolID: in.SchoolID,
-		Phase: in.Phase, Instrument: in.Instrument, Domains: out.Domains, Result: doc, ComputedAt: a.now(),
+		Phase: in.Phase, Instrument: in.Instrument, Domains: out.Domains, Changes: out.Changes, Flags: out.Flags,
+		Result: doc, ComputedAt: a.now(),
 	}
 	if err := a.Records.SaveScore(ctx, rec); err != nil {
 		return ScoreOutput{}, fmt.Errorf("saving score of %s: %w", in.CycleID, err)

@@ -258,7 +258,7 @@ func (c *cycleRun) enter(ctx workflow.Context, stage string, awaiting []string, 
 	}
 	rec := cycle.StageRecord{
 		CycleID: c.id, WaveID: c.in.WaveID, SiteID: c.in.SiteID, SchoolID: c.in.SchoolID, ChildID: c.in.ChildID,
-		Seq: c.seq, Stage: stage, Outcome: c.outcome, Risk: c.risk, RedFlag: len(c.flags) > 0,
+		Seq: c.seq, Stage: stage, Outcome: c.outcome, Risk: c.risk, Flags: c.flags,
 		Awaiting: awaiting, Detail: detail, At: workflow.Now(ctx),
 	}
 	return workflow.ExecuteActivity(recordCtx(ctx), a.RecordStage, rec).Get(ctx, nil)
@@ -490,6 +490,10 @@ func (c *cycleRun) validateAssessment(in cycle.SubmitAssessmentInput) error {
 }
 
 func (c *cycleRun) submitAssessment(ctx workflow.Context, in cycle.SubmitAssessmentInput) (cycle.SubmitAssessmentResult, error) {
+	// Two submissions of one form can pass validation in the same instant; only the first is saved.
+	if c.accepting != in.Phase || c.received[in.Phase][in.Respondent] || c.inflight[in.Respondent] {
+		return cycle.SubmitAssessmentResult{}, conflict("the %s %s form was already submitted", in.Phase, in.Respondent)
+	}
 	c.inflight[in.Respondent] = true
 	defer delete(c.inflight, in.Respondent)
 	rec := cycle.AssessmentRecord{

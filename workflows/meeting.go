@@ -155,6 +155,10 @@ func (m *meetingRun) validateMinutes(in cycle.MinutesInput) error {
 }
 
 func (m *meetingRun) submitMinutes(ctx workflow.Context, in cycle.MinutesInput) (cycle.MinutesResult, error) {
+	// Two submissions can pass validation in the same instant; only the first saves.
+	if m.saving || m.status != cycle.MeetingAwaitingMinutes {
+		return cycle.MinutesResult{}, conflict("the meeting's minutes were already recorded")
+	}
 	m.saving = true
 	if err := workflow.ExecuteActivity(handlerCtx(ctx), a.SaveMinutes, activities.MinutesRecord{
 		MeetingID: m.id, Plans: in.Plans, At: workflow.Now(ctx),

@@ -190,6 +190,9 @@ func (r *referralRun) validateOutcome(in cycle.ReferralOutcomeInput) error {
 }
 
 func (r *referralRun) recordOutcome(ctx workflow.Context, in cycle.ReferralOutcomeInput) (cycle.ReferralStatus, error) {
+	if r.closed() {
+		return cycle.ReferralStatus{}, conflict("the referral is closed (%s)", r.outcome)
+	}
 	r.outcome = in.Outcome
 	return cycle.ReferralStatus{Status: r.status, Overdue: r.overdue, Outcome: r.outcome}, nil
 }

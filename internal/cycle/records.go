@@ -13,7 +13,7 @@ type StageRecord struct {
 	Stage    string    `json:"stage"`
 	Outcome  string    `json:"outcome,omitempty"`
 	Risk     string    `json:"risk,omitempty"`
-	RedFlag  bool      `json:"red_flag,omitempty"`
+	Flags    []string  `json:"flags,omitempty"`
 	Awaiting []string  `json:"awaiting,omitempty"`
 	Detail   string    `json:"detail,omitempty"`
 	At       time.Time `json:"at"`
@@ -52,6 +52,8 @@ type ScoreRecord struct {
 	Phase      string            `json:"phase"`
 	Instrument InstrumentRef     `json:"instrument"`
 	Domains    map[string]string `json:"domains"`
+	Changes    map[string]string `json:"changes,omitempty"`
+	Flags      []string          `json:"flags,omitempty"`
 	Result     []byte            `json:"result"`
 	ComputedAt time.Time         `json:"computed_at"`
 }

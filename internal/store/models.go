@@ -97,6 +97,7 @@ type Cycle struct {
 	Outcome   string
 	Risk      string
 	RedFlag   bool
+	Flags     string
 	Awaiting  string
 	StageSeq  int
 	CreatedAt time.Time
@@ -144,6 +145,8 @@ type DomainRisk struct {
 	SiteID   string
 	SchoolID string
 	Level    string
+	// Change compares a reassessment with the baseline: improved, unchanged or worse.
+	Change string
 }
 
 // Meeting statuses.

@@ -81,6 +81,7 @@ CREATE TABLE cycles (
     outcome    TEXT NOT NULL DEFAULT '',
     risk       TEXT NOT NULL DEFAULT '',
     red_flag   BOOLEAN NOT NULL DEFAULT FALSE,
+    flags      TEXT NOT NULL DEFAULT '',
     awaiting   TEXT NOT NULL DEFAULT '',
     stage_seq  INTEGER NOT NULL DEFAULT 0,
     created_at TIMESTAMP NOT NULL,
@@ -133,6 +134,7 @@ CREATE TABLE domain_risks (
     site_id   TEXT NOT NULL,
     school_id TEXT NOT NULL,
     level     TEXT NOT NULL,
+    change    TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (cycle_id, phase, domain)
 );
 CREATE INDEX domain_risks_wave ON domain_risks(wave_id, phase, domain, level);

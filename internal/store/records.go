@@ -1,0 +1,399 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/khula-cop/khula/internal/cycle"
+)
+
+// The methods below implement activities.Records. Each is idempotent on the
+// record's deterministic ID, so a retried activity writes once.
+
+func joinList(items []string) string { return strings.Join(items, ",") }
+
+// SplitList splits a comma-joined list column.
+func SplitList(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, ",")
+}
+
+// RecordStage upserts the cycle's row (never moving it back to an older
+// stage when a retried activity arrives late) and appends the timeline entry.
+func (s *Store) RecordStage(ctx context.Context, r cycle.StageRecord) error {
+	status := CycleOpen
+	if r.Stage == cycle.StageClosed {
+		status = CycleClosed
+	}
+	row := Cycle{
+		ID: r.CycleID, WaveID: r.WaveID, SiteID: r.SiteID, SchoolID: r.SchoolID, ChildID: r.ChildID,
+		Stage: r.Stage, Status: status, Outcome: r.Outcome, Risk: r.Risk, RedFlag: len(r.Flags) > 0,
+		Flags: joinList(r.Flags), Awaiting: joinList(r.Awaiting), StageSeq: r.Seq, CreatedAt: r.At.UTC(), UpdatedAt: r.At.UTC(),
+	}
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		err := tx.Clauses(clause.OnConflict{
+			Columns:   []clause.Column{{Name: "id"}},
+			DoUpdates: clause.AssignmentColumns([]string{"stage", "status", "outcome", "risk", "red_flag", "flags", "awaiting", "stage_seq", "updated_at"}),
+			Where:     clause.Where{Exprs: []clause.Expression{clause.Expr{SQL: "cycles.stage_seq <= excluded.stage_seq"}}},
+		}).Create(&row).Error
+		if err != nil {
+			return fmt.Errorf("upserting cycle: %w", err)
+		}
+		ev := StageEvent{ID: fmt.Sprintf("%s/%d", r.CycleID, r.Seq), CycleID: r.CycleID, Seq: r.Seq, Stage: r.Stage, Detail: r.Detail, At: r.At.UTC()}
+		if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&ev).Error; err != nil {
+			return fmt.Errorf("appending stage event: %w", err)
+		}
+		return nil
+	})
+}
+
+// Enrolment reports whether a child is in the site's cohort with consent on record.
+func (s *Store) Enrolment(ctx context.Context, siteID, childID string) (cycle.Enrolment, error) {
+	var child Child
+	err := s.db.WithContext(ctx).Where("id = ? AND site_id = ?", childID, siteID).Take(&child).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return cycle.Enrolment{Reason: "child is not in the site's cohort"}, nil
+	}
+	if err != nil {
+		return cycle.Enrolment{}, err
+	}
+	var n int64
+	if err := s.db.WithContext(ctx).Model(&Consent{}).Where("child_id = ? AND withdrawn_at IS NULL", childID).Count(&n).Error; err != nil {
+		return cycle.Enrolment{}, err
+	}
+	e := cycle.Enrolment{Found: true, Consented: n > 0, SchoolID: child.SchoolID}
+	if n == 0 {
+		e.Reason = "no consent on record from a competent person"
+	}
+	return e, nil
+}
+
+// Subject returns what scoring needs about a child.
+func (s *Store) Subject(ctx context.Context, childID string) (cycle.Subject, error) {
+	var child Child
+	if err := s.db.WithContext(ctx).Select("sex", "birth_date").Where("id = ?", childID).Take(&child).Error; err != nil {
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return cycle.Subject{}, fmt.Errorf("child %s: %w", childID, ErrNotFound)
+		}
+		return cycle.Subject{}, err
+	}
+	return cycle.Subject{Sex: child.Sex, BirthDate: child.BirthDate}, nil
+}
+
+// AssessmentID is the deterministic ID of a respondent's form in a phase.
+func AssessmentID(cycleID, phase, respondent string) string {
+	return cycleID + "/" + phase + "/" + respondent
+}
+
+// SaveAssessment stores a respondent's answers once.
+func (s *Store) SaveAssessment(ctx context.Context, r cycle.AssessmentRecord) error {
+	doc, err := json.Marshal(r.Answers)
+	if err != nil {
+		return fmt.Errorf("encoding answers: %w", err)
+	}
+	row := Assessment{
+		ID: AssessmentID(r.CycleID, r.Phase, r.Respondent), CycleID: r.CycleID, Phase: r.Phase, Respondent: r.Respondent,
+		Answers: string(doc), SubmittedBy: r.SubmittedBy, SubmittedAt: r.SubmittedAt.UTC(),
+	}
+	return s.db.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&row).Error
+}
+
+// Assessments returns a phase's answers by respondent.
+func (s *Store) Assessments(ctx context.Context, cycleID, phase string) (map[string]cycle.Answers, error) {
+	var rows []Assessment
+	if err := s.db.WithContext(ctx).Where("cycle_id = ? AND phase = ?", cycleID, phase).Find(&rows).Error; err != nil {
+		return nil, err
+	}
+	out := make(map[string]cycle.Answers, len(rows))
+	for _, r := range rows {
+		var a cycle.Answers
+		if err := json.Unmarshal([]byte(r.Answers), &a); err != nil {
+			return nil, fmt.Errorf("decoding answers %s: %w", r.ID, err)
+		}
+		out[r.Respondent] = a
+	}
+	return out, nil
+}
+
+// SaveScore stores a phase's score and its domain risks (replacing an
+// earlier attempt's, which is identical).
+func (s *Store) SaveScore(ctx context.Context, r cycle.ScoreRecord) error {
+	row := Score{
+		ID: r.CycleID + "/" + r.Phase, CycleID: r.CycleID, Phase: r.Phase,
+		InstrumentID: r.Instrument.ID, InstrumentVersion: r.Instrument.Version, Result: string(r.Result), ComputedAt: r.ComputedAt.UTC(),
+	}
+	risks := make([]DomainRisk, 0, len(r.Domains))
+	for d, level := range r.Domains {
+		risks = append(risks, DomainRisk{CycleID: r.CycleID, Phase: r.Phase, Domain: d, WaveID: r.WaveID, SiteID: r.SiteID, SchoolID: r.SchoolID, Level: level, Change: r.Changes[d]})
+	}
+	sort.Slice(risks, func(i, j int) bool { return risks[i].Domain < risks[j].Domain })
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Clauses(clause.OnConflict{UpdateAll: true}).Create(&row).Error; err != nil {
+			return fmt.Errorf("saving score: %w", err)
+		}
+		if len(risks) == 0 {
+			return nil
+		}
+		if err := tx.Clauses(clause.OnConflict{UpdateAll: true}).Create(&risks).Error; err != nil {
+			return fmt.Errorf("saving domain risks: %w", err)
+		}
+		return nil
+	})
+}
+
+// SaveReferral upserts a referral's row, stamping each status change once.
+func (s *Store) SaveReferral(ctx context.Context, r cycle.ReferralRecord) error {
+	at := r.At.UTC()
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var row Referral
+		err := tx.Where("id = ?", r.ReferralID).Take(&row).Error
+		switch {
+		case errors.Is(err, gorm.ErrRecordNotFound):
+			row = Referral{ID: r.ReferralID, CreatedAt: at}
+		case err != nil:
+			return err
+		}
+		row.CycleID, row.WaveID, row.SiteID, row.SchoolID = r.CycleID, r.WaveID, r.SiteID, r.SchoolID
+		row.Domain, row.ServiceType, row.Urgent = r.Domain, r.ServiceType, r.Urgent
+		if r.ServiceID != "" {
+			row.ServiceID = r.ServiceID
+		}
+		if r.DispatchRef != "" {
+			row.DispatchRef = r.DispatchRef
+		}
+		row.Status, row.Overdue, row.DueAt = r.Status, r.Overdue, r.DueAt
+		switch r.Status {
+		case cycle.ReferralDispatched:
+			if row.DispatchedAt == nil {
+				row.DispatchedAt = &at
+			}
+		case cycle.ReferralAcknowledged:
+			if row.AcknowledgedAt == nil {
+				row.AcknowledgedAt = &at
+			}
+		case cycle.ReferralCompleted, cycle.ReferralDeclined, cycle.ReferralUnreachable:
+			if row.ClosedAt == nil {
+				row.ClosedAt = &at
+			}
+		}
+		return tx.Save(&row).Error
+	})
+}
+
+// PendingAgenda lists a school's children awaiting a plan, with their
+// baseline domain results and red flags, and those with overdue referrals.
+func (s *Store) PendingAgenda(ctx context.Context, siteID, schoolID string) ([]cycle.AgendaItem, error) {
+	db := s.db.WithContext(ctx)
+	var cycles []Cycle
+	if err := db.Where("site_id = ? AND school_id = ? AND stage = ? AND status = ?", siteID, schoolID, cycle.StagePlan, CycleOpen).
+		Order("red_flag DESC, id").Find(&cycles).Error; err != nil {
+		return nil, err
+	}
+	items := make([]cycle.AgendaItem, 0, len(cycles))
+	ids := make([]string, 0, len(cycles))
+	for _, c := range cycles {
+		items = append(items, cycle.AgendaItem{CycleID: c.ID, ChildID: c.ChildID, Reason: cycle.AgendaAwaitingPlan, Flags: SplitList(c.Flags), Domains: map[string]string{}})
+		ids = append(ids, c.ID)
+	}
+	if len(ids) > 0 {
+		var risks []DomainRisk
+		if err := db.Where("cycle_id IN ? AND phase = ?", ids, cycle.PhaseBaseline).Find(&risks).Error; err != nil {
+			return nil, err
+		}
+		byCycle := map[string]map[string]string{}
+		for _, r := range risks {
+			if byCycle[r.CycleID] == nil {
+				byCycle[r.CycleID] = map[string]string{}
+			}
+			byCycle[r.CycleID][r.Domain] = r.Level
+		}
+		for i := range items {
+			if d := byCycle[items[i].CycleID]; d != nil {
+				items[i].Domains = d
+			}
+		}
+	}
+	var overdue []Referral
+	if err := db.Where("site_id = ? AND school_id = ? AND overdue = ? AND closed_at IS NULL", siteID, schoolID, true).Order("id").Find(&overdue).Error; err != nil {
+		return nil, err
+	}
+	for _, r := range overdue {
+		ref, err := cycle.ParseCycleID(r.CycleID)
+		if err != nil {
+			continue
+		}
+		items = append(items, cycle.AgendaItem{CycleID: r.CycleID, ChildID: ref.Child, Reason: cycle.AgendaOverdueReferral})
+	}
+	return items, nil
+}
+
+// SaveMeeting upserts a meeting's row.
+func (s *Store) SaveMeeting(ctx context.Context, r cycle.MeetingRecord) error {
+	agenda, err := json.Marshal(r.Agenda)
+	if err != nil {
+		return fmt.Errorf("encoding agenda: %w", err)
+	}
+	row := Meeting{ID: r.MeetingID, SiteID: r.SiteID, SchoolID: r.SchoolID, Date: r.Date, Status: r.Status, Agenda: string(agenda), CreatedAt: r.At.UTC()}
+	if r.Status == cycle.MeetingHeld {
+		at := r.At.UTC()
+		row.HeldAt = &at
+	}
+	return s.db.WithContext(ctx).Clauses(clause.OnConflict{
+		Columns:   []clause.Column{{Name: "id"}},
+		DoUpdates: clause.AssignmentColumns([]string{"status", "agenda", "held_at"}),
+	}).Create(&row).Error
+}
+
+// SavePlans stores the plans a meeting agreed, once per child and meeting.
+func (s *Store) SavePlans(ctx context.Context, meetingID string, plans []cycle.ChildPlan, at time.Time) error {
+	if len(plans) == 0 {
+		return nil
+	}
+	rows := make([]Plan, 0, len(plans))
+	for _, p := range plans {
+		doc, err := json.Marshal(p.Actions)
+		if err != nil {
+			return fmt.Errorf("encoding plan: %w", err)
+		}
+		rows = append(rows, Plan{ID: meetingID + "|" + p.CycleID, CycleID: p.CycleID, MeetingID: meetingID, Actions: string(doc), AgreedAt: at.UTC()})
+	}
+	return s.db.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&rows).Error
+}
+
+// SaveFollowUp stores a check-in once.
+func (s *Store) SaveFollowUp(ctx context.Context, r cycle.FollowUpRecord) error {
+	row := FollowUp{ID: r.ID, CycleID: r.CycleID, RecordedBy: r.RecordedBy, Note: r.Note, At: r.At.UTC()}
+	return s.db.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&row).Error
+}
+
+// SaveWave upserts a wave's row.
+func (s *Store) SaveWave(ctx context.Context, r cycle.WaveRecord) error {
+	row := Wave{
+		ID: r.WaveID, SiteID: r.SiteID, Number: r.Number, WindowOpen: r.WindowOpen.UTC(), WindowClose: r.WindowClose.UTC(),
+		DayLengthMS: r.DayLength.Milliseconds(), Status: r.Status, CohortSize: r.CohortSize, LaunchedAt: r.At.UTC(), Report: string(r.Report),
+	}
+	cols := []string{"status", "cohort_size"}
+	if r.Status == cycle.WaveClosed {
+		at := r.At.UTC()
+		row.ClosedAt = &at
+		cols = append(cols, "closed_at", "report")
+	}
+	return s.db.WithContext(ctx).Clauses(clause.OnConflict{
+		Columns:   []clause.Column{{Name: "id"}},
+		DoUpdates: clause.AssignmentColumns(cols),
+	}).Create(&row).Error
+}
+
+// CohortPage lists up to limit children of a site after the given child ID, in ID order.
+func (s *Store) CohortPage(ctx context.Context, siteID, after string, limit int) ([]cycle.CohortMember, error) {
+	var rows []Child
+	if err := s.db.WithContext(ctx).Select("id", "school_id").Where("site_id = ? AND id > ?", siteID, after).
+		Order("id").Limit(limit).Find(&rows).Error; err != nil {
+		return nil, err
+	}
+	out := make([]cycle.CohortMember, len(rows))
+	for i, r := range rows {
+		out[i] = cycle.CohortMember{ChildID: r.ID, SchoolID: r.SchoolID}
+	}
+	return out, nil
+}
+
+type stageCount struct {
+	Stage string
+	N     int
+}
+
+// WaveProgress counts a wave's cycles by stage.
+func (s *Store) WaveProgress(ctx context.Context, waveID string) (cycle.WaveProgress, error) {
+	var counts []stageCount
+	if err := s.db.WithContext(ctx).Model(&Cycle{}).Select("stage, count(*) AS n").Where("wave_id = ?", waveID).Group("stage").Scan(&counts).Error; err != nil {
+		return cycle.WaveProgress{}, err
+	}
+	p := cycle.WaveProgress{ByStage: map[string]int{}}
+	for _, c := range counts {
+		p.ByStage[c.Stage] = c.N
+		p.CohortSize += c.N
+		if c.Stage != cycle.StageClosed {
+			p.Open += c.N
+		}
+	}
+	return p, nil
+}
+
+type keyCount struct {
+	K1, K2 string
+	N      int
+}
+
+// WaveReport summarises a wave: outcomes, baseline risk by domain, change at
+// reassessment, referral outcomes and red flags.
+func (s *Store) WaveReport(ctx context.Context, waveID string) (cycle.WaveReport, error) {
+	db := s.db.WithContext(ctx)
+	rep := cycle.WaveReport{Outcomes: map[string]int{}, Risk: map[string]map[string]int{}, Changes: map[string]map[string]int{}, Referrals: map[string]int{}}
+	var rows []keyCount
+	if err := db.Model(&Cycle{}).Select("outcome AS k1, count(*) AS n").Where("wave_id = ?", waveID).Group("outcome").Scan(&rows).Error; err != nil {
+		return rep, err
+	}
+	for _, r := range rows {
+		rep.CohortSize += r.N
+		key := r.K1
+		if key == "" {
+			key = "open"
+		}
+		rep.Outcomes[key] = r.N
+	}
+	rows = nil
+	if err := db.Model(&DomainRisk{}).Select("domain AS k1, level AS k2, count(*) AS n").Where("wave_id = ? AND phase = ?", waveID, cycle.PhaseBaseline).Group("domain, level").Scan(&rows).Error; err != nil {
+		return rep, err
+	}
+	for _, r := range rows {
+		if rep.Risk[r.K1] == nil {
+			rep.Risk[r.K1] = map[string]int{}
+		}
+		rep.Risk[r.K1][r.K2] = r.N
+	}
+	rows = nil
+	if err := db.Model(&DomainRisk{}).Select("domain AS k1, change AS k2, count(*) AS n").Where("wave_id = ? AND phase = ? AND change <> ''", waveID, cycle.PhaseReassessment).Group("domain, change").Scan(&rows).Error; err != nil {
+		return rep, err
+	}
+	for _, r := range rows {
+		if rep.Changes[r.K1] == nil {
+			rep.Changes[r.K1] = map[string]int{}
+		}
+		rep.Changes[r.K1][r.K2] = r.N
+	}
+	rows = nil
+	if err := db.Model(&Referral{}).Select("status AS k1, count(*) AS n").Where("wave_id = ?", waveID).Group("status").Scan(&rows).Error; err != nil {
+		return rep, err
+	}
+	for _, r := range rows {
+		rep.Referrals[r.K1] = r.N
+	}
+	var flagged int64
+	if err := db.Model(&Cycle{}).Where("wave_id = ? AND red_flag = ?", waveID, true).Count(&flagged).Error; err != nil {
+		return rep, err
+	}
+	rep.RedFlags = int(flagged)
+	return rep, nil
+}
+
+// RecordOutbox stores an outbound message once; inserted is false when the
+// key was recorded before (a retry).
+func (s *Store) RecordOutbox(ctx context.Context, r cycle.OutboxRecord) (bool, error) {
+	row := OutboxMessage{ID: r.Key, Kind: r.Kind, SiteID: r.SiteID, Recipient: r.Recipient, Channel: r.Channel, Language: r.Language, Template: r.Template, Body: r.Body, CreatedAt: r.At.UTC()}
+	res := s.db.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&row)
+	if res.Error != nil {
+		return false, res.Error
+	}
+	return res.RowsAffected == 1, nil
+}

@@ -1,0 +1,110 @@
+package workflows
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/mock"
+
+	"github.com/khula-cop/khula/activities"
+	"github.com/khula-cop/khula/internal/cycle"
+	"github.com/khula-cop/khula/internal/messages"
+)
+
+func meetingInput() cycle.MeetingInput {
+	return cycle.MeetingInput{SiteID: "johannesburg", SchoolID: "meadowlands", Date: "2026-08-13", MinutesAfter: 7 * day, ServiceTypes: []string{"clinic", "sassa"}}
+}
+
+var agenda = []cycle.AgendaItem{
+	{CycleID: "cycle/johannesburg/3/c-0001", ChildID: "c-0001", Reason: cycle.AgendaAwaitingPlan, Domains: map[string]string{"material": "high", "health": "low"}},
+	{CycleID: "cycle/johannesburg/3/c-0002", ChildID: "c-0002", Reason: cycle.AgendaAwaitingPlan, Domains: map[string]string{"health": "moderate"}},
+	{CycleID: "cycle/johannesburg/3/c-0003", ChildID: "c-0003", Reason: cycle.AgendaOverdueReferral},
+}
+
+func TestMeetingMinutesSignalPlansAndRollOverTheRest(t *testing.T) {
+	f := newFixture(t)
+	f.env.OnActivity(a.BuildAgenda, mock.Anything, mock.Anything).Return(agenda, nil)
+	var statuses []string
+	f.env.OnActivity(a.SaveMeeting, mock.Anything, mock.Anything).Return(func(_ context.Context, r cycle.MeetingRecord) error { return nil }).Maybe()
+	f.env.OnActivity(a.SaveMinutes, mock.Anything, mock.Anything).Return(nil).Once()
+	plan := cycle.PlanSignal{MeetingID: "default-test-workflow-id", Actions: []cycle.PlanAction{{Domain: "material", ServiceType: "sassa"}}}
+	f.env.OnSignalExternalWorkflow(mock.Anything, "cycle/johannesburg/3/c-0001", "", cycle.SignalPlanAgreed, plan).Return(nil).Once()
+
+	bad := f.referralUpdate(day, cycle.UpdateSubmitMinutes, cycle.MinutesInput{RecordedBy: "sw", Plans: []cycle.ChildPlan{
+		{CycleID: "cycle/johannesburg/3/c-0003", Actions: []cycle.PlanAction{{Domain: "health"}}},                   // overdue referral, not awaiting a plan
+		{CycleID: "cycle/johannesburg/3/c-0001", Actions: []cycle.PlanAction{{Domain: "wealth", ServiceType: "x"}}}, // unknown domain and service
+		{CycleID: "cycle/johannesburg/3/c-0001"},                                                                    // duplicate, no actions
+	}})
+	good := f.referralUpdate(2*day, cycle.UpdateSubmitMinutes, cycle.MinutesInput{RecordedBy: "sw", Plans: []cycle.ChildPlan{
+		{CycleID: "cycle/johannesburg/3/c-0001", Actions: plan.Actions},
+	}})
+	again := f.referralUpdate(2*day, cycle.UpdateSubmitMinutes, cycle.MinutesInput{RecordedBy: "sw", Plans: []cycle.ChildPlan{
+		{CycleID: "cycle/johannesburg/3/c-0002", Actions: []cycle.PlanAction{{Domain: "health", ServiceType: "clinic"}}},
+	}})
+	_ = statuses
+	f.env.ExecuteWorkflow(MeetingWorkflowName, meetingInput())
+
+	fe := fieldErrors(t, bad.rejected)
+	var fields []string
+	for _, e := range fe {
+		fields = append(fields, e.Field)
+	}
+	want := []string{"plans[0].cycle_id", "plans[1].actions[0].domain", "plans[1].actions[0].service_type", "plans[2].cycle_id", "plans[2].actions"}
+	if !slices.Equal(fields, want) {
+		t.Errorf("field errors = %v, want %v", fields, want)
+	}
+	if !good.accepted || good.err != nil {
+		t.Fatalf("good minutes: %+v %v", good, good.rejected)
+	}
+	if errType(again.rejected) != cycle.ErrTypeConflict && errType(again.err) != cycle.ErrTypeConflict {
+		t.Errorf("second minutes at the same instant: rejected %v, err %v", again.rejected, again.err)
+	}
+	var res cycle.MinutesResult
+	if err := f.env.GetWorkflowResult(&res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Planned != 1 || !slices.Equal(res.RolledOver, []string{"cycle/johannesburg/3/c-0002", "cycle/johannesburg/3/c-0003"}) {
+		t.Errorf("result = %+v", res)
+	}
+	if got := f.templates(activities.ToLLCoP); !slices.Equal(got, []string{messages.MeetingAgenda}) {
+		t.Errorf("notifications = %v", got)
+	}
+	f.env.AssertExpectations(t)
+}
+
+func TestMeetingWithoutMinutesRollsEveryoneOver(t *testing.T) {
+	f := newFixture(t)
+	f.env.OnActivity(a.BuildAgenda, mock.Anything, mock.Anything).Return(agenda[:2], nil)
+	var last cycle.MeetingRecord
+	f.env.OnActivity(a.SaveMeeting, mock.Anything, mock.Anything).Return(func(_ context.Context, r cycle.MeetingRecord) error { last = r; return nil })
+	f.env.ExecuteWorkflow(MeetingWorkflowName, meetingInput())
+	var res cycle.MinutesResult
+	if err := f.env.GetWorkflowResult(&res); err != nil {
+		t.Fatal(err)
+	}
+	if len(res.RolledOver) != 2 || last.Status != cycle.MeetingMinutesMissing {
+		t.Errorf("result = %+v, last status %q", res, last.Status)
+	}
+	if got := f.templates(activities.ToCoordinator); !slices.Equal(got, []string{messages.MinutesMissing}) {
+		t.Errorf("coordinator notifications = %v", got)
+	}
+	if f.env.Now().Sub(startTime) != 7*day {
+		t.Errorf("closed after %s", f.env.Now().Sub(startTime))
+	}
+}
+
+func TestMeetingWithEmptyAgendaEndsAtOnce(t *testing.T) {
+	f := newFixture(t)
+	f.env.OnActivity(a.BuildAgenda, mock.Anything, mock.Anything).Return([]cycle.AgendaItem{}, nil)
+	var last cycle.MeetingRecord
+	f.env.OnActivity(a.SaveMeeting, mock.Anything, mock.Anything).Return(func(_ context.Context, r cycle.MeetingRecord) error { last = r; return nil })
+	f.env.ExecuteWorkflow(MeetingWorkflowName, meetingInput())
+	if err := f.env.GetWorkflowError(); err != nil || last.Status != cycle.MeetingNoAgenda {
+		t.Fatalf("err %v, status %q", err, last.Status)
+	}
+	if f.env.Now().Sub(startTime) > time.Minute || len(f.notified) != 0 {
+		t.Errorf("an empty meeting waited or notified: %s %v", f.env.Now().Sub(startTime), f.notified)
+	}
+}
