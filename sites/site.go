@@ -7,6 +7,7 @@ package sites
 import (
 	"embed"
 	"io/fs"
+	"sort"
 )
 
 // Embedded holds the site folders shipped with khula.
@@ -169,3 +170,17 @@ func (s *Site) TaskQueue() string { return TaskQueue(s.ID) }
 
 // TaskQueue is the Temporal task queue serving site id.
 func TaskQueue(siteID string) string { return "khula-" + siteID }
+
+// ServiceTypes lists the distinct service types of the site's directory, sorted.
+func (s *Site) ServiceTypes() []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, svc := range s.Services {
+		if !seen[svc.Type] {
+			seen[svc.Type] = true
+			out = append(out, svc.Type)
+		}
+	}
+	sort.Strings(out)
+	return out
+}

@@ -133,7 +133,7 @@ func New(opts Options) (*Server, error) {
 		// Search attributes registered a moment ago must be usable at once.
 		dynamicconfig.ForceSearchAttributesCacheRefreshOnRead.Key(): true,
 		// One engine on a small machine: keep the frontend from throttling a wave launch.
-		dynamicconfig.FrontendRPS.Key():                      10000,
+		dynamicconfig.FrontendRPS.Key():                                 10000,
 		dynamicconfig.FrontendNamespaceReplicationInducingAPIsRPS.Key(): 100,
 	}
 	srv, err := temporal.NewServer(

@@ -1,0 +1,125 @@
+// Package api serves khula's HTTP API (gin, under /api/v1) and the health
+// endpoints. Human inputs become Temporal Updates; the validators in the
+// workflows are the authority on what is accepted, and their field errors
+// come back as 422 problem documents. Reads come from the app database.
+package api
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"go.temporal.io/sdk/client"
+
+	"github.com/khula-cop/khula/internal/cycle"
+	"github.com/khula-cop/khula/internal/store"
+	"github.com/khula-cop/khula/sites"
+)
+
+// Directory finds sites and the instrument version each one uses.
+type Directory interface {
+	Site(id string) (*sites.Site, bool)
+	Sites() []*sites.Site
+	Instrument(siteID string) (cycle.InstrumentRef, bool)
+}
+
+// Server holds the API's dependencies.
+type Server struct {
+	Temporal client.Client
+	Store    *store.Store
+	Sites    Directory
+	Logger   *slog.Logger
+	// AllowCompressedTime lets a wave or meeting run with a compressed day
+	// (the simulator); production leaves it off.
+	AllowCompressedTime bool
+	// Ready reports whether the process can serve (database, engine, plugins).
+	Ready func(ctx context.Context) error
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+func (s *Server) now() time.Time {
+	if s.Now != nil {
+		return s.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+// Handler builds the gin engine with every route.
+func (s *Server) Handler() http.Handler {
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.Use(gin.CustomRecovery(func(c *gin.Context, _ any) {
+		problem(c, http.StatusInternalServerError, "Internal error", "the error was logged")
+	}))
+	r.Use(s.accessLog())
+	r.HandleMethodNotAllowed = true
+	r.NoRoute(func(c *gin.Context) { problem(c, http.StatusNotFound, "Not found", "no such route") })
+	r.NoMethod(func(c *gin.Context) { problem(c, http.StatusMethodNotAllowed, "Method not allowed", "") })
+
+	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
+	r.GET("/readyz", s.readyz)
+
+	v1 := r.Group("/api/v1")
+	v1.GET("/sites", s.listSites)
+	v1.GET("/sites/:site", s.getSite)
+	v1.GET("/work", s.getWork)
+	v1.GET("/outbox", s.getOutbox)
+
+	v1.POST("/waves", s.launchWave)
+	v1.GET("/waves", s.listWaves)
+	v1.GET("/waves/:site/:wave", s.getWave)
+
+	v1.GET("/cycles/:site/:wave/:child", s.getCycle)
+	v1.POST("/cycles/:site/:wave/:child/assessments", s.submitAssessment)
+	v1.POST("/cycles/:site/:wave/:child/follow-ups", s.recordFollowUp)
+
+	v1.POST("/meetings", s.startMeeting)
+	v1.GET("/meetings/:site/:school/:date", s.getMeeting)
+	v1.POST("/meetings/:site/:school/:date/minutes", s.submitMinutes)
+
+	v1.POST("/referrals/:site/:wave/:child/:k/acknowledge", s.acknowledgeReferral)
+	v1.POST("/referrals/:site/:wave/:child/:k/outcome", s.referralOutcome)
+	return r
+}
+
+// accessLog logs the route template, never the concrete path: paths carry
+// child and cycle IDs, which stay out of logs.
+func (s *Server) accessLog() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		start := time.Now()
+		c.Next()
+		if s.Logger == nil {
+			return
+		}
+		route := c.FullPath()
+		if route == "" {
+			route = "unmatched"
+		}
+		level := slog.LevelDebug
+		if c.Writer.Status() >= 500 {
+			level = slog.LevelWarn
+		}
+		s.Logger.Log(c.Request.Context(), level, "http request", "method", c.Request.Method, "route", route,
+			"status", c.Writer.Status(), "duration", time.Since(start).Round(time.Microsecond))
+	}
+}
+
+func (s *Server) readyz(c *gin.Context) {
+	if s.Ready == nil {
+		c.JSON(http.StatusOK, gin.H{"status": "ready"})
+		return
+	}
+	ctx, cancel := context.WithTimeout(c.Request.Context(), 3*time.Second)
+	defer cancel()
+	if err := s.Ready(ctx); err != nil {
+		if s.Logger != nil {
+			s.Logger.Warn("not ready", "error", err)
+		}
+		problem(c, http.StatusServiceUnavailable, "Not ready", err.Error())
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"status": "ready"})
+}

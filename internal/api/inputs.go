@@ -1,0 +1,298 @@
+package api
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+
+	"github.com/khula-cop/khula/internal/cycle"
+	"github.com/khula-cop/khula/workflows"
+)
+
+// updateTimeout bounds how long a request waits for a workflow to take an
+// input; past it the caller gets 503 and may resubmit with the same
+// Idempotency-Key, which Temporal deduplicates.
+const updateTimeout = 20 * time.Second
+
+var idempotencyPattern = regexp.MustCompile(`^[A-Za-z0-9._:-]{8,128}$`)
+
+// idempotencyKey returns the request's Idempotency-Key, or a fresh one.
+func idempotencyKey(c *gin.Context) (string, bool) {
+	key := c.GetHeader("Idempotency-Key")
+	if key == "" {
+		return uuid.NewString(), true
+	}
+	if !idempotencyPattern.MatchString(key) {
+		fe := fieldErrors{}
+		fe.add("Idempotency-Key", "invalid", "Idempotency-Key must be 8-128 letters, digits, '.', '_', ':' or '-'")
+		fe.reject(c, "request")
+		return "", false
+	}
+	return key, true
+}
+
+// update sends an Update and waits for its result.
+func (s *Server) update(c *gin.Context, workflowID, name, updateID string, arg, result any) bool {
+	ctx, cancel := context.WithTimeout(c.Request.Context(), updateTimeout)
+	defer cancel()
+	h, err := s.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID:   workflowID,
+		UpdateName:   name,
+		UpdateID:     updateID,
+		Args:         []any{arg},
+		WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	if err == nil {
+		err = h.Get(ctx, result)
+	}
+	if err != nil {
+		temporalProblem(c, err, strings.ReplaceAll(name, "-", " "))
+		return false
+	}
+	return true
+}
+
+func (s *Server) cycleID(c *gin.Context) (string, bool) {
+	site, ok := s.site(c, c.Param("site"))
+	if !ok {
+		return "", false
+	}
+	n, err := strconv.Atoi(c.Param("wave"))
+	if err != nil || n < 1 {
+		problem(c, http.StatusNotFound, "Not found", "the wave must be a positive number")
+		return "", false
+	}
+	return cycle.CycleID(site.ID, n, c.Param("child")), true
+}
+
+func (s *Server) getCycle(c *gin.Context) {
+	id, ok := s.cycleID(c)
+	if !ok {
+		return
+	}
+	d, err := s.Store.Cycle(c.Request.Context(), id)
+	if err != nil {
+		storeProblem(c, err, "cycle")
+		return
+	}
+	c.JSON(http.StatusOK, d)
+}
+
+func (s *Server) submitAssessment(c *gin.Context) {
+	id, ok := s.cycleID(c)
+	if !ok {
+		return
+	}
+	key, ok := idempotencyKey(c)
+	if !ok {
+		return
+	}
+	var in cycle.SubmitAssessmentInput
+	if !bind(c, &in) {
+		return
+	}
+	var fe fieldErrors
+	if in.Phase == "" {
+		fe.add("phase", "required", "phase is required (%s or %s)", cycle.PhaseBaseline, cycle.PhaseReassessment)
+	}
+	if in.Respondent == "" {
+		fe.add("respondent", "required", "respondent is required")
+	}
+	if in.Answers == nil {
+		fe.add("answers", "required", "answers is required: an object of item IDs and values")
+	}
+	if fe.reject(c, "assessment") {
+		return
+	}
+	var res cycle.SubmitAssessmentResult
+	if !s.update(c, id, cycle.UpdateSubmitAssessment, "assessment/"+in.Phase+"/"+in.Respondent+"/"+key, in, &res) {
+		return
+	}
+	c.JSON(http.StatusOK, res)
+}
+
+func (s *Server) recordFollowUp(c *gin.Context) {
+	id, ok := s.cycleID(c)
+	if !ok {
+		return
+	}
+	key, ok := idempotencyKey(c)
+	if !ok {
+		return
+	}
+	var in cycle.FollowUpInput
+	if !bind(c, &in) {
+		return
+	}
+	var res cycle.FollowUpResult
+	if !s.update(c, id, cycle.UpdateRecordFollowUp, "follow-up/"+key, in, &res) {
+		return
+	}
+	c.JSON(http.StatusOK, res)
+}
+
+var datePattern = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}(\.[1-9])?$`)
+
+type startMeetingRequest struct {
+	Site   string `json:"site"`
+	School string `json:"school"`
+	// Date is YYYY-MM-DD, with .2 to .9 for a further sitting that day.
+	Date string `json:"date"`
+	// MinutesWithin is how long the meeting waits for minutes (default 7 days; compressed only in demonstrations).
+	MinutesWithin string `json:"minutes_within"`
+}
+
+func (s *Server) startMeeting(c *gin.Context) {
+	var req startMeetingRequest
+	if !bind(c, &req) {
+		return
+	}
+	var fe fieldErrors
+	site, siteOK := s.Sites.Site(req.Site)
+	if !siteOK {
+		fe.add("site", "unknown", "no site %q is configured", req.Site)
+	} else if _, ok := site.School(req.School); !ok {
+		fe.add("school", "unknown", "site %s has no school %q", req.Site, req.School)
+	}
+	if !datePattern.MatchString(req.Date) {
+		fe.add("date", "invalid", "date must be YYYY-MM-DD (optionally .2 to .9 for a further sitting)")
+	} else if _, err := time.Parse(time.DateOnly, req.Date[:10]); err != nil {
+		fe.add("date", "invalid", "date %q is not a calendar date", req.Date)
+	}
+	within := 7 * realDay
+	if req.MinutesWithin != "" {
+		d, err := time.ParseDuration(req.MinutesWithin)
+		switch {
+		case err != nil:
+			fe.add("minutes_within", "invalid", "minutes_within must be a duration such as 168h")
+		case d < realDay && !s.AllowCompressedTime:
+			fe.add("minutes_within", "out_of_range", "minutes_within must be at least 24h")
+		case d < minDayLength || d > 60*realDay:
+			fe.add("minutes_within", "out_of_range", "minutes_within must be at most 60 days")
+		default:
+			within = d
+		}
+	}
+	if fe.reject(c, "meeting") {
+		return
+	}
+	id := cycle.MeetingID(site.ID, req.School, req.Date)
+	in := cycle.MeetingInput{SiteID: site.ID, SchoolID: req.School, Date: req.Date, MinutesAfter: within, ServiceTypes: site.ServiceTypes()}
+	_, err := s.Temporal.ExecuteWorkflow(c.Request.Context(), client.StartWorkflowOptions{
+		ID: id, TaskQueue: site.TaskQueue(),
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+	}, workflows.MeetingWorkflowName, in)
+	if err != nil {
+		temporalProblem(c, err, "meeting")
+		return
+	}
+	c.Header("Location", fmt.Sprintf("/api/v1/meetings/%s/%s/%s", site.ID, req.School, req.Date))
+	c.JSON(http.StatusAccepted, gin.H{"meeting_id": id})
+}
+
+func (s *Server) meetingID(c *gin.Context) (string, bool) {
+	site, ok := s.site(c, c.Param("site"))
+	if !ok {
+		return "", false
+	}
+	return cycle.MeetingID(site.ID, c.Param("school"), c.Param("date")), true
+}
+
+func (s *Server) getMeeting(c *gin.Context) {
+	id, ok := s.meetingID(c)
+	if !ok {
+		return
+	}
+	m, err := s.Store.Meeting(c.Request.Context(), id)
+	if err != nil {
+		storeProblem(c, err, "meeting")
+		return
+	}
+	var agenda []cycle.AgendaItem
+	_ = jsonUnmarshal(m.Agenda, &agenda)
+	c.JSON(http.StatusOK, gin.H{"id": m.ID, "site": m.SiteID, "school": m.SchoolID, "date": m.Date, "status": m.Status, "agenda": agenda, "held_at": m.HeldAt})
+}
+
+func (s *Server) submitMinutes(c *gin.Context) {
+	id, ok := s.meetingID(c)
+	if !ok {
+		return
+	}
+	key, ok := idempotencyKey(c)
+	if !ok {
+		return
+	}
+	var in cycle.MinutesInput
+	if !bind(c, &in) {
+		return
+	}
+	var res cycle.MinutesResult
+	if !s.update(c, id, cycle.UpdateSubmitMinutes, "minutes/"+key, in, &res) {
+		return
+	}
+	c.JSON(http.StatusOK, res)
+}
+
+func (s *Server) referralID(c *gin.Context) (string, bool) {
+	site, ok := s.site(c, c.Param("site"))
+	if !ok {
+		return "", false
+	}
+	n, err1 := strconv.Atoi(c.Param("wave"))
+	k, err2 := strconv.Atoi(c.Param("k"))
+	if err1 != nil || err2 != nil || n < 1 || k < 0 {
+		problem(c, http.StatusNotFound, "Not found", "wave and referral number must be numbers")
+		return "", false
+	}
+	return cycle.ReferralID(site.ID, n, c.Param("child"), k), true
+}
+
+func (s *Server) acknowledgeReferral(c *gin.Context) {
+	id, ok := s.referralID(c)
+	if !ok {
+		return
+	}
+	key, ok := idempotencyKey(c)
+	if !ok {
+		return
+	}
+	var in cycle.AcknowledgeInput
+	if !bind(c, &in) {
+		return
+	}
+	var res cycle.ReferralStatus
+	if !s.update(c, id, cycle.UpdateAcknowledge, "ack/"+key, in, &res) {
+		return
+	}
+	c.JSON(http.StatusOK, res)
+}
+
+func (s *Server) referralOutcome(c *gin.Context) {
+	id, ok := s.referralID(c)
+	if !ok {
+		return
+	}
+	key, ok := idempotencyKey(c)
+	if !ok {
+		return
+	}
+	var in cycle.ReferralOutcomeInput
+	if !bind(c, &in) {
+		return
+	}
+	var res cycle.ReferralStatus
+	if !s.update(c, id, cycle.UpdateReferralOutcome, "outcome/"+key, in, &res) {
+		return
+	}
+	c.JSON(http.StatusOK, res)
+}

@@ -1,0 +1,111 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/khula-cop/khula/internal/cycle"
+	"github.com/khula-cop/khula/internal/store"
+)
+
+// Problem is an RFC 9457 problem document, with field-level errors.
+type Problem struct {
+	Type   string             `json:"type"`
+	Title  string             `json:"title"`
+	Status int                `json:"status"`
+	Detail string             `json:"detail,omitempty"`
+	Errors []cycle.FieldError `json:"errors,omitempty"`
+}
+
+// problem writes a problem+json response and stops the request.
+func problem(c *gin.Context, status int, title, detail string, fields ...cycle.FieldError) {
+	c.Header("Content-Type", "application/problem+json")
+	if status == http.StatusServiceUnavailable {
+		c.Header("Retry-After", "5")
+	}
+	c.AbortWithStatusJSON(status, Problem{
+		Type:   "https://khula.example.org/problems/" + strings.ReplaceAll(strings.ToLower(http.StatusText(status)), " ", "-"),
+		Title:  title,
+		Status: status,
+		Detail: detail,
+		Errors: fields,
+	})
+	// gin sets application/json when rendering; set the problem type again.
+	c.Writer.Header().Set("Content-Type", "application/problem+json")
+}
+
+func invalidBody(c *gin.Context, err error) {
+	problem(c, http.StatusBadRequest, "The request body is not valid JSON for this endpoint", safeJSONError(err))
+}
+
+// safeJSONError describes a decoding error without echoing the input back.
+func safeJSONError(err error) string {
+	msg := err.Error()
+	if i := strings.Index(msg, "json: "); i >= 0 {
+		msg = msg[i:]
+	}
+	if len(msg) > 200 {
+		msg = msg[:200]
+	}
+	return msg
+}
+
+// temporalProblem maps an error from a workflow call to a response: the
+// caller's mistakes are 4xx with field errors; an unreachable engine is 503.
+func temporalProblem(c *gin.Context, err error, what string) {
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) {
+		switch appErr.Type() {
+		case cycle.ErrTypeInvalidInput:
+			var fields []cycle.FieldError
+			_ = appErr.Details(&fields)
+			problem(c, http.StatusUnprocessableEntity, "The "+what+" was rejected: nothing was recorded", appErr.Message(), fields...)
+			return
+		case cycle.ErrTypeConflict:
+			problem(c, http.StatusConflict, "The "+what+" does not fit the current state", appErr.Message())
+			return
+		}
+	}
+	var notFound *serviceerror.NotFound
+	if errors.As(err, &notFound) {
+		problem(c, http.StatusNotFound, "Not found", "no running "+what+" target with that ID: it may not exist or may have closed")
+		return
+	}
+	var already *serviceerror.WorkflowExecutionAlreadyStarted
+	if errors.As(err, &already) {
+		problem(c, http.StatusConflict, "Already exists", "a workflow with that ID exists")
+		return
+	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		problem(c, http.StatusServiceUnavailable, "The engine did not answer in time", "try again; the request is idempotent")
+		return
+	}
+	var unavailable *serviceerror.Unavailable
+	if errors.As(err, &unavailable) {
+		problem(c, http.StatusServiceUnavailable, "The workflow engine is unavailable", "try again shortly")
+		return
+	}
+	if strings.Contains(err.Error(), "workflow execution already completed") {
+		problem(c, http.StatusConflict, "Closed", "the "+what+" target has closed and accepts no more input")
+		return
+	}
+	problem(c, http.StatusBadGateway, "The workflow engine failed the request", "see the server log")
+}
+
+func storeProblem(c *gin.Context, err error, what string) {
+	if errors.Is(err, store.ErrNotFound) {
+		problem(c, http.StatusNotFound, "Not found", what+" not found")
+		return
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		problem(c, http.StatusServiceUnavailable, "The database did not answer in time", "try again")
+		return
+	}
+	problem(c, http.StatusServiceUnavailable, "The database is unavailable", "try again shortly")
+}

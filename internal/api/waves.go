@@ -1,0 +1,252 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+
+	"github.com/khula-cop/khula/internal/cycle"
+	"github.com/khula-cop/khula/internal/store"
+	"github.com/khula-cop/khula/sites"
+	"github.com/khula-cop/khula/workflows"
+)
+
+// Bounds of a compressed day.
+const (
+	minDayLength = 10 * time.Millisecond
+	realDay      = 24 * time.Hour
+)
+
+// TimingFor scales a site's durations to a day of dayLength (0 or 24h: real time).
+func TimingFor(site *sites.Site, dayLength time.Duration) cycle.Timing {
+	scale := func(d sites.Duration) time.Duration {
+		if dayLength <= 0 || dayLength == realDay {
+			return d.D()
+		}
+		return time.Duration(float64(d.D()) * float64(dayLength) / float64(realDay))
+	}
+	d := site.Durations
+	t := cycle.Timing{
+		ReminderEvery:      scale(d.ReminderEvery),
+		PlanDeadline:       scale(d.PlanDeadline),
+		UrgentReferralSLA:  scale(d.UrgentReferralSLA),
+		ReferralAckSLA:     scale(d.ReferralAckSLA),
+		ReferralSLA:        scale(d.ReferralSLA),
+		FollowUpEvery:      scale(d.FollowUpEvery),
+		ReassessAfter:      scale(d.ReassessAfter),
+		ReassessmentWindow: scale(d.ReassessmentWindow),
+		MinutesDeadline:    scale(sites.Duration(7 * realDay)),
+		ProgressEvery:      6 * time.Hour,
+	}
+	if dayLength > 0 && dayLength < realDay {
+		t.ProgressEvery = max(dayLength, 500*time.Millisecond)
+	}
+	return t
+}
+
+type launchWaveRequest struct {
+	Site        string     `json:"site"`
+	Number      int        `json:"number"`
+	WindowOpen  *time.Time `json:"window_open"`
+	WindowClose *time.Time `json:"window_close"`
+	// DayLength compresses time for a demonstration, e.g. "250ms".
+	DayLength string `json:"day_length"`
+	PageSize  int    `json:"page_size"`
+}
+
+type launchWaveResponse struct {
+	WaveID      string    `json:"wave_id"`
+	Existing    bool      `json:"existing"`
+	WindowOpen  time.Time `json:"window_open"`
+	WindowClose time.Time `json:"window_close"`
+	DayLength   string    `json:"day_length,omitempty"`
+}
+
+func (s *Server) launchWave(c *gin.Context) {
+	var req launchWaveRequest
+	if !bind(c, &req) {
+		return
+	}
+	var fe fieldErrors
+	site, siteOK := s.Sites.Site(req.Site)
+	if req.Site == "" {
+		fe.add("site", "required", "site is required")
+	} else if !siteOK {
+		fe.add("site", "unknown", "no site %q is configured", req.Site)
+	}
+	if req.Number < 1 || req.Number > 1000 {
+		fe.add("number", "out_of_range", "number must be a wave number from 1 to 1000")
+	}
+	var dayLength time.Duration
+	if req.DayLength != "" {
+		d, err := time.ParseDuration(req.DayLength)
+		switch {
+		case !s.AllowCompressedTime:
+			fe.add("day_length", "not_allowed", "compressed time is only for demonstrations (khula dev)")
+		case err != nil:
+			fe.add("day_length", "invalid", "day_length must be a duration such as 250ms")
+		case d < minDayLength || d > realDay:
+			fe.add("day_length", "out_of_range", "day_length must be between %s and 24h", minDayLength)
+		default:
+			dayLength = d
+		}
+	}
+	if req.PageSize < 0 || req.PageSize > 2000 {
+		fe.add("page_size", "out_of_range", "page_size must be from 1 to 2000")
+	}
+	now := s.now()
+	open := now
+	if req.WindowOpen != nil {
+		open = req.WindowOpen.UTC()
+	}
+	var closeAt time.Time
+	if siteOK {
+		closeAt = open.Add(scaleDuration(site.Durations.AssessmentWindow.D(), dayLength))
+	}
+	if req.WindowClose != nil {
+		closeAt = req.WindowClose.UTC()
+	}
+	if siteOK && !closeAt.After(open) {
+		fe.add("window_close", "out_of_range", "window_close must be after window_open")
+	}
+	if siteOK && !closeAt.After(now) {
+		fe.add("window_close", "out_of_range", "window_close is in the past: the wave would close before anyone could answer")
+	}
+	ref, refOK := cycle.InstrumentRef{}, false
+	if siteOK {
+		if ref, refOK = s.Sites.Instrument(site.ID); !refOK {
+			fe.add("site", "not_ready", "site %q has no instrument loaded", site.ID)
+		}
+	}
+	if fe.reject(c, "wave launch") {
+		return
+	}
+	in := cycle.WaveInput{
+		SiteID: site.ID, Number: req.Number, WindowOpen: open, WindowClose: closeAt, Instrument: ref,
+		Respondents: site.Respondents, Timing: TimingFor(site, dayLength), ServiceTypes: serviceTypes(site),
+		PageSize: req.PageSize, DayLength: dayLength,
+	}
+	id := cycle.WaveID(site.ID, req.Number)
+	resp := launchWaveResponse{WaveID: id, WindowOpen: open, WindowClose: closeAt}
+	if dayLength > 0 {
+		resp.DayLength = dayLength.String()
+	}
+	_, err := s.Temporal.ExecuteWorkflow(c.Request.Context(), client.StartWorkflowOptions{
+		ID:                       id,
+		TaskQueue:                site.TaskQueue(),
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+		TypedSearchAttributes:    waveSearchAttributes(in),
+	}, workflows.WaveWorkflowName, in)
+	var already *serviceerror.WorkflowExecutionAlreadyStarted
+	if errors.As(err, &already) {
+		// Launching the same wave twice launches it once.
+		resp.Existing = true
+		if w, err := s.Store.Wave(c.Request.Context(), id); err == nil {
+			resp.WindowOpen, resp.WindowClose = w.WindowOpen, w.WindowClose
+		}
+		c.JSON(http.StatusOK, resp)
+		return
+	}
+	if err != nil {
+		temporalProblem(c, err, "wave launch")
+		return
+	}
+	c.Header("Location", "/api/v1/waves/"+site.ID+"/"+strconv.Itoa(req.Number))
+	c.JSON(http.StatusAccepted, resp)
+}
+
+func scaleDuration(d, dayLength time.Duration) time.Duration {
+	if dayLength <= 0 || dayLength == realDay {
+		return d
+	}
+	return time.Duration(float64(d) * float64(dayLength) / float64(realDay))
+}
+
+func (s *Server) listWaves(c *gin.Context) {
+	siteID := c.Query("site")
+	if siteID != "" {
+		if _, ok := s.site(c, siteID); !ok {
+			return
+		}
+	}
+	waves, err := s.Store.Waves(c.Request.Context(), siteID)
+	if err != nil {
+		storeProblem(c, err, "waves")
+		return
+	}
+	out := make([]waveView, 0, len(waves))
+	for _, w := range waves {
+		out = append(out, viewWave(w))
+	}
+	c.JSON(http.StatusOK, gin.H{"items": out})
+}
+
+type waveView struct {
+	ID          string            `json:"id"`
+	Site        string            `json:"site"`
+	Number      int               `json:"number"`
+	Status      string            `json:"status"`
+	CohortSize  int               `json:"cohort_size"`
+	WindowOpen  time.Time         `json:"window_open"`
+	WindowClose time.Time         `json:"window_close"`
+	LaunchedAt  time.Time         `json:"launched_at"`
+	ClosedAt    *time.Time        `json:"closed_at,omitempty"`
+	Report      *cycle.WaveReport `json:"report,omitempty"`
+}
+
+func viewWave(w store.Wave) waveView {
+	v := waveView{ID: w.ID, Site: w.SiteID, Number: w.Number, Status: w.Status, CohortSize: w.CohortSize,
+		WindowOpen: w.WindowOpen, WindowClose: w.WindowClose, LaunchedAt: w.LaunchedAt, ClosedAt: w.ClosedAt}
+	if w.Report != "" {
+		var rep cycle.WaveReport
+		if err := jsonUnmarshal(w.Report, &rep); err == nil {
+			v.Report = &rep
+		}
+	}
+	return v
+}
+
+type waveDetail struct {
+	waveView
+	ByStage  map[string]int            `json:"by_stage"`
+	BySchool map[string]map[string]int `json:"by_school"`
+	Open     int                       `json:"open"`
+}
+
+func (s *Server) getWave(c *gin.Context) {
+	site, ok := s.site(c, c.Param("site"))
+	if !ok {
+		return
+	}
+	n, err := strconv.Atoi(c.Param("wave"))
+	if err != nil || n < 1 {
+		problem(c, http.StatusNotFound, "Not found", fmt.Sprintf("wave %q is not a wave number", c.Param("wave")))
+		return
+	}
+	id := cycle.WaveID(site.ID, n)
+	ctx := c.Request.Context()
+	w, err := s.Store.Wave(ctx, id)
+	if err != nil {
+		storeProblem(c, err, "wave")
+		return
+	}
+	p, err := s.Store.WaveProgress(ctx, id)
+	if err != nil {
+		storeProblem(c, err, "wave")
+		return
+	}
+	by, err := s.Store.StageBySchool(ctx, id)
+	if err != nil {
+		storeProblem(c, err, "wave")
+		return
+	}
+	c.JSON(http.StatusOK, waveDetail{waveView: viewWave(w), ByStage: p.ByStage, BySchool: by, Open: p.Open})
+}

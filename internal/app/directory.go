@@ -1,0 +1,91 @@
+package app
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+
+	"github.com/khula-cop/khula/internal/cycle"
+	"github.com/khula-cop/khula/sites"
+)
+
+// Directory is the loaded site configurations, keyed by ID, with the
+// instrument version each site uses.
+type Directory struct {
+	byID        map[string]*sites.Site
+	instruments map[string]cycle.InstrumentRef
+	// FS is the file system the sites were loaded from.
+	FS fs.FS
+	// Source says where the sites came from, for the start-up banner.
+	Source string
+}
+
+// LoadSites loads every site under dir, or the sites embedded in the binary
+// when dir is empty and ./sites does not exist.
+func LoadSites(dir string) (*Directory, error) {
+	var fsys fs.FS
+	source := ""
+	switch {
+	case dir != "":
+		if _, err := os.Stat(dir); err != nil {
+			return nil, fmt.Errorf("sites directory: %w", err)
+		}
+		fsys, source = os.DirFS(dir), dir
+	default:
+		if st, err := os.Stat("sites"); err == nil && st.IsDir() {
+			if matches, _ := filepath.Glob(filepath.Join("sites", "*", sites.SiteFile)); len(matches) > 0 {
+				fsys, source = os.DirFS("sites"), "./sites"
+			}
+		}
+		if fsys == nil {
+			fsys, source = sites.FS(), "built into the binary"
+		}
+	}
+	all, err := sites.LoadAll(fsys)
+	if err != nil {
+		return nil, err
+	}
+	d := &Directory{byID: map[string]*sites.Site{}, instruments: map[string]cycle.InstrumentRef{}, FS: fsys, Source: source}
+	schools := map[string]string{}
+	var errs []error
+	for _, s := range all {
+		d.byID[s.ID] = s
+		for _, sc := range s.Schools {
+			if other, dup := schools[sc.ID]; dup {
+				errs = append(errs, fmt.Errorf("school id %q is used by sites %s and %s: school IDs must be unique across sites", sc.ID, other, s.ID))
+			}
+			schools[sc.ID] = s.ID
+		}
+	}
+	return d, errors.Join(errs...)
+}
+
+// Site returns the site with id.
+func (d *Directory) Site(id string) (*sites.Site, bool) {
+	s, ok := d.byID[id]
+	return s, ok
+}
+
+// Sites lists every site, sorted by ID.
+func (d *Directory) Sites() []*sites.Site {
+	out := make([]*sites.Site, 0, len(d.byID))
+	for _, s := range d.byID {
+		out = append(out, s)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+// SetInstrument records the instrument version a site uses.
+func (d *Directory) SetInstrument(siteID string, ref cycle.InstrumentRef) {
+	d.instruments[siteID] = ref
+}
+
+// Instrument returns the instrument version a site uses.
+func (d *Directory) Instrument(siteID string) (cycle.InstrumentRef, bool) {
+	r, ok := d.instruments[siteID]
+	return r, ok
+}

@@ -1,0 +1,149 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/worker"
+
+	"github.com/khula-cop/khula/activities"
+	"github.com/khula-cop/khula/internal/cycle"
+	"github.com/khula-cop/khula/internal/messages"
+	"github.com/khula-cop/khula/internal/store"
+	"github.com/khula-cop/khula/internal/temporalx"
+	"github.com/khula-cop/khula/plugins"
+	"github.com/khula-cop/khula/plugins/record"
+	"github.com/khula-cop/khula/sites"
+	"github.com/khula-cop/khula/workflows"
+)
+
+// Scoring is what the workers need from the instrument registry.
+type Scoring interface {
+	workflows.FormChecker
+	activities.Scorer
+}
+
+// RecordingPlugins serve every site with the recording referral and notify
+// implementations (dev mode): sends land in the outbox table.
+type RecordingPlugins struct {
+	Outbox record.Outbox
+}
+
+// Referrer returns the recording referrer.
+func (p RecordingPlugins) Referrer(string) (plugins.Referrer, error) {
+	return &record.Referrer{Outbox: p.Outbox}, nil
+}
+
+// Notifier returns the recording notifier.
+func (p RecordingPlugins) Notifier(string) (plugins.Notifier, error) {
+	return &record.Notifier{Outbox: p.Outbox}, nil
+}
+
+// WorkerOptions tune the site workers.
+type WorkerOptions struct {
+	// MaxConcurrentActivities bounds activities per worker. Default 64.
+	MaxConcurrentActivities int
+	// MaxConcurrentWorkflowTasks bounds workflow tasks per worker. Default 32.
+	MaxConcurrentWorkflowTasks int
+}
+
+// StartWorkers starts one worker per site on the site's task queue.
+func StartWorkers(c client.Client, dir *Directory, scoring Scoring, st *store.Store, plugs activities.Plugins, opts WorkerOptions) ([]worker.Worker, error) {
+	if opts.MaxConcurrentActivities == 0 {
+		opts.MaxConcurrentActivities = 64
+	}
+	if opts.MaxConcurrentWorkflowTasks == 0 {
+		opts.MaxConcurrentWorkflowTasks = 32
+	}
+	acts := &activities.Activities{
+		Records:  st,
+		Sites:    dir,
+		Scorer:   scoring,
+		Plugins:  plugs,
+		Messages: messages.NewCatalog(),
+		Starter:  &temporalx.Starter{Client: c},
+	}
+	wf := &workflows.Workflows{Forms: scoring}
+	var started []worker.Worker
+	for _, site := range dir.Sites() {
+		w := worker.New(c, site.TaskQueue(), worker.Options{
+			MaxConcurrentActivityExecutionSize:     opts.MaxConcurrentActivities,
+			MaxConcurrentWorkflowTaskExecutionSize: opts.MaxConcurrentWorkflowTasks,
+			WorkflowPanicPolicy:                    worker.BlockWorkflow,
+		})
+		workflows.Register(w, wf, acts)
+		if err := w.Start(); err != nil {
+			for _, s := range started {
+				s.Stop()
+			}
+			return nil, fmt.Errorf("starting worker for %s: %w", site.ID, err)
+		}
+		started = append(started, w)
+	}
+	return started, nil
+}
+
+// EnsureMeetingSchedules creates one Temporal Schedule per school that starts
+// its MeetingWorkflow at the site's cadence; existing schedules are left as they are.
+func EnsureMeetingSchedules(ctx context.Context, c client.Client, dir *Directory) (int, error) {
+	created := 0
+	for _, site := range dir.Sites() {
+		offset, err := meetingOffset(site)
+		if err != nil {
+			return created, err
+		}
+		types := site.ServiceTypes()
+		for _, sc := range site.Schools {
+			_, err := c.ScheduleClient().Create(ctx, client.ScheduleOptions{
+				ID: fmt.Sprintf("meetings/%s/%s", site.ID, sc.ID),
+				Spec: client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{
+					Every: site.Meetings.Every.D(), Offset: offset % site.Meetings.Every.D(),
+				}}},
+				Action: &client.ScheduleWorkflowAction{
+					ID:        fmt.Sprintf("meeting/%s/%s/scheduled", site.ID, sc.ID),
+					Workflow:  workflows.MeetingWorkflowName,
+					Args:      []any{cycle.MeetingInput{SiteID: site.ID, SchoolID: sc.ID, MinutesAfter: 7 * 24 * time.Hour, ServiceTypes: types}},
+					TaskQueue: site.TaskQueue(),
+				},
+			})
+			if errors.Is(err, temporal.ErrScheduleAlreadyRunning) {
+				continue
+			}
+			if err != nil {
+				return created, fmt.Errorf("meeting schedule for %s/%s: %w", site.ID, sc.ID, err)
+			}
+			created++
+		}
+	}
+	return created, nil
+}
+
+// meetingOffset places the interval on the site's weekday and local time:
+// intervals count from the Unix epoch, a Thursday at 00:00 UTC.
+func meetingOffset(site *sites.Site) (time.Duration, error) {
+	loc, err := time.LoadLocation(site.Timezone)
+	if err != nil {
+		return 0, fmt.Errorf("site %s time zone: %w", site.ID, err)
+	}
+	clock, err := time.ParseInLocation("15:04", site.Meetings.Time, loc)
+	if err != nil {
+		return 0, fmt.Errorf("site %s meeting time: %w", site.ID, err)
+	}
+	weekdays := map[string]int{"thursday": 0, "friday": 1, "saturday": 2, "sunday": 3, "monday": 4, "tuesday": 5, "wednesday": 6}
+	days, ok := weekdays[strings.ToLower(site.Meetings.Weekday)]
+	if !ok {
+		return 0, fmt.Errorf("site %s meeting weekday %q", site.ID, site.Meetings.Weekday)
+	}
+	_, zoneOffset := time.Date(2026, 1, 1, 12, 0, 0, 0, loc).Zone()
+	local := time.Duration(clock.Hour())*time.Hour + time.Duration(clock.Minute())*time.Minute
+	off := time.Duration(days)*24*time.Hour + local - time.Duration(zoneOffset)*time.Second
+	if off < 0 {
+		off += 7 * 24 * time.Hour
+	}
+	return off, nil
+}

@@ -1,0 +1,243 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"gorm.io/gorm"
+
+	"github.com/khula-cop/khula/internal/cycle"
+)
+
+// Waves lists a site's waves, newest first ("" lists every site's).
+func (s *Store) Waves(ctx context.Context, siteID string) ([]Wave, error) {
+	q := s.db.WithContext(ctx).Order("launched_at DESC")
+	if siteID != "" {
+		q = q.Where("site_id = ?", siteID)
+	}
+	var out []Wave
+	return out, q.Find(&out).Error
+}
+
+// Wave returns one wave.
+func (s *Store) Wave(ctx context.Context, id string) (Wave, error) {
+	var w Wave
+	err := s.db.WithContext(ctx).Where("id = ?", id).Take(&w).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return w, fmt.Errorf("wave %s: %w", id, ErrNotFound)
+	}
+	return w, err
+}
+
+// CountChildren counts a site's children ("" counts all).
+func (s *Store) CountChildren(ctx context.Context, siteID string) (int64, error) {
+	var n int64
+	q := s.db.WithContext(ctx).Model(&Child{})
+	if siteID != "" {
+		q = q.Where("site_id = ?", siteID)
+	}
+	return n, q.Count(&n).Error
+}
+
+// StageBySchool counts a wave's cycles by school and stage.
+func (s *Store) StageBySchool(ctx context.Context, waveID string) (map[string]map[string]int, error) {
+	var rows []keyCount
+	if err := s.db.WithContext(ctx).Model(&Cycle{}).Select("school_id AS k1, stage AS k2, count(*) AS n").
+		Where("wave_id = ?", waveID).Group("school_id, stage").Scan(&rows).Error; err != nil {
+		return nil, err
+	}
+	out := map[string]map[string]int{}
+	for _, r := range rows {
+		if out[r.K1] == nil {
+			out[r.K1] = map[string]int{}
+		}
+		out[r.K1][r.K2] = r.N
+	}
+	return out, nil
+}
+
+// FormDue is a cycle waiting for respondents' forms.
+type FormDue struct {
+	CycleID     string   `json:"cycle_id"`
+	SchoolID    string   `json:"school_id"`
+	Phase       string   `json:"phase"`
+	Respondents []string `json:"respondents"`
+}
+
+// Work is what practitioners at a site have to do now.
+type Work struct {
+	Forms        []FormDue      `json:"forms"`
+	AwaitingPlan []string       `json:"awaiting_plan"`
+	PlanBySchool map[string]int `json:"awaiting_plan_by_school"`
+	Meetings     []Meeting      `json:"meetings"`
+	Referrals    []Referral     `json:"referrals"`
+	FollowUps    []string       `json:"follow_ups"`
+}
+
+// OpenWork lists a site's outstanding forms, plans, meetings awaiting
+// minutes, open referrals and cycles in follow-up. limit bounds each list.
+func (s *Store) OpenWork(ctx context.Context, siteID, schoolID string, limit int) (Work, error) {
+	db := s.db.WithContext(ctx)
+	scope := func(q *gorm.DB) *gorm.DB {
+		q = q.Where("site_id = ?", siteID)
+		if schoolID != "" {
+			q = q.Where("school_id = ?", schoolID)
+		}
+		return q
+	}
+	w := Work{PlanBySchool: map[string]int{}}
+	var cycles []Cycle
+	if err := scope(db.Model(&Cycle{})).Where("status = ? AND stage IN ?", CycleOpen, []string{cycle.StageAssess, cycle.StageReassess, cycle.StagePlan, cycle.StageFollowUp}).
+		Order("id").Limit(limit * 4).Find(&cycles).Error; err != nil {
+		return w, err
+	}
+	var formCycles []string
+	for _, c := range cycles {
+		switch c.Stage {
+		case cycle.StageAssess, cycle.StageReassess:
+			formCycles = append(formCycles, c.ID)
+		case cycle.StagePlan:
+			w.AwaitingPlan = append(w.AwaitingPlan, c.ID)
+			w.PlanBySchool[c.SchoolID]++
+		case cycle.StageFollowUp:
+			w.FollowUps = append(w.FollowUps, c.ID)
+		}
+	}
+	submitted := map[string]bool{}
+	if len(formCycles) > 0 {
+		var got []Assessment
+		if err := db.Select("cycle_id", "phase", "respondent").Where("cycle_id IN ?", formCycles).Find(&got).Error; err != nil {
+			return w, err
+		}
+		for _, a := range got {
+			submitted[a.CycleID+"/"+a.Phase+"/"+a.Respondent] = true
+		}
+	}
+	for _, c := range cycles {
+		if c.Stage != cycle.StageAssess && c.Stage != cycle.StageReassess {
+			continue
+		}
+		phase := cycle.PhaseBaseline
+		if c.Stage == cycle.StageReassess {
+			phase = cycle.PhaseReassessment
+		}
+		due := FormDue{CycleID: c.ID, SchoolID: c.SchoolID, Phase: phase}
+		for _, r := range SplitList(c.Awaiting) {
+			if !submitted[c.ID+"/"+phase+"/"+r] {
+				due.Respondents = append(due.Respondents, r)
+			}
+		}
+		if len(due.Respondents) > 0 && len(w.Forms) < limit {
+			w.Forms = append(w.Forms, due)
+		}
+	}
+	if err := scope(db.Model(&Meeting{})).Where("status = ?", cycle.MeetingAwaitingMinutes).Order("id").Limit(limit).Find(&w.Meetings).Error; err != nil {
+		return w, err
+	}
+	if err := scope(db.Model(&Referral{})).Where("status IN ?", []string{cycle.ReferralDispatched, cycle.ReferralAcknowledged}).
+		Order("id").Limit(limit).Find(&w.Referrals).Error; err != nil {
+		return w, err
+	}
+	return w, nil
+}
+
+// CycleDetail is everything recorded about one cycle.
+type CycleDetail struct {
+	Cycle     Cycle        `json:"cycle"`
+	Timeline  []StageEvent `json:"timeline"`
+	Scores    []Score      `json:"scores"`
+	Referrals []Referral   `json:"referrals"`
+	Plans     []Plan       `json:"plans"`
+	FollowUps int64        `json:"follow_ups"`
+}
+
+// Cycle returns one cycle's record with its timeline, scores, plans and referrals.
+func (s *Store) Cycle(ctx context.Context, id string) (CycleDetail, error) {
+	db := s.db.WithContext(ctx)
+	var d CycleDetail
+	err := db.Where("id = ?", id).Take(&d.Cycle).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return d, fmt.Errorf("cycle %s: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return d, err
+	}
+	if err := db.Where("cycle_id = ?", id).Order("seq").Find(&d.Timeline).Error; err != nil {
+		return d, err
+	}
+	if err := db.Where("cycle_id = ?", id).Order("computed_at").Find(&d.Scores).Error; err != nil {
+		return d, err
+	}
+	if err := db.Where("cycle_id = ?", id).Order("id").Find(&d.Referrals).Error; err != nil {
+		return d, err
+	}
+	if err := db.Where("cycle_id = ?", id).Order("agreed_at").Find(&d.Plans).Error; err != nil {
+		return d, err
+	}
+	if err := db.Model(&FollowUp{}).Where("cycle_id = ?", id).Count(&d.FollowUps).Error; err != nil {
+		return d, err
+	}
+	return d, nil
+}
+
+// Meeting returns one meeting.
+func (s *Store) Meeting(ctx context.Context, id string) (Meeting, error) {
+	var m Meeting
+	err := s.db.WithContext(ctx).Where("id = ?", id).Take(&m).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return m, fmt.Errorf("meeting %s: %w", id, ErrNotFound)
+	}
+	return m, err
+}
+
+// Outbox lists the most recent outbound messages and dispatches of a site.
+func (s *Store) Outbox(ctx context.Context, siteID string, limit int) ([]OutboxMessage, error) {
+	var out []OutboxMessage
+	return out, s.db.WithContext(ctx).Where("site_id = ?", siteID).Order("created_at DESC, id").Limit(limit).Find(&out).Error
+}
+
+// NextWaveNumber is one more than the site's highest wave number.
+func (s *Store) NextWaveNumber(ctx context.Context, siteID string) (int, error) {
+	var max *int
+	if err := s.db.WithContext(ctx).Model(&Wave{}).Select("MAX(number)").Where("site_id = ?", siteID).Scan(&max).Error; err != nil {
+		return 0, err
+	}
+	if max == nil {
+		return 1, nil
+	}
+	return *max + 1, nil
+}
+
+// EnsureSite records a site and its schools (from its configuration) if they are missing.
+func (s *Store) EnsureSite(ctx context.Context, site Site, schools []School) error {
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Where("id = ?", site.ID).FirstOrCreate(&site).Error; err != nil {
+			return fmt.Errorf("site %s: %w", site.ID, err)
+		}
+		for _, sc := range schools {
+			if err := tx.Where("id = ?", sc.ID).FirstOrCreate(&sc).Error; err != nil {
+				return fmt.Errorf("school %s: %w", sc.ID, err)
+			}
+		}
+		return nil
+	})
+}
+
+// AddFamily inserts a caregiver, their child and (when given) the consent in one transaction.
+func (s *Store) AddFamily(ctx context.Context, cg Caregiver, child Child, consent *Consent) error {
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Create(&cg).Error; err != nil {
+			return fmt.Errorf("caregiver: %w", err)
+		}
+		if err := tx.Create(&child).Error; err != nil {
+			return fmt.Errorf("child: %w", err)
+		}
+		if consent != nil {
+			if err := tx.Create(consent).Error; err != nil {
+				return fmt.Errorf("consent: %w", err)
+			}
+		}
+		return nil
+	})
+}

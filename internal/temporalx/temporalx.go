@@ -1,0 +1,85 @@
+// Package temporalx connects khula to a Temporal frontend (the embedded
+// engine or an external cluster) with the payload codec, and starts cycles
+// with deterministic IDs so a relaunch never duplicates one.
+package temporalx
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	sdklog "go.temporal.io/sdk/log"
+
+	"github.com/khula-cop/khula/internal/codec"
+	"github.com/khula-cop/khula/internal/cycle"
+	"github.com/khula-cop/khula/sites"
+	"github.com/khula-cop/khula/workflows"
+)
+
+// Options say how to reach the engine.
+type Options struct {
+	HostPort  string
+	Namespace string
+	Keys      *codec.Keyring
+	TLS       *tls.Config
+	APIKey    string
+	Logger    *slog.Logger
+}
+
+// Dial connects a client whose payloads and failures are encrypted.
+func Dial(ctx context.Context, opts Options) (client.Client, error) {
+	if opts.Keys == nil {
+		return nil, errors.New("temporalx: a payload keyring is required: workflow payloads are never stored in clear")
+	}
+	pc := codec.New(opts.Keys)
+	co := client.Options{
+		HostPort:         opts.HostPort,
+		Namespace:        opts.Namespace,
+		DataConverter:    pc.DataConverter(),
+		FailureConverter: pc.FailureConverter(),
+	}
+	if opts.Logger != nil {
+		co.Logger = sdklog.NewStructuredLogger(opts.Logger)
+	}
+	if opts.TLS != nil {
+		co.ConnectionOptions.TLS = opts.TLS
+	}
+	if opts.APIKey != "" {
+		co.Credentials = client.NewAPIKeyStaticCredentials(opts.APIKey)
+	}
+	c, err := client.DialContext(ctx, co)
+	if err != nil {
+		return nil, fmt.Errorf("connecting to Temporal at %s (namespace %s): %w", opts.HostPort, opts.Namespace, err)
+	}
+	return c, nil
+}
+
+// Starter starts ChildCycleWorkflows; it implements activities.CycleStarter.
+type Starter struct {
+	Client client.Client
+}
+
+// StartCycle starts the cycle unless a cycle with its ID exists already
+// (running or closed), in which case started is false.
+func (s *Starter) StartCycle(ctx context.Context, in cycle.CycleInput) (bool, error) {
+	_, err := s.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID:                       cycle.CycleID(in.SiteID, in.Wave, in.ChildID),
+		TaskQueue:                sites.TaskQueue(in.SiteID),
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+		TypedSearchAttributes:    cycle.CycleSearchAttributes(in),
+	}, workflows.CycleWorkflowName, in)
+	var already *serviceerror.WorkflowExecutionAlreadyStarted
+	if errors.As(err, &already) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("starting %s: %w", cycle.CycleID(in.SiteID, in.Wave, in.ChildID), err)
+	}
+	return true, nil
+}
