@@ -130,7 +130,7 @@ func (s *Server) launchWave(c *gin.Context) {
 	}
 	in := cycle.WaveInput{
 		SiteID: site.ID, Number: req.Number, WindowOpen: open, WindowClose: closeAt, Instrument: ref,
-		Respondents: site.Respondents, Timing: TimingFor(site, dayLength), ServiceTypes: serviceTypes(site),
+		Respondents: site.Respondents, Timing: TimingFor(site, dayLength), ServiceTypes: site.ServiceTypes(),
 		PageSize: req.PageSize, DayLength: dayLength,
 	}
 	id := cycle.WaveID(site.ID, req.Number)
