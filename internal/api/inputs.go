@@ -140,12 +140,12 @@ func (s *Server) recordFollowUp(c *gin.Context) {
 	c.JSON(http.StatusOK, res)
 }
 
-var datePattern = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}(\.[1-9])?$`)
+var datePattern = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}(\.[1-9][0-9]?)?$`)
 
 type startMeetingRequest struct {
 	Site   string `json:"site"`
 	School string `json:"school"`
-	// Date is YYYY-MM-DD, with .2 to .9 for a further sitting that day.
+	// Date is YYYY-MM-DD, with .2 to .99 for a further sitting that day.
 	Date string `json:"date"`
 	// MinutesWithin is how long the meeting waits for minutes (default 7 days; compressed only in demonstrations).
 	MinutesWithin string `json:"minutes_within"`
@@ -164,7 +164,7 @@ func (s *Server) startMeeting(c *gin.Context) {
 		fe.add("school", "unknown", "site %s has no school %q", req.Site, req.School)
 	}
 	if !datePattern.MatchString(req.Date) {
-		fe.add("date", "invalid", "date must be YYYY-MM-DD (optionally .2 to .9 for a further sitting)")
+		fe.add("date", "invalid", "date must be YYYY-MM-DD (optionally .2 to .99 for a further sitting that day)")
 	} else if _, err := time.Parse(time.DateOnly, req.Date[:10]); err != nil {
 		fe.add("date", "invalid", "date %q is not a calendar date", req.Date)
 	}

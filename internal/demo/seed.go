@@ -42,8 +42,8 @@ func ChildID(siteID, schoolID string, i int) string {
 	return "ch-" + hex.EncodeToString(sum[:5])
 }
 
-// Seed adds the site, its schools and a demo cohort. It is meant for an
-// empty database; it fails without changing anything if a child exists.
+// Seed adds the site, its schools and a demo cohort in one transaction, so
+// a crash mid-seed leaves no half cohort. Call it on a database without children.
 func Seed(ctx context.Context, st *store.Store, site *sites.Site, opts Options) (Result, error) {
 	if opts.PerSchool <= 0 {
 		opts.PerSchool = 12
@@ -62,6 +62,7 @@ func Seed(ctx context.Context, st *store.Store, site *sites.Site, opts Options) 
 	}
 	rng := rand.New(rand.NewPCG(opts.Seed, 0x6b68756c61))
 	var res Result
+	var families []store.Family
 	now := opts.Today.UTC()
 	for _, sc := range site.Schools {
 		code := strings.ToUpper(sc.ID[:min(3, len(sc.ID))])
@@ -90,11 +91,12 @@ func Seed(ctx context.Context, st *store.Store, site *sites.Site, opts Options) 
 				consent = &store.Consent{ID: "consent-" + id[3:], ChildID: id, CaregiverID: cg.ID, Relationship: "parent", Scope: "cop-cycle", GivenAt: now}
 				res.Consented++
 			}
-			if err := st.AddFamily(ctx, cg, child, consent); err != nil {
-				return res, fmt.Errorf("seeding %s: %w", label, err)
-			}
+			families = append(families, store.Family{Caregiver: cg, Child: child, Consent: consent})
 			res.Children++
 		}
+	}
+	if err := st.AddFamilies(ctx, families); err != nil {
+		return Result{}, fmt.Errorf("seeding %s: %w", site.ID, err)
 	}
 	return res, nil
 }

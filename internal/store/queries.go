@@ -224,18 +224,27 @@ func (s *Store) EnsureSite(ctx context.Context, site Site, schools []School) err
 	})
 }
 
-// AddFamily inserts a caregiver, their child and (when given) the consent in one transaction.
-func (s *Store) AddFamily(ctx context.Context, cg Caregiver, child Child, consent *Consent) error {
+// Family is a caregiver, their child and the consent on record (nil: none).
+type Family struct {
+	Caregiver Caregiver
+	Child     Child
+	Consent   *Consent
+}
+
+// AddFamilies inserts families in one transaction: all or none.
+func (s *Store) AddFamilies(ctx context.Context, families []Family) error {
 	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := tx.Create(&cg).Error; err != nil {
-			return fmt.Errorf("caregiver: %w", err)
-		}
-		if err := tx.Create(&child).Error; err != nil {
-			return fmt.Errorf("child: %w", err)
-		}
-		if consent != nil {
-			if err := tx.Create(consent).Error; err != nil {
-				return fmt.Errorf("consent: %w", err)
+		for _, f := range families {
+			if err := tx.Create(&f.Caregiver).Error; err != nil {
+				return fmt.Errorf("caregiver: %w", err)
+			}
+			if err := tx.Create(&f.Child).Error; err != nil {
+				return fmt.Errorf("child: %w", err)
+			}
+			if f.Consent != nil {
+				if err := tx.Create(f.Consent).Error; err != nil {
+					return fmt.Errorf("consent: %w", err)
+				}
 			}
 		}
 		return nil

@@ -1,0 +1,183 @@
+// Package scoring joins the instrument engine and the WHO growth references
+// to what the workflows and activities need: checking a respondent's answers
+// (deterministically, inside update validators) and scoring a phase.
+// Instruments are looked up by the ID and version a cycle started with.
+package scoring
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/khula-cop/khula/activities"
+	"github.com/khula-cop/khula/instruments"
+	"github.com/khula-cop/khula/internal/cycle"
+	"github.com/khula-cop/khula/internal/growth"
+	"github.com/khula-cop/khula/internal/instrument"
+	"github.com/khula-cop/khula/sites"
+)
+
+// Registry holds the instruments of every site, keyed by ID and version.
+type Registry struct {
+	byRef  map[cycle.InstrumentRef]*instrument.Instrument
+	bySite map[string]cycle.InstrumentRef
+	growth *growth.References
+}
+
+// New loads each site's instrument (a base from instruments/, or a site
+// variant of one) from siteFS. refs may be nil: growth is then not computed.
+func New(all []*sites.Site, siteFS fs.FS, refs *growth.References) (*Registry, error) {
+	r := &Registry{byRef: map[cycle.InstrumentRef]*instrument.Instrument{}, bySite: map[string]cycle.InstrumentRef{}, growth: refs}
+	var errs []error
+	for _, s := range all {
+		in, err := instrument.Load(siteFS, path.Join(s.Dir, s.InstrumentFile), instruments.FS)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("site %s: %w", s.ID, err))
+			continue
+		}
+		ref := RefOf(in)
+		if prev, ok := r.byRef[ref]; ok && prev != in {
+			// Two sites may share an instrument version only if it is the same definition.
+			if !sameDefinition(prev, in) {
+				errs = append(errs, fmt.Errorf("site %s: instrument %s@%s differs from another site's with the same id and version: bump the version", s.ID, ref.ID, ref.Version))
+				continue
+			}
+		}
+		r.byRef[ref] = in
+		r.bySite[s.ID] = ref
+	}
+	return r, errors.Join(errs...)
+}
+
+func sameDefinition(a, b *instrument.Instrument) bool {
+	ja, _ := json.Marshal(a.Items())
+	jb, _ := json.Marshal(b.Items())
+	return string(ja) == string(jb) && slices.Equal(a.ScaleIDs(), b.ScaleIDs())
+}
+
+// RefOf is the cycle's name for an instrument version.
+func RefOf(in *instrument.Instrument) cycle.InstrumentRef {
+	r := in.Ref()
+	return cycle.InstrumentRef{ID: r.ID, Version: r.Version}
+}
+
+// SiteInstrument returns the instrument version a site uses.
+func (r *Registry) SiteInstrument(siteID string) (cycle.InstrumentRef, bool) {
+	ref, ok := r.bySite[siteID]
+	return ref, ok
+}
+
+// Instrument returns a loaded instrument version.
+func (r *Registry) Instrument(ref cycle.InstrumentRef) (*instrument.Instrument, bool) {
+	in, ok := r.byRef[ref]
+	return in, ok
+}
+
+// CheckAnswers lists every problem with one respondent's answers. Fields are
+// named answers.<item>.
+func (r *Registry) CheckAnswers(ref cycle.InstrumentRef, respondent string, answers cycle.Answers) []cycle.FieldError {
+	in, ok := r.byRef[ref]
+	if !ok {
+		return []cycle.FieldError{{Field: "instrument", Code: "not_loaded", Message: fmt.Sprintf("instrument %s@%s is not loaded on this worker", ref.ID, ref.Version)}}
+	}
+	err := in.Validate(respondent, instrument.Answers(answers))
+	if err == nil {
+		return nil
+	}
+	var ve *instrument.ValidationError
+	if !errors.As(err, &ve) {
+		return []cycle.FieldError{{Field: "answers", Code: "invalid", Message: err.Error()}}
+	}
+	out := make([]cycle.FieldError, 0, len(ve.Errors))
+	for _, fe := range ve.Errors {
+		field := "answers"
+		if fe.Item != "" {
+			field = "answers." + fe.Item
+		}
+		out = append(out, cycle.FieldError{Field: field, Code: fe.Code, Message: fe.Message})
+	}
+	return out
+}
+
+// RespondentsFor lists, in the instrument's order, the respondents with items in the domains.
+func (r *Registry) RespondentsFor(ref cycle.InstrumentRef, domains []string) []string {
+	in, ok := r.byRef[ref]
+	if !ok {
+		return nil
+	}
+	want := map[string]bool{}
+	for _, it := range in.Items() {
+		if slices.Contains(domains, it.Domain) {
+			want[it.Respondent] = true
+		}
+	}
+	var out []string
+	for _, resp := range in.Respondents() {
+		if want[resp] {
+			out = append(out, resp)
+		}
+	}
+	return out
+}
+
+// KnownDomain reports whether domain is one of the instrument's domains.
+func (r *Registry) KnownDomain(ref cycle.InstrumentRef, domain string) bool {
+	in, ok := r.byRef[ref]
+	if !ok {
+		return false
+	}
+	for _, d := range in.Domains() {
+		if d.ID == domain {
+			return true
+		}
+	}
+	return false
+}
+
+// Score merges the respondents' answers and scores them.
+func (r *Registry) Score(ref cycle.InstrumentRef, subject cycle.Subject, assessedOn time.Time, answers map[string]cycle.Answers) (activities.ScoreOutput, []byte, error) {
+	in, ok := r.byRef[ref]
+	if !ok {
+		return activities.ScoreOutput{}, nil, fmt.Errorf("instrument %s@%s is not loaded on this worker", ref.ID, ref.Version)
+	}
+	merged := instrument.Answers{}
+	respondents := make([]string, 0, len(answers))
+	for resp := range answers {
+		respondents = append(respondents, resp)
+	}
+	sort.Strings(respondents)
+	for _, resp := range respondents {
+		for k, v := range answers[resp] {
+			merged[k] = v
+		}
+	}
+	res, err := in.Score(instrument.Subject{Sex: subject.Sex, DOB: subject.BirthDate, AssessedOn: assessedOn}, merged, r.calculator())
+	if err != nil {
+		return activities.ScoreOutput{}, nil, err
+	}
+	doc, err := json.Marshal(res)
+	if err != nil {
+		return activities.ScoreOutput{}, nil, fmt.Errorf("encoding score: %w", err)
+	}
+	out := activities.ScoreOutput{Domains: res.Domains, Flags: res.Flags, Risk: cycle.RiskLow}
+	for _, level := range res.Domains {
+		if cycle.RiskRank(level) > cycle.RiskRank(out.Risk) {
+			out.Risk = level
+		}
+	}
+	return out, doc, nil
+}
+
+func (r *Registry) calculator() instrument.GrowthCalculator {
+	return r.growth // a nil *References reports "not computed: no reference tables"
+}
+
+// Compare says per domain whether the follow-up improved, stayed or worsened.
+func (r *Registry) Compare(baseline, follow map[string]string) map[string]string {
+	return instrument.Compare(baseline, follow)
+}
