@@ -71,7 +71,7 @@ type ScoreInput struct {
 	Phase      string              `json:"phase"`
 	Instrument cycle.InstrumentRef `json:"instrument"`
 	AssessedOn time.Time           `json:"assessed_on"`
-	// Baseline domains, set when scoring a reassessment, to compare against.
+	// Baseline levels of the domains to compare, set when scoring a reassessment.
 	Baseline map[string]string `json:"baseline,omitempty"`
 }
 
@@ -92,7 +92,13 @@ func (a *Activities) ScoreCycle(ctx context.Context, in ScoreInput) (ScoreOutput
 		return ScoreOutput{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf("scoring %s %s: %v", in.CycleID, in.Phase, err), ErrTypeScoring, nil)
 	}
 	if in.Baseline != nil {
-		out.Changes = a.Scorer.Compare(in.Baseline, out.Domains)
+		// Compare only the domains the baseline names (those at risk).
+		out.Changes = map[string]string{}
+		for d, ch := range a.Scorer.Compare(in.Baseline, out.Domains) {
+			if _, ok := in.Baseline[d]; ok {
+				out.Changes[d] = ch
+			}
+		}
 	}
 	rec := cycle.ScoreRecord{
 		CycleID: in.CycleID, WaveID: in.WaveID, SiteID: in.SiteID, SchoolID: in.SchoolID,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sync"
 
 	"go.temporal.io/sdk/activity"
 
@@ -17,6 +18,9 @@ func (a *Activities) SaveWave(ctx context.Context, r cycle.WaveRecord) error {
 	}
 	return nil
 }
+
+// startChunk is how many cycles StartCyclePage starts concurrently.
+const startChunk = 16
 
 // StartPageInput asks for the next page of a wave's cohort to be started.
 type StartPageInput struct {
@@ -39,40 +43,61 @@ type StartPageOutput struct {
 // already running and starts nothing twice. It heartbeats its progress so a
 // retry resumes after the last child started.
 func (a *Activities) StartCyclePage(ctx context.Context, in StartPageInput) (StartPageOutput, error) {
-	cursor := in.Cursor
-	var last string
-	if activity.HasHeartbeatDetails(ctx) && activity.GetHeartbeatDetails(ctx, &last) == nil && last > cursor {
-		cursor = last
+	// A retry resumes after the last chunk an earlier attempt finished,
+	// keeping that attempt's counts.
+	out := StartPageOutput{Cursor: in.Cursor}
+	var prev StartPageOutput
+	if activity.HasHeartbeatDetails(ctx) && activity.GetHeartbeatDetails(ctx, &prev) == nil && prev.Cursor > in.Cursor {
+		out = prev
 	}
-	members, err := a.Records.CohortPage(ctx, in.Wave.SiteID, cursor, in.PageSize)
+	limit := in.PageSize - out.Started - out.Existing
+	if limit <= 0 {
+		return out, nil
+	}
+	members, err := a.Records.CohortPage(ctx, in.Wave.SiteID, out.Cursor, limit)
 	if err != nil {
 		return StartPageOutput{}, fmt.Errorf("listing cohort of %s: %w", cycle.WaveID(in.Wave.SiteID, in.Wave.Number), err)
 	}
-	out := StartPageOutput{Cursor: cursor, Done: len(members) < in.PageSize}
+	out.Done = len(members) < limit
 	w := in.Wave
-	for _, m := range members {
-		started, err := a.Starter.StartCycle(ctx, cycle.CycleInput{
-			SiteID:       w.SiteID,
-			WaveID:       cycle.WaveID(w.SiteID, w.Number),
-			Wave:         w.Number,
-			ChildID:      m.ChildID,
-			SchoolID:     m.SchoolID,
-			Instrument:   w.Instrument,
-			Respondents:  w.Respondents,
-			WindowClose:  w.WindowClose,
-			Timing:       w.Timing,
-			ServiceTypes: w.ServiceTypes,
-		})
-		if err != nil {
-			return out, fmt.Errorf("starting cycle of %s: %w", m.ChildID, err)
+	// Start a chunk of cycles at once, then heartbeat the chunk's last child:
+	// a retry resumes after the last chunk that fully started.
+	for lo := 0; lo < len(members); lo += startChunk {
+		chunk := members[lo:min(lo+startChunk, len(members))]
+		started := make([]bool, len(chunk))
+		errs := make([]error, len(chunk))
+		var wg sync.WaitGroup
+		for i, m := range chunk {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				started[i], errs[i] = a.Starter.StartCycle(ctx, cycle.CycleInput{
+					SiteID:       w.SiteID,
+					WaveID:       cycle.WaveID(w.SiteID, w.Number),
+					Wave:         w.Number,
+					ChildID:      m.ChildID,
+					SchoolID:     m.SchoolID,
+					Instrument:   w.Instrument,
+					Respondents:  w.Respondents,
+					WindowClose:  w.WindowClose,
+					Timing:       w.Timing,
+					ServiceTypes: w.ServiceTypes,
+				})
+			}()
 		}
-		if started {
-			out.Started++
-		} else {
-			out.Existing++
+		wg.Wait()
+		for i, m := range chunk {
+			if errs[i] != nil {
+				return out, fmt.Errorf("starting cycle of %s: %w", m.ChildID, errs[i])
+			}
+			if started[i] {
+				out.Started++
+			} else {
+				out.Existing++
+			}
 		}
-		out.Cursor = m.ChildID
-		activity.RecordHeartbeat(ctx, out.Cursor)
+		out.Cursor = chunk[len(chunk)-1].ChildID
+		activity.RecordHeartbeat(ctx, out)
 	}
 	return out, nil
 }

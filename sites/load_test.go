@@ -170,3 +170,37 @@ func TestParseDuration(t *testing.T) {
 		t.Errorf("String(36h) = %q", got)
 	}
 }
+
+func TestShippedSitesLoad(t *testing.T) {
+	all, err := LoadAll(FS())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := map[string]*Site{}
+	for _, s := range all {
+		ids[s.ID] = s
+	}
+	jhb, moutse := ids["johannesburg"], ids["moutse"]
+	if jhb == nil || moutse == nil {
+		t.Fatalf("shipped sites = %v, want johannesburg and moutse", ids)
+	}
+	var schools []string
+	for _, sc := range jhb.Schools {
+		schools = append(schools, sc.Name)
+	}
+	for _, want := range []string{"Meadowlands", "Ivory Park", "Doornkop", "Malvern", "Alexandra"} {
+		found := false
+		for _, n := range schools {
+			found = found || strings.HasPrefix(n, want)
+		}
+		if !found {
+			t.Errorf("johannesburg has no %s school: %v", want, schools)
+		}
+	}
+	if moutse.Setting != "rural" || len(moutse.Schools) != 1 {
+		t.Errorf("moutse: setting %q, %d schools", moutse.Setting, len(moutse.Schools))
+	}
+	if moutse.Durations.ReferralSLA <= jhb.Durations.ReferralSLA {
+		t.Errorf("moutse's referral SLA (%s) should be longer than Johannesburg's (%s)", moutse.Durations.ReferralSLA, jhb.Durations.ReferralSLA)
+	}
+}

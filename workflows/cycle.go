@@ -232,7 +232,11 @@ func (c *cycleRun) run(ctx workflow.Context) (cycle.CycleResult, error) {
 	if len(c.received[cycle.PhaseReassessment]) == 0 {
 		return c.close(ctx, cycle.OutcomeReassessmentMissed, "reassessment window closed with no form")
 	}
-	re, err := c.score(ctx, cycle.PhaseReassessment, c.domains)
+	baseline := map[string]string{}
+	for _, d := range atRisk {
+		baseline[d] = c.domains[d]
+	}
+	re, err := c.score(ctx, cycle.PhaseReassessment, baseline)
 	if err != nil {
 		return cycle.CycleResult{}, err
 	}

@@ -55,6 +55,7 @@ type Dev struct {
 	Workers []worker.Worker
 	HTTP    *http.Server
 	BaseURL string
+	closers []io.Closer
 }
 
 // StartDev starts everything `khula dev` runs; call Stop to shut down.
@@ -105,12 +106,19 @@ func StartDev(ctx context.Context, opts DevOptions) (*Dev, error) {
 	}
 	d.BaseURL = "http://" + ln.Addr().String()
 
+	// The engine's own log is long and mostly routine: it goes to a file.
+	engineLog, err := os.OpenFile(filepath.Join(dataDir, "temporal.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("engine log: %w", err)
+	}
+	d.closers = append(d.closers, engineLog)
 	d.Engine, err = devserver.New(devserver.Options{
 		DatabaseFile:     filepath.Join(dataDir, "temporal.db"),
 		Namespace:        "khula",
 		SearchAttributes: cycle.SearchAttributeTypes(),
 		FrontendPort:     opts.TemporalPort,
-		Logger:           opts.Logger,
+		Logger:           slog.New(slog.NewTextHandler(engineLog, &slog.HandlerOptions{Level: slog.LevelInfo})),
 	})
 	if err != nil {
 		ln.Close()
@@ -171,7 +179,7 @@ func StartDev(ctx context.Context, opts DevOptions) (*Dev, error) {
 	fmt.Fprintf(w, "khula dev is running\n")
 	fmt.Fprintf(w, "  API          %s/api/v1   (health %s/healthz, readiness %s/readyz)\n", d.BaseURL, d.BaseURL, d.BaseURL)
 	fmt.Fprintf(w, "  Temporal     %s, namespace %s (temporal CLI: temporal workflow list --address %s -n khula)\n", d.Engine.HostPort(), d.Engine.Namespace(), d.Engine.HostPort())
-	fmt.Fprintf(w, "  data         %s (engine temporal.db, app khula.db)\n", dataDir)
+	fmt.Fprintf(w, "  data         %s (engine temporal.db and temporal.log, app khula.db)\n", dataDir)
 	fmt.Fprintf(w, "  payload key  %s (active key %s)\n", keySource, keys.ActiveID())
 	fmt.Fprintf(w, "  sites        %s, from %s\n", siteList(d.Sites), d.Sites.Source)
 	fmt.Fprintf(w, "  growth       %s\n", growthNote)
@@ -209,6 +217,9 @@ func (d *Dev) Stop(ctx context.Context) {
 	}
 	if d.Store != nil {
 		_ = d.Store.Close()
+	}
+	for _, c := range d.closers {
+		_ = c.Close()
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 
 	celast "cel.dev/cel-go/common/ast"
 	"math"
+	"regexp"
 	"sort"
 	"strings"
 )
@@ -17,6 +18,8 @@ var celReserved = map[string]bool{
 	"in": true, "let": true, "loop": true, "package": true, "namespace": true,
 	"null": true, "return": true, "true": true, "var": true, "void": true, "while": true,
 }
+
+var langPattern = regexp.MustCompile(`^[a-z]{2,3}$`)
 
 var levels = []string{LevelHigh, LevelModerate, LevelLow}
 
@@ -303,6 +306,9 @@ func valueKey(v any) string {
 
 func checkLangs(m *Definition, t Text, at Pos, what string, ps *problems) {
 	for _, l := range sortedKeys(t) {
+		if !langPattern.MatchString(l) {
+			continue // reported by the schema
+		}
 		if !contains(m.Languages, l) {
 			ps.add(at, "%s: language %q is not one of the instrument's languages (%s)", what, l, strings.Join(m.Languages, ", "))
 		}

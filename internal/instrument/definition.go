@@ -398,7 +398,12 @@ func parse(name string, data []byte) (*Definition, *problems) {
 	d := &Definition{File: name}
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
-		ps.add(Pos{File: name, Line: yamlErrLine(err)}, "%s", yamlErrMessage(err))
+		line, msg := yamlErrLine(err), yamlErrMessage(err)
+		if yamlParserProblems[msg] {
+			// yaml.v3 reports parser (not scanner) errors with a 0-based line.
+			line++
+		}
+		ps.add(Pos{File: name, Line: line}, "%s", msg)
 		return d, ps
 	}
 	if root.Kind == 0 || len(root.Content) == 0 {
@@ -541,6 +546,20 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// yamlParserProblems are the messages of yaml.v3's parser errors, whose
+// line numbers it reports counting from 0 (scanner errors count from 1).
+var yamlParserProblems = map[string]bool{
+	"did not find expected ',' or ']'":       true,
+	"did not find expected ',' or '}'":       true,
+	"did not find expected '-' indicator":    true,
+	"did not find expected <document start>": true,
+	"did not find expected key":              true,
+	"did not find expected node content":     true,
+	"found duplicate %YAML directive":        true,
+	"found incompatible YAML document":       true,
+	"found undefined tag handle":             true,
 }
 
 // yamlErrLine extracts "line N" from a yaml.v3 error message.

@@ -66,7 +66,8 @@ func schemaProblems(file string, root *yaml.Node, doc any, ps *problems) {
 		ps.add(Pos{File: file, Line: 1}, "%v", err)
 		return
 	}
-	_, variant := doc.(map[string]any)["extends"]
+	top, _ := doc.(map[string]any)
+	_, variant := top["extends"]
 	var leaves []*jsonschema.ValidationError
 	collectLeaves(ve, &leaves)
 	for _, leaf := range leaves {
@@ -77,7 +78,9 @@ func schemaProblems(file string, root *yaml.Node, doc any, ps *problems) {
 }
 
 func collectLeaves(ve *jsonschema.ValidationError, out *[]*jsonschema.ValidationError) {
-	if len(ve.Causes) == 0 {
+	if _, ok := ve.ErrorKind.(*kind.PropertyNames); ok || len(ve.Causes) == 0 {
+		// A property name's own errors are located at the name, not in
+		// the document: report the name as the problem.
 		*out = append(*out, ve)
 		return
 	}
@@ -145,6 +148,12 @@ func describeLeaf(file string, root *yaml.Node, ve *jsonschema.ValidationError, 
 		return []posMsg{{at, fmt.Sprintf("%smust be one of %s", prefix, strings.Join(want, ", "))}}
 	case *kind.Pattern:
 		return []posMsg{{at, fmt.Sprintf("%s%q is not a valid name here (must match %s)", prefix, k.Got, k.Want)}}
+	case *kind.PropertyNames:
+		pl := at
+		if kn := keyNode(val, k.Property); kn != nil {
+			pl.Line = kn.Line
+		}
+		return []posMsg{{pl, fmt.Sprintf("%sinvalid key %q (see the schema for what names are allowed here)", prefix, k.Property)}}
 	case *kind.Group, *kind.AllOf, *kind.Reference:
 		return nil
 	}

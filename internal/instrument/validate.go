@@ -55,7 +55,7 @@ type ValidationError struct {
 func (e *ValidationError) Error() string {
 	parts := make([]string, 0, len(e.Errors))
 	for _, fe := range e.Errors {
-		parts = append(parts, fe.Item+": "+fe.Message)
+		parts = append(parts, fe.Message+" ("+fe.Code+")")
 	}
 	return fmt.Sprintf("%d invalid answer(s): %s", len(e.Errors), strings.Join(parts, "; "))
 }

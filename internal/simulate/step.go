@@ -109,7 +109,9 @@ func (s *sim) step(ctx context.Context) error {
 		switch {
 		case r.Status == cycle.ReferralDispatched && waited >= 1 && s.answers.ServiceResponds(r.ID):
 			if s.once("ack/" + r.ID) {
-				jobs = append(jobs, func(ctx context.Context) error { return s.referralAction(ctx, "acknowledge", r.ID, map[string]any{"by": "service (simulated)"}) })
+				jobs = append(jobs, func(ctx context.Context) error {
+					return s.referralAction(ctx, "acknowledge", r.ID, map[string]any{"by": "service (simulated)"})
+				})
 			}
 		case r.Status == cycle.ReferralAcknowledged && waited >= 4:
 			if s.once("outcome/" + r.ID) {

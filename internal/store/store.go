@@ -70,6 +70,9 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		q.Add("_pragma", "foreign_keys(1)")
 		q.Add("_pragma", "synchronous(NORMAL)")
 		q.Set("_txlock", "immediate")
+		// Times as "2006-01-02 15:04:05.999999999-07:00", which sorts and
+		// which SQLite's date functions read.
+		q.Set("_time_format", "sqlite")
 		var err error
 		sqlDB, err = sql.Open("sqlite", "file:"+path+"?"+q.Encode())
 		if err != nil {

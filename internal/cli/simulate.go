@@ -1,0 +1,41 @@
+package cli
+
+import (
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/khula-cop/khula/internal/simulate"
+)
+
+func addSimulateFlags(f *pflag.FlagSet, o *simulate.Options) {
+	f.StringVar(&o.Site, "sim-site", "johannesburg", "site whose wave is simulated")
+	f.IntVar(&o.Wave, "sim-wave", 0, "wave number to launch (0: the next one)")
+	f.DurationVar(&o.DayLength, "sim-day", 250*time.Millisecond, "how long one simulated day lasts")
+	f.IntVar(&o.Concurrency, "sim-concurrency", 8, "practitioners submitting at once")
+	f.DurationVar(&o.Timeout, "sim-timeout", 10*time.Minute, "give up if the wave has not closed by then")
+}
+
+func newSimulateCmd(g *globals) *cobra.Command {
+	var o simulate.Options
+	cmd := &cobra.Command{
+		Use:   "simulate --addr http://HOST:PORT",
+		Short: "Launch a wave against a running khula and play every practitioner until it closes",
+		Long: `simulate launches the next wave of a site on compressed time (one day lasts
+--sim-day) and plays the people of the cycle through the API: caregivers,
+children, teachers and nurses answering (with made-up personas: most children
+low risk, some at risk, a few red flags, a few forms never returned), LLCoP
+meetings agreeing plans, services acknowledging and closing referrals,
+follow-ups and reassessments. It prints progress by stage until the wave closes.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			o.Out = g.stdout
+			return simulate.Run(cmd.Context(), o)
+		},
+	}
+	cmd.Flags().StringVar(&o.Addr, "addr", envOr("KHULA_URL", "http://127.0.0.1:8080"), "base URL of the running khula ($KHULA_URL)")
+	cmd.Flags().StringVar(&o.SitesDir, "sites-dir", envOr("KHULA_SITES_DIR", ""), "site configurations for plausible answers (default ./sites, else built in)")
+	addSimulateFlags(cmd.Flags(), &o)
+	return cmd
+}
