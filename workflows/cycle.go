@@ -220,7 +220,12 @@ func (c *cycleRun) run(ctx workflow.Context) (cycle.CycleResult, error) {
 	if err := workflow.Sleep(ctx, until(ctx, c.planAt.Add(c.in.Timing.ReassessAfter))); err != nil {
 		return cycle.CycleResult{}, err
 	}
-	respondents := c.reassessRespondents(atRisk)
+	// Who reassesses depends on the instrument's items: recorded once as a
+	// side effect so that replay never depends on configuration.
+	var respondents []string
+	if err := workflow.SideEffect(ctx, func(workflow.Context) any { return c.reassessRespondents(atRisk) }).Get(&respondents); err != nil {
+		return cycle.CycleResult{}, err
+	}
 	c.expected[cycle.PhaseReassessment] = respondents
 	if err := c.enter(ctx, cycle.StageReassess, c.remaining(cycle.PhaseReassessment), "domains: "+strings.Join(atRisk, ", ")); err != nil {
 		return cycle.CycleResult{}, err

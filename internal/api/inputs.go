@@ -55,7 +55,7 @@ func (s *Server) update(c *gin.Context, workflowID, name, updateID string, arg, 
 		err = h.Get(ctx, result)
 	}
 	if err != nil {
-		temporalProblem(c, err, strings.ReplaceAll(name, "-", " "))
+		s.temporalProblem(c, err, strings.ReplaceAll(name, "-", " "))
 		return false
 	}
 	return true
@@ -193,7 +193,7 @@ func (s *Server) startMeeting(c *gin.Context) {
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
 	}, workflows.MeetingWorkflowName, in)
 	if err != nil {
-		temporalProblem(c, err, "meeting")
+		s.temporalProblem(c, err, "meeting")
 		return
 	}
 	c.Header("Location", fmt.Sprintf("/api/v1/meetings/%s/%s/%s", site.ID, req.School, req.Date))

@@ -58,7 +58,7 @@ func safeJSONError(err error) string {
 
 // temporalProblem maps an error from a workflow call to a response: the
 // caller's mistakes are 4xx with field errors; an unreachable engine is 503.
-func temporalProblem(c *gin.Context, err error, what string) {
+func (s *Server) temporalProblem(c *gin.Context, err error, what string) {
 	var appErr *temporal.ApplicationError
 	if errors.As(err, &appErr) {
 		switch appErr.Type() {
@@ -82,7 +82,8 @@ func temporalProblem(c *gin.Context, err error, what string) {
 		problem(c, http.StatusConflict, "Already exists", "a workflow with that ID exists")
 		return
 	}
-	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) || c.Request.Context().Err() != nil ||
+		strings.Contains(err.Error(), "Timeout or cancellation waiting for update") {
 		problem(c, http.StatusServiceUnavailable, "The engine did not answer in time", "try again; the request is idempotent")
 		return
 	}
@@ -94,6 +95,11 @@ func temporalProblem(c *gin.Context, err error, what string) {
 	if strings.Contains(err.Error(), "workflow execution already completed") {
 		problem(c, http.StatusConflict, "Closed", "the "+what+" target has closed and accepts no more input")
 		return
+	}
+	if s.Logger != nil {
+		// Engine errors name workflow IDs (opaque) and never carry answers:
+		// payloads and failure messages are encrypted by the codec.
+		s.Logger.Warn("workflow call failed", "what", what, "route", c.FullPath(), "error", err)
 	}
 	problem(c, http.StatusBadGateway, "The workflow engine failed the request", "see the server log")
 }

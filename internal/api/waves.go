@@ -156,7 +156,7 @@ func (s *Server) launchWave(c *gin.Context) {
 		return
 	}
 	if err != nil {
-		temporalProblem(c, err, "wave launch")
+		s.temporalProblem(c, err, "wave launch")
 		return
 	}
 	c.Header("Location", "/api/v1/waves/"+site.ID+"/"+strconv.Itoa(req.Number))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/khula-cop/khula/internal/sitedir"
 	"io"
 	"log/slog"
 	"net"
@@ -40,8 +41,10 @@ type DevOptions struct {
 	TemporalPort int
 	// DemoSite is seeded when the database has no children ("" seeds nothing).
 	DemoSite string
-	Out      io.Writer
-	Logger   *slog.Logger
+	// DemoPerSchool is the number of demo children per school (default 12).
+	DemoPerSchool int
+	Out           io.Writer
+	Logger        *slog.Logger
 	// OnReady is called once everything serves, with the API's base URL.
 	OnReady func(ctx context.Context, baseURL string) error
 }
@@ -51,7 +54,7 @@ type Dev struct {
 	Engine  *devserver.Server
 	Store   *store.Store
 	Client  client.Client
-	Sites   *Directory
+	Sites   *sitedir.Directory
 	Workers []worker.Worker
 	HTTP    *http.Server
 	BaseURL string
@@ -81,11 +84,18 @@ func StartDev(ctx context.Context, opts DevOptions) (*Dev, error) {
 		}
 	}()
 
+	lock, err := lockDataDir(dataDir)
+	if err != nil {
+		return nil, err
+	}
+	if lock != nil {
+		d.closers = append(d.closers, lock)
+	}
 	keys, keySource, err := loadKeys(dataDir)
 	if err != nil {
 		return nil, err
 	}
-	if d.Sites, err = LoadSites(opts.SitesDir); err != nil {
+	if d.Sites, err = sitedir.Load(opts.SitesDir); err != nil {
 		return nil, err
 	}
 	refs, growthNote := loadGrowth(opts.GrowthDir)
@@ -137,7 +147,7 @@ func StartDev(ctx context.Context, opts DevOptions) (*Dev, error) {
 		ln.Close()
 		return nil, err
 	}
-	seeded, err := seedIfEmpty(ctx, d.Store, d.Sites, opts.DemoSite)
+	seeded, err := seedIfEmpty(ctx, d.Store, d.Sites, opts.DemoSite, opts.DemoPerSchool)
 	if err != nil {
 		ln.Close()
 		return nil, err
@@ -223,7 +233,7 @@ func (d *Dev) Stop(ctx context.Context) {
 	}
 }
 
-func siteList(d *Directory) string {
+func siteList(d *sitedir.Directory) string {
 	var parts []string
 	for _, s := range d.Sites() {
 		parts = append(parts, fmt.Sprintf("%s (%d schools, queue %s)", s.ID, len(s.Schools), s.TaskQueue()))
@@ -270,7 +280,7 @@ func loadGrowth(dir string) (*growth.References, string) {
 	return nil, "not computed: no reference tables (give --growth-dir or $" + growth.EnvDir + "; WHO publishes them with its anthro and anthroplus software)"
 }
 
-func seedIfEmpty(ctx context.Context, st *store.Store, dir *Directory, demoSite string) (string, error) {
+func seedIfEmpty(ctx context.Context, st *store.Store, dir *sitedir.Directory, demoSite string, perSchool int) (string, error) {
 	for _, s := range dir.Sites() {
 		if err := demo.EnsureSite(ctx, st, s); err != nil {
 			return "", err
@@ -290,7 +300,7 @@ func seedIfEmpty(ctx context.Context, st *store.Store, dir *Directory, demoSite 
 	if n > 0 {
 		return fmt.Sprintf("%d children already in the database (not seeded again)", n), nil
 	}
-	res, err := demo.Seed(ctx, st, site, demo.Options{})
+	res, err := demo.Seed(ctx, st, site, demo.Options{PerSchool: perSchool})
 	if err != nil {
 		return "", err
 	}

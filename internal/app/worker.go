@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/khula-cop/khula/internal/sitedir"
 	"strings"
 	"time"
 
@@ -53,7 +54,7 @@ type WorkerOptions struct {
 }
 
 // StartWorkers starts one worker per site on the site's task queue.
-func StartWorkers(c client.Client, dir *Directory, scoring Scoring, st *store.Store, plugs activities.Plugins, opts WorkerOptions) ([]worker.Worker, error) {
+func StartWorkers(c client.Client, dir *sitedir.Directory, scoring Scoring, st *store.Store, plugs activities.Plugins, opts WorkerOptions) ([]worker.Worker, error) {
 	if opts.MaxConcurrentActivities == 0 {
 		opts.MaxConcurrentActivities = 64
 	}
@@ -90,7 +91,7 @@ func StartWorkers(c client.Client, dir *Directory, scoring Scoring, st *store.St
 
 // EnsureMeetingSchedules creates one Temporal Schedule per school that starts
 // its MeetingWorkflow at the site's cadence; existing schedules are left as they are.
-func EnsureMeetingSchedules(ctx context.Context, c client.Client, dir *Directory) (int, error) {
+func EnsureMeetingSchedules(ctx context.Context, c client.Client, dir *sitedir.Directory) (int, error) {
 	created := 0
 	for _, site := range dir.Sites() {
 		offset, err := meetingOffset(site)

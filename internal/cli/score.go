@@ -11,10 +11,10 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/khula-cop/khula/internal/app"
 	"github.com/khula-cop/khula/internal/growth"
 	"github.com/khula-cop/khula/internal/instrument"
 	"github.com/khula-cop/khula/internal/scoring"
+	"github.com/khula-cop/khula/internal/sitedir"
 )
 
 // scoreInput is the file `khula score` reads.
@@ -60,7 +60,7 @@ error on stderr, and nothing is scored.`,
 				return &ExitError{Code: 2, Err: fmt.Errorf("%s: %v", name, err)}
 			}
 			subject, problems := subjectOf(in)
-			dir, err := app.LoadSites(sitesDir)
+			dir, err := sitedir.Load(sitesDir)
 			if err != nil {
 				return err
 			}

@@ -21,7 +21,8 @@ import (
 type Options struct {
 	// PerSchool is the number of children per school. Default 12.
 	PerSchool int
-	// NoConsentEvery leaves every n-th child without consent. Default 12.
+	// NoConsentEvery leaves one child in every n without consent.
+	// Default 12, or PerSchool when that is smaller.
 	NoConsentEvery int
 	// Today anchors ages. Default time.Now.
 	Today time.Time
@@ -49,7 +50,7 @@ func Seed(ctx context.Context, st *store.Store, site *sites.Site, opts Options) 
 		opts.PerSchool = 12
 	}
 	if opts.NoConsentEvery <= 0 {
-		opts.NoConsentEvery = 12
+		opts.NoConsentEvery = min(12, opts.PerSchool)
 	}
 	if opts.Today.IsZero() {
 		opts.Today = time.Now().UTC()
@@ -87,7 +88,7 @@ func Seed(ctx context.Context, st *store.Store, site *sites.Site, opts Options) 
 				Sex: sex, BirthDate: birth, Grade: grade, CreatedAt: now,
 			}
 			var consent *store.Consent
-			if i%opts.NoConsentEvery != 5 {
+			if i%opts.NoConsentEvery != opts.NoConsentEvery/2 {
 				consent = &store.Consent{ID: "consent-" + id[3:], ChildID: id, CaregiverID: cg.ID, Relationship: "parent", Scope: "cop-cycle", GivenAt: now}
 				res.Consented++
 			}

@@ -6,6 +6,7 @@ package devserver
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -111,6 +112,8 @@ func New(opts Options) (*Server, error) {
 		if err := sqlite.SetupSchema(sqlCfg); err != nil {
 			return nil, fmt.Errorf("devserver: creating engine schema in %s: %w", opts.DatabaseFile, err)
 		}
+	} else if err := forgetStaleHosts(opts.DatabaseFile); err != nil {
+		return nil, err
 	}
 	ns, err := sqlite.NewNamespaceConfig(cfg.ClusterMetadata.CurrentClusterName, opts.Namespace, false, opts.SearchAttributes)
 	if err != nil {
@@ -305,6 +308,22 @@ func buildConfig(opts Options) (*config.Config, *config.SQL, error) {
 		},
 	}
 	return cfg, sqlCfg, nil
+}
+
+// forgetStaleHosts removes the previous run's service hosts from the
+// engine's membership table. This engine is the only process using the
+// file, so those hosts are gone; left in place, the services spend tens of
+// seconds trying to join them after a restart and answer "not enough hosts".
+func forgetStaleHosts(file string) error {
+	db, err := sql.Open("sqlite", "file:"+file+"?_pragma=busy_timeout(5000)")
+	if err != nil {
+		return fmt.Errorf("devserver: opening %s: %w", file, err)
+	}
+	defer db.Close()
+	if _, err := db.Exec("DELETE FROM cluster_membership"); err != nil {
+		return fmt.Errorf("devserver: clearing stale hosts in %s: %w", file, err)
+	}
+	return nil
 }
 
 func freePort(ip string) (int, error) {

@@ -2,12 +2,12 @@ package instrument
 
 import (
 	"fmt"
-
-	celast "cel.dev/cel-go/common/ast"
 	"math"
 	"regexp"
 	"sort"
 	"strings"
+
+	celast "cel.dev/cel-go/common/ast"
 )
 
 // celReserved are words CEL reserves: they cannot be item or parameter ids
@@ -34,10 +34,13 @@ func build(b, v *Definition) (*Instrument, error) {
 	var m *Definition
 	if v == nil {
 		m = b
+		checkLabelLangs(b, b.Languages, ps)
 	} else {
 		checkRuleOrder(v.DomainRules, ps)
 		checkRuleOrder(v.ReplaceDomainRules, ps)
 		m = merge(b, v, ps)
+		checkLabelLangs(b, m.Languages, ps)
+		checkLabelLangs(v, m.Languages, ps)
 	}
 	in := &Instrument{
 		ref:         Ref{ID: m.ID, Version: m.Version},
@@ -286,9 +289,38 @@ func applyLabels(m *Definition, t *Translations, ps *problems) {
 		cs.Choices = choices
 		m.ChoiceSets[set] = cs
 	}
-	for _, lbls := range []map[string]Text{t.Items, t.Domains} {
-		for _, txt := range lbls {
-			checkLangs(m, txt, at, "labels", ps)
+}
+
+// checkLabelLangs requires every label a definition writes to be in one of
+// the effective instrument's languages.
+func checkLabelLangs(d *Definition, langs []string, ps *problems) {
+	m := &Definition{Languages: langs}
+	for _, dm := range d.Domains {
+		checkLangs(m, dm.Label, dm.Pos, "domain "+dm.ID+" label", ps)
+	}
+	for _, name := range sortedKeys(d.ChoiceSets) {
+		for _, c := range d.ChoiceSets[name].Choices {
+			checkLangs(m, c.Label, d.ChoiceSets[name].Pos, "choice set "+name, ps)
+		}
+	}
+	for _, it := range d.Items {
+		checkLangs(m, it.Label, it.Pos, "item "+it.ID+" label", ps)
+		checkLangs(m, it.Help, it.Pos, "item "+it.ID+" help", ps)
+		for _, c := range it.Choices {
+			checkLangs(m, c.Label, it.Pos, "item "+it.ID, ps)
+		}
+	}
+	if t := d.Labels; t != nil {
+		for _, id := range sortedKeys(t.Items) {
+			checkLangs(m, t.Items[id], t.Pos, "labels.items."+id, ps)
+		}
+		for _, id := range sortedKeys(t.Domains) {
+			checkLangs(m, t.Domains[id], t.Pos, "labels.domains."+id, ps)
+		}
+		for _, set := range sortedKeys(t.ChoiceSets) {
+			for _, v := range sortedKeys(t.ChoiceSets[set]) {
+				checkLangs(m, t.ChoiceSets[set][v], t.Pos, "labels.choice_sets."+set, ps)
+			}
 		}
 	}
 }
@@ -346,7 +378,6 @@ func (c *checker) checkItems() {
 		if d.Label[c.defaultLang()] == "" && c.defaultLang() != "" && d.Label != nil {
 			ps.add(d.Pos, "domain %q has no label in the default language %q", d.ID, c.defaultLang())
 		}
-		checkLangs(m, d.Label, d.Pos, "domain "+d.ID+" label", ps)
 	}
 	for _, name := range sortedKeys(m.ChoiceSets) {
 		cs := m.ChoiceSets[name]
@@ -372,7 +403,6 @@ func (c *checker) checkItems() {
 		if it.Label != nil && c.defaultLang() != "" && it.Label[c.defaultLang()] == "" {
 			ps.add(at, "item %q has no label in the default language %q", it.ID, c.defaultLang())
 		}
-		checkLangs(m, it.Label, at, "item "+it.ID+" label", ps)
 		numeric := it.Type == TypeNumber || it.Type == TypeMeasurement
 		if it.Type != TypeChoice && (it.ChoiceSet != "" || it.Choices != nil) {
 			ps.add(at, "item %q: choices are only for choice items, not %s", it.ID, it.Type)
@@ -419,10 +449,9 @@ func (c *checker) checkChoices(cs []Choice, at Pos, what string) {
 		if ch.Label != nil && c.defaultLang() != "" && ch.Label[c.defaultLang()] == "" {
 			c.ps.add(at, "%s: choice %v has no label in the default language %q", what, ch.Value, c.defaultLang())
 		}
-		checkLangs(c.m, ch.Label, at, what, c.ps)
 	}
 	if choiceKind(cs) == "mixed" && len(cs) > 0 {
-		c.ps.add(at, "%s: values mix numbers and codes: use one kind", what)
+		c.ps.add(at, "%s: values must all be numbers or all be codes", what)
 	}
 }
 
@@ -437,8 +466,9 @@ func itemRange(it *Item) (lo, hi float64, whole, ok bool) {
 		}
 		lo, hi = math.Inf(1), math.Inf(-1)
 		for _, ch := range it.Choices {
-			f := ch.Value.(float64)
-			lo, hi = math.Min(lo, f), math.Max(hi, f)
+			if f, ok := ch.Value.(float64); ok {
+				lo, hi = math.Min(lo, f), math.Max(hi, f)
+			}
 		}
 		return lo, hi, k == "int", true
 	case TypeNumber, TypeMeasurement:
@@ -656,8 +686,8 @@ func (c *checker) compileAll() {
 			ps.add(at, "domain_rules: unknown domain %q", dom)
 			continue
 		}
-		for i, r := range m.DomainRules[dom] {
-			what := fmt.Sprintf("domain_rules.%s[%d] (%s)", dom, i, r.Level)
+		for _, r := range m.DomainRules[dom] {
+			what := fmt.Sprintf("domain_rules.%s[%d] (%s)", dom, r.index, r.Level)
 			prg, ast := compile(envs.rules, r.When, what, ps)
 			if prg == nil {
 				continue

@@ -229,6 +229,8 @@ func choiceKind(cs []Choice) string {
 			}
 		case string:
 			strs++
+		default:
+			return "mixed" // a missing value, reported by the schema
 		}
 	}
 	switch {

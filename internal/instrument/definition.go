@@ -184,7 +184,7 @@ type Item struct {
 	Max       *float64 `yaml:"max" json:"max,omitempty"`
 	Integer   bool     `yaml:"integer" json:"integer,omitempty"`
 	Required  bool     `yaml:"required" json:"required,omitempty"`
-	ShowIf    Expr     `yaml:"show_if" json:"show_if,omitempty"`
+	ShowIf    Expr     `yaml:"show_if" json:"show_if,omitzero"`
 	Label     Text     `yaml:"label" json:"label"`
 	Help      Text     `yaml:"help" json:"help,omitempty"`
 	Pos       `yaml:"-" json:"-"`
@@ -329,6 +329,8 @@ type Rule struct {
 	When   Expr   `yaml:"when" json:"when"`
 	Reason string `yaml:"reason" json:"reason"`
 	Pos    `yaml:"-" json:"-"`
+
+	index int // position in its file's list, for messages
 }
 
 // UnmarshalYAML records the rule's line.
@@ -382,7 +384,7 @@ func (d *Definition) IsVariant() bool { return d.Extends != "" }
 // as file:line: reason.
 func Parse(name string, data []byte) (*Definition, error) {
 	d, ps := parse(name, data)
-	if ps.empty() && !d.IsVariant() {
+	if d.root != nil && !d.IsVariant() {
 		_, err := build(nil, d)
 		ps.merge(err)
 	}
@@ -464,6 +466,7 @@ func (d *Definition) setFile(name string) {
 			for i := range rl {
 				rl[i].File = name
 				rl[i].When.File = name
+				rl[i].index = i
 			}
 		}
 	}

@@ -173,3 +173,23 @@ func score(t *testing.T, in *Instrument, s Subject, a Answers, g GrowthCalculato
 	}
 	return r
 }
+
+func nan() float64 {
+	zero := 0.0
+	return zero / zero
+}
+
+func mustRead(t *testing.T, name string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+func loadOnceForBench(b *testing.B) {
+	if _, err := Load(instruments.FS, "cwtt.yaml", instruments.FS); err != nil {
+		b.Fatal(err)
+	}
+}

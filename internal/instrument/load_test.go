@@ -130,7 +130,7 @@ func TestMalformedInstrument(t *testing.T) {
 		{"min above max", "min: 1, max: 50", "min: 51, max: 50", `mini.yaml:21: item "kg": min 51 is greater than max 50`},
 		{"no default label", "label: {en: Q1}", "label: {zu: Q1}", `mini.yaml:17: item "q1" has no label in the default language "en"`},
 		{"label in other language", "label: {en: Q1}", "label: {en: Q1, nso: Q1}", `mini.yaml:17: item q1 label: language "nso" is not one of the instrument's languages (en, zu)`},
-		{"mixed choices", "{value: 2, label: {en: Often}}", "{value: often, label: {en: Often}}", "mini.yaml:13: choice set three: values mix numbers and codes"},
+		{"mixed choices", "{value: 2, label: {en: Often}}", "{value: often, label: {en: Often}}", "mini.yaml:13: choice set three: values must all be numbers or all be codes"},
 		{"duplicate choice", "{value: 2, label: {en: Often}}", "{value: 1, label: {en: Often}}", "mini.yaml:13: choice set three: value 1 is listed twice"},
 		{"reserved id", "{id: sad,", "{id: in,", `mini.yaml:19: item "in": the id is a reserved word in CEL`},
 		{"bad version", "version: 1.2.0", "version: 1.2", "mini.yaml:2: version:"},
@@ -162,19 +162,19 @@ func TestMalformedInstrument(t *testing.T) {
 func TestAllProblemsListed(t *testing.T) {
 	text := miniBase
 	for _, m := range [][2]string{
-		{"title: Mini", "title: Mini\ncolour: blue"},                                   // line 4: unknown key
-		{"{id: q2, respondent", "{id: q1, respondent"},                                 // line 19: duplicate item
-		{"{name: high, min: 2, max: 4}", "{name: high, min: 3, max: 4}"},               // line 25: band gap
-		{`"answers.?kg.orValue(99.0) < 10.0"`, `"answers.?kg.orValue(99.0) < 'light'"`}, // line 32: bad CEL
+		{"title: Mini", "title: Mini\ncolour: blue"}, // line 4: unknown key
+		{"  - {id: sad,", "  - {id: q1, respondent: caregiver, domain: mood, type: yesno, label: {en: Again}}\n  - {id: sad,"}, // line 20: duplicate item
+		{"{name: high, min: 2, max: 4}", "{name: high, min: 3, max: 4}"},                                                       // line 27: band gap
+		{`"answers.?kg.orValue(99.0) < 10.0"`, `"answers.?kg.orValue(99.0) < 'light'"`},                                        // line 34: bad CEL
 	} {
 		text = strings.Replace(text, m[0], m[1], 1)
 	}
 	got := problemsOf(t, text)
 	want := []string{
 		`mini.yaml:4: unknown key "colour"`,
-		`mini.yaml:19: duplicate item id "q1" (first defined at line 18)`,
-		`mini.yaml:25: scale "mood.sum": bands leave a gap between "low" (max 1) and "high" (min 3)`,
-		`mini.yaml:32: domain_rules.body[0] (moderate): CEL error`,
+		`mini.yaml:20: duplicate item id "q1" (first defined at line 18)`,
+		`mini.yaml:27: scale "mood.sum": bands leave a gap between "low" (max 1) and "high" (min 3)`,
+		`mini.yaml:34: domain_rules.body[0] (moderate): CEL error at column 27: found no matching overload for '_<_' applied to '(double, string)'`,
 	}
 	if len(got) != len(want) {
 		t.Fatalf("got %d problems, want %d:\n%s", len(got), len(want), strings.Join(got, "\n"))

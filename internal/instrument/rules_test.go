@@ -280,7 +280,9 @@ func baseRuleCases() map[string][]ruleCase {
 			{"weak caregiver relationship", cyrm(3, 1), nil, LevelModerate, "Weak caregiver relationship as the child sees it (caregiver sub-score below the site's threshold)"},
 			// Personal 8 × 2 + 2 × 1 = 18 < 20; caregiver 7 × 3 = 21; total 39.
 			{"low personal resilience", with(cyrm(2, 3), Answers{"cyrm01": 1.0, "cyrm02": 1.0}), nil, LevelModerate, "Low personal resilience (personal sub-score below the site's threshold)"},
-			{"resilience not computed", with(cyrm(1, 1), Answers{"cyrm05": nil, "cyrm06": nil}), nil, LevelLow, "No psychosocial concern in the answers given"},
+			// Caregiver items 5 and 6 missing (2 > 1 allowed): caregiver and total not
+			// computed, so their thresholds do not apply; personal 10 × 2 = 20 is not < 20.
+			{"resilience not computed", merge(cyrm(2, 1), Answers{"cyrm05": nil, "cyrm06": nil}), nil, LevelLow, "No psychosocial concern in the answers given"},
 		},
 		"caregiver": {
 			{"fine", nil, nil, LevelLow, "No caregiver well-being concern in the answers given"},
@@ -390,4 +392,3 @@ func TestGrowthInputs(t *testing.T) {
 		t.Errorf("nil calculator: %+v, nutrition %s", r.Growth.HFA, r.Domains["nutrition"])
 	}
 }
-

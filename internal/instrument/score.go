@@ -8,6 +8,8 @@ import (
 	"sort"
 	"time"
 
+	"cel.dev/cel-go/common/types"
+
 	"github.com/khula-cop/khula/internal/growth"
 )
 
@@ -143,7 +145,10 @@ func (in *Instrument) Score(s Subject, a Answers, g GrowthCalculator) (*Result, 
 		"growth":  newRecord(typeGrowth, growthFields),
 		"child":   newRecord(typeChild, child),
 	}
-	if !s.AssessedOn.IsZero() {
+	if s.AssessedOn.IsZero() {
+		// Unknown: reading it makes a condition not hold, like an absent answer.
+		vars["assessed_on"] = types.WrapErr(fmt.Errorf("%w: assessment date unknown", errNoValue))
+	} else {
 		vars["assessed_on"] = timeValue(s.AssessedOn)
 	}
 	act, err := activation(vars)

@@ -31,6 +31,13 @@ const (
 	CodeInvalidDate         = "invalid_date"
 )
 
+// Date answers must fall in these years, which keeps date arithmetic in
+// rules within CEL's duration range.
+const (
+	minDateYear = 1900
+	maxDateYear = 2100
+)
+
 // ErrUnknownRespondent reports a respondent the instrument does not have.
 var ErrUnknownRespondent = errors.New("unknown respondent")
 
@@ -246,8 +253,8 @@ func (in *Instrument) convert(it *Item, v any) (any, *FieldError) {
 			return fail(CodeWrongType, "%s takes a date written YYYY-MM-DD", it.ID)
 		}
 		t, err := time.Parse(DateLayout, s)
-		if err != nil {
-			return fail(CodeInvalidDate, "%s must be a real date written YYYY-MM-DD", it.ID)
+		if err != nil || t.Year() < minDateYear || t.Year() > maxDateYear {
+			return fail(CodeInvalidDate, "%s must be a real date from %d to %d written YYYY-MM-DD", it.ID, minDateYear, maxDateYear)
 		}
 		return timeValue(t), nil
 	case TypeNumber, TypeMeasurement:
@@ -273,7 +280,7 @@ func (in *Instrument) convert(it *Item, v any) (any, *FieldError) {
 				return fail(CodeWrongType, "%s takes one of the numeric values %s", it.ID, choiceList(it.Choices))
 			}
 			for _, c := range it.Choices {
-				if c.Value.(float64) == f {
+				if v, ok := c.Value.(float64); ok && v == f {
 					if choiceKind(it.Choices) == "int" {
 						return int64(f), nil
 					}

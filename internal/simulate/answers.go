@@ -6,10 +6,10 @@ import (
 	"slices"
 	"time"
 
-	"github.com/khula-cop/khula/internal/app"
 	"github.com/khula-cop/khula/internal/cycle"
 	"github.com/khula-cop/khula/internal/instrument"
 	"github.com/khula-cop/khula/internal/scoring"
+	"github.com/khula-cop/khula/internal/sitedir"
 )
 
 // Persona is the made-up situation a simulated child's answers describe.
@@ -44,7 +44,7 @@ type Answerer struct {
 
 // NewAnswerer loads the site's instrument the way khula does.
 func NewAnswerer(sitesDir, siteID string, seed uint64) (*Answerer, error) {
-	dir, err := app.LoadSites(sitesDir)
+	dir, err := sitedir.Load(sitesDir)
 	if err != nil {
 		return nil, fmt.Errorf("simulate: loading sites: %w", err)
 	}

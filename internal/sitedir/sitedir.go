@@ -1,4 +1,6 @@
-package app
+// Package sitedir finds the site configurations khula runs with (a directory on
+// disk, ./sites, or those built into the binary) and which instrument each uses.
+package sitedir
 
 import (
 	"errors"
@@ -25,7 +27,7 @@ type Directory struct {
 
 // LoadSites loads every site under dir, or the sites embedded in the binary
 // when dir is empty and ./sites does not exist.
-func LoadSites(dir string) (*Directory, error) {
+func Load(dir string) (*Directory, error) {
 	var fsys fs.FS
 	source := ""
 	switch {

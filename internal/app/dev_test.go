@@ -1,0 +1,235 @@
+package app
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/api/workflowservice/v1"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/khula-cop/khula/internal/codec/codectest"
+	"github.com/khula-cop/khula/internal/cycle"
+	"github.com/khula-cop/khula/internal/simulate"
+	"github.com/khula-cop/khula/internal/store"
+)
+
+func startDev(t *testing.T, dataDir string) *Dev {
+	t.Helper()
+	t.Setenv(EnvPayloadKeys, codectest.Spec)
+	root, err := filepath.Abs(filepath.Join("..", ".."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	d, err := StartDev(ctx, DevOptions{
+		DataDir:       dataDir,
+		Addr:          "127.0.0.1:0",
+		SitesDir:      filepath.Join(root, "sites"),
+		GrowthDir:     growthDir(root),
+		TemporalPort:  0,
+		DemoSite:      "johannesburg",
+		DemoPerSchool: 4,
+	})
+	if err != nil {
+		t.Fatalf("starting khula dev: %v", err)
+	}
+	return d
+}
+
+func growthDir(root string) string {
+	if d := os.Getenv("KHULA_WHO_GROWTH_DIR"); d != "" {
+		return d
+	}
+	d := filepath.Join(root, "..", "shared", "data", "who-growth")
+	if _, err := os.Stat(d); err == nil {
+		return d
+	}
+	return ""
+}
+
+func simulateWave(ctx context.Context, t *testing.T, base string, wave int) (simulate.Summary, error) {
+	t.Helper()
+	root, _ := filepath.Abs(filepath.Join("..", ".."))
+	return simulate.RunSummary(ctx, simulate.Options{
+		Addr: base, Site: "johannesburg", Wave: wave, DayLength: 200 * time.Millisecond,
+		SitesDir: filepath.Join(root, "sites"), Timeout: 4 * time.Minute, Out: testWriter{t},
+	})
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+// checkWave asserts what must hold of any finished wave: every child
+// accounted for, nothing recorded twice, no answers kept for children
+// without consent.
+func checkWave(t *testing.T, st *store.Store, sum simulate.Summary, children int) {
+	t.Helper()
+	ctx := context.Background()
+	rep := sum.Report
+	if rep == nil {
+		t.Fatal("the wave closed without a report")
+	}
+	total := 0
+	for _, n := range rep.Outcomes {
+		total += n
+	}
+	if total != children || rep.CohortSize != children {
+		t.Errorf("outcomes %v cover %d children (cohort %d), want %d", rep.Outcomes, total, rep.CohortSize, children)
+	}
+	if rep.Outcomes[cycle.OutcomeNoConsent] == 0 {
+		t.Errorf("no child without consent in %v; the demo seeds some", rep.Outcomes)
+	}
+	db := st.DB(ctx)
+	var leaked int64
+	db.Model(&store.Assessment{}).Where("cycle_id IN (?)", db.Model(&store.Cycle{}).Select("id").Where("outcome = ?", cycle.OutcomeNoConsent)).Count(&leaked)
+	if leaked != 0 {
+		t.Errorf("%d answers stored for children without consent", leaked)
+	}
+	var open int64
+	db.Model(&store.Cycle{}).Where("wave_id = ? AND status <> ?", sum.WaveID, store.CycleClosed).Count(&open)
+	if open != 0 {
+		t.Errorf("%d cycles still open after the wave closed", open)
+	}
+	// Each referral was dispatched exactly once: one outbox row per referral.
+	var referrals, dispatches int64
+	db.Model(&store.Referral{}).Where("wave_id = ?", sum.WaveID).Count(&referrals)
+	db.Model(&store.OutboxMessage{}).Where("kind = ? AND id LIKE ?", "referral", "referral/johannesburg/%").Count(&dispatches)
+	if referrals == 0 || dispatches != referrals {
+		t.Errorf("%d referrals but %d dispatches: each referral must be dispatched exactly once", referrals, dispatches)
+	}
+}
+
+func TestWaveEndToEndOnEmbeddedEngine(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the embedded engine")
+	}
+	dir := t.TempDir()
+	d := startDev(t, dir)
+	defer d.Stop(context.Background())
+
+	ctx := context.Background()
+	sum, err := simulateWave(ctx, t, d.BaseURL, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkWave(t, d.Store, sum, 20)
+
+	// Launching the same wave again launches nothing.
+	again, err := simulate.RunSummary(ctx, simulate.Options{Addr: d.BaseURL, Wave: 1, DayLength: 200 * time.Millisecond, Timeout: 10 * time.Second})
+	if err != nil || again.Report == nil || again.Report.CohortSize != 20 {
+		t.Fatalf("relaunching wave 1: %+v, %v", again, err)
+	}
+	var cycles int64
+	d.Store.DB(ctx).Model(&store.Cycle{}).Count(&cycles)
+	if cycles != 20 {
+		t.Errorf("%d cycles after launching wave 1 twice, want 20", cycles)
+	}
+
+	// The stage is visible as a search attribute.
+	resp, err := d.Client.CountWorkflow(ctx, &workflowservice.CountWorkflowExecutionsRequest{
+		Query: "KhulaStage = 'closed' AND KhulaSite = 'johannesburg' AND ExecutionStatus = 'Completed' AND WorkflowType = 'ChildCycleWorkflow'",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.GetCount() != 20 {
+		t.Errorf("visibility finds %d closed cycles by search attribute, want 20", resp.GetCount())
+	}
+
+	if out := os.Getenv("KHULA_RECORD_HISTORY"); out != "" {
+		recordHistory(t, d, out)
+	}
+}
+
+// recordHistory saves histories of real runs into dir for the replay test
+// in workflows/testdata: a completed at-risk cycle (plan, referral,
+// reassessment), one of its referrals, a meeting that was held, and the wave.
+func recordHistory(t *testing.T, d *Dev, dir string) {
+	ctx := context.Background()
+	db := d.Store.DB(ctx)
+	var c store.Cycle
+	if err := db.Where("outcome = ?", cycle.OutcomeCompleted).Order("id").First(&c).Error; err != nil {
+		t.Fatalf("no completed at-risk cycle to record: %v", err)
+	}
+	var r store.Referral
+	if err := db.Where("cycle_id = ?", c.ID).Order("id").First(&r).Error; err != nil {
+		t.Fatalf("no referral to record: %v", err)
+	}
+	var m store.Meeting
+	if err := db.Where("status = ?", cycle.MeetingHeld).Order("id").First(&m).Error; err != nil {
+		t.Fatalf("no meeting to record: %v", err)
+	}
+	for name, id := range map[string]string{"cycle-at-risk": c.ID, "referral": r.ID, "meeting": m.ID, "wave": cycle.WaveID("johannesburg", 1)} {
+		it := d.Client.GetWorkflowHistory(ctx, id, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+		h := &historypb.History{}
+		for it.HasNext() {
+			ev, err := it.Next()
+			if err != nil {
+				t.Fatal(err)
+			}
+			h.Events = append(h.Events, ev)
+		}
+		data, err := protojson.MarshalOptions{Indent: "  "}.Marshal(h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := filepath.Join(dir, name+".json")
+		if err := os.WriteFile(out, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("recorded %s (%d events) to %s", id, len(h.Events), out)
+	}
+}
+
+func TestRestartMidWaveLosesNothing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the embedded engine")
+	}
+	dir := t.TempDir()
+	d := startDev(t, dir)
+	// Play until a dozen forms are saved, then stop khula mid-wave.
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		_, err := simulateWave(ctx, t, d.BaseURL, 1)
+		done <- err
+	}()
+	var before int64
+	deadline := time.Now().Add(time.Minute)
+	for before < 12 && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+		d.Store.DB(context.Background()).Model(&store.Assessment{}).Count(&before)
+	}
+	cancel()
+	if err := <-done; err == nil {
+		t.Fatal("the wave closed before the restart; the test needs it mid-way")
+	}
+	if before < 12 {
+		t.Fatalf("only %d forms saved in a minute", before)
+	}
+	d.Stop(context.Background())
+
+	d2 := startDev(t, dir)
+	defer d2.Stop(context.Background())
+	sum, err := simulateWave(context.Background(), t, d2.BaseURL, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkWave(t, d2.Store, sum, 20)
+	var after int64
+	d2.Store.DB(context.Background()).Model(&store.Assessment{}).Count(&after)
+	if after < before {
+		t.Errorf("forms saved before the restart were lost: %d then %d", before, after)
+	}
+}
