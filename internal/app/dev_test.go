@@ -147,6 +147,35 @@ func TestWaveEndToEndOnEmbeddedEngine(t *testing.T) {
 		t.Errorf("visibility finds %d closed cycles by search attribute, want 20", resp.GetCount())
 	}
 
+	// No payload reaches the engine in clear: every payload in a cycle's
+	// history is encrypted, and no answer key or demo name appears in it.
+	var c store.Cycle
+	if err := d.Store.DB(ctx).Where("outcome = ?", cycle.OutcomeCompleted).Order("id").First(&c).Error; err != nil {
+		t.Fatal(err)
+	}
+	h := &historypb.History{}
+	it := d.Client.GetWorkflowHistory(ctx, c.ID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	for it.HasNext() {
+		ev, err := it.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.Events = append(h.Events, ev)
+	}
+	raw, err := protojson.Marshal(h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, secret := range []string{"sdq01", "phq9_", "Demo child", "hunger_bed", "answers", "submitted_by"} {
+		if strings.Contains(string(raw), secret) {
+			t.Errorf("the history of %s holds %q in clear", c.ID, secret)
+		}
+	}
+	input := h.Events[0].GetWorkflowExecutionStartedEventAttributes().GetInput().GetPayloads()[0]
+	if string(input.GetMetadata()["encoding"]) != "binary/encrypted" || string(input.GetMetadata()["encryption-key-id"]) != "test" {
+		t.Errorf("the cycle's input is not encrypted: metadata %v", input.GetMetadata())
+	}
+
 	if out := os.Getenv("KHULA_RECORD_HISTORY"); out != "" {
 		recordHistory(t, d, out)
 	}

@@ -1,0 +1,189 @@
+package cli
+
+import (
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// run calls the CLI as the binary would and returns its exit status and output.
+func run(t *testing.T, stdin string, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := Main(args, strings.NewReader(stdin), &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+const sitesDir = "../../sites"
+
+func TestScoreContract(t *testing.T) {
+	code, out, stderr := run(t, "", "score", "--site", "johannesburg", "--sites-dir", sitesDir, "testdata/caregiver.json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var res struct {
+		Instrument struct{ ID, Version string } `json:"instrument"`
+		Scales     map[string]struct {
+			Score float64 `json:"score"`
+			Band  string  `json:"band"`
+		} `json:"scales"`
+		Domains map[string]string `json:"domains"`
+		Flags   []string          `json:"flags"`
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatalf("output is not JSON: %v\n%s", err, out)
+	}
+	// Hand-computed from testdata/caregiver.json:
+	// emotional 3,8,13,16,24 = 1+1+1+1+0 = 4 (borderline);
+	// conduct 5,7r,12,18,22 = 0+(2-2)+0+0+0 = 0; hyperactivity 2,10,15,21r,25r = 2+2+1+(2-0)+(2-1) = 8 (abnormal);
+	// peer 6,11r,14r,19,23 = 0+0+0+0+0 = 0; prosocial 1,4,9,17,20 = 2+2+1+1+0 = 6 (normal);
+	// total = 4+0+8+0 = 12 (normal); PHQ-9 = 1+1+1+1+1 = 5 (mild).
+	want := map[string]struct {
+		score float64
+		band  string
+	}{
+		"sdq.emotional": {4, "borderline"}, "sdq.conduct": {0, "normal"}, "sdq.hyperactivity": {8, "abnormal"},
+		"sdq.peer": {0, "normal"}, "sdq.prosocial": {6, "normal"}, "sdq.total": {12, "normal"}, "phq9.total": {5, "mild"},
+	}
+	for id, w := range want {
+		got := res.Scales[id]
+		if got.Score != w.score || got.Band != w.band {
+			t.Errorf("%s = %v %q, want %v %q", id, got.Score, got.Band, w.score, w.band)
+		}
+	}
+	if res.Instrument.ID == "" || res.Instrument.Version == "" {
+		t.Errorf("instrument not recorded: %+v", res.Instrument)
+	}
+	if len(res.Flags) != 0 {
+		t.Errorf("flags = %v, want none", res.Flags)
+	}
+	if res.Domains["education"] != "not_assessed" {
+		t.Errorf("education without a teacher form = %q, want not_assessed", res.Domains["education"])
+	}
+
+	code, out, _ = run(t, "", "score", "--site", "johannesburg", "--sites-dir", sitesDir, "testdata/caregiver-self-harm.json")
+	if code != 0 || !strings.Contains(out, `"phq9.self_harm"`) {
+		t.Errorf("PHQ-9 item 9 > 0 must raise phq9.self_harm (exit %d):\n%s", code, out)
+	}
+}
+
+func TestScoreFromStdin(t *testing.T) {
+	data, err := os.ReadFile("testdata/caregiver.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, out, stderr := run(t, string(data), "score", "--site", "johannesburg", "--sites-dir", sitesDir, "-")
+	if code != 0 || !strings.Contains(out, `"sdq.total"`) {
+		t.Fatalf("exit %d: %s %s", code, stderr, out)
+	}
+}
+
+func TestScoreRejectsInvalidAnswersWithEveryError(t *testing.T) {
+	code, out, stderr := run(t, "", "score", "--site", "johannesburg", "--sites-dir", sitesDir, "testdata/caregiver-invalid.json")
+	if code != 2 {
+		t.Fatalf("exit %d, want 2", code)
+	}
+	if out != "" {
+		t.Errorf("an invalid answer set printed a score:\n%s", out)
+	}
+	for _, want := range []string{"nonsense: unknown_item", "sdq01: invalid_choice", "hunger_bed: required", "csg_applied: skipped_item_answered"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+}
+
+func TestScoreUsageErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		in   string
+		want string
+	}{
+		{"no site", []string{"score", "testdata/caregiver.json"}, "", "--site is required"},
+		{"unknown site", []string{"score", "--site", "atlantis", "--sites-dir", sitesDir, "testdata/caregiver.json"}, "", `no site "atlantis"`},
+		{"not JSON", []string{"score", "--site", "johannesburg", "--sites-dir", sitesDir, "-"}, "{", "stdin"},
+		{"bad subject", []string{"score", "--site", "johannesburg", "--sites-dir", sitesDir, "-"}, `{"child":{"sex":"x","dob":"soon"},"assessed_on":"2026-01-01","answers":{}}`, "child.sex"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			code, _, stderr := run(t, tc.in, tc.args...)
+			if code != 2 || !strings.Contains(stderr, tc.want) {
+				t.Fatalf("exit %d, stderr %q; want 2 and %q", code, stderr, tc.want)
+			}
+		})
+	}
+}
+
+func growthTables(t *testing.T) string {
+	for _, d := range []string{os.Getenv("KHULA_WHO_GROWTH_DIR"), filepath.Join("..", "..", "..", "shared", "data", "who-growth")} {
+		if d == "" {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(d, "lenanthro.txt")); err == nil {
+			return d
+		}
+	}
+	t.Skip("WHO growth tables not found: set KHULA_WHO_GROWTH_DIR")
+	return ""
+}
+
+func TestGrowthCSVContract(t *testing.T) {
+	dir := growthTables(t)
+	out := filepath.Join(t.TempDir(), "out.csv")
+	code, _, stderr := run(t, "", "growth", "--reference", dir, "--csv", "testdata/growth.csv", "--out", out)
+	if code != 2 {
+		t.Fatalf("exit %d, want 2 for a file with bad rows; stderr %s", code, stderr)
+	}
+	for _, want := range []string{"testdata/growth.csv:4:", "testdata/growth.csv:5:"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks the bad row %q:\n%s", want, stderr)
+		}
+	}
+	f, err := os.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantHeader := []string{"id", "sex", "agemons", "weight", "height", "note", "zhfa", "zwfa", "zbfa", "fhfa", "fwfa", "fbfa"}
+	if !slices.Equal(rows[0], wantHeader) {
+		t.Fatalf("header = %v, want %v", rows[0], wantHeader)
+	}
+	if len(rows) != 5 {
+		t.Fatalf("%d rows, want the header and 4 data rows (bad rows kept)", len(rows))
+	}
+	a := rows[1]
+	for i := 6; i <= 8; i++ {
+		if a[i] == "" || strings.Count(a[i], ".") != 1 || len(a[i][strings.Index(a[i], ".")+1:]) != 2 {
+			t.Errorf("row a column %s = %q, want a z-score with 2 decimals", wantHeader[i], a[i])
+		}
+	}
+	if a[9] != "0" || a[10] != "0" || a[11] != "0" {
+		t.Errorf("row a flags = %v, want 0 0 0", a[9:])
+	}
+	b := rows[2]
+	if b[6] == "" || b[7] != "" || b[8] != "" || b[10] != "" {
+		t.Errorf("row b without weight: zhfa %q zwfa %q zbfa %q fwfa %q; want only height-for-age", b[6], b[7], b[8], b[10])
+	}
+	for _, bad := range rows[3:] {
+		if bad[6] != "" || bad[7] != "" || bad[8] != "" {
+			t.Errorf("bad row %s has z-scores %v", bad[0], bad[6:9])
+		}
+	}
+}
+
+func TestGrowthWithoutTablesSaysWhere(t *testing.T) {
+	code, _, stderr := run(t, "", "growth", "--reference", t.TempDir(), "--csv", "testdata/growth.csv")
+	if code != 1 || !strings.Contains(stderr, "no reference tables") || !strings.Contains(stderr, "anthro") {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+}
