@@ -3,11 +3,13 @@ package activities_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"sync"
 	"testing"
 	"time"
 
 	"go.temporal.io/sdk/interceptor"
+	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/worker"
@@ -332,6 +334,9 @@ func (o *heartbeatOutbound) RecordHeartbeat(ctx context.Context, details ...any)
 // newEnv registers a on a fresh activity environment.
 func newEnv(a *activities.Activities, hb *heartbeats) *testsuite.TestActivityEnvironment {
 	var s testsuite.WorkflowTestSuite
+	// The environment logs every failed activity at ERROR; the tests check
+	// the errors themselves.
+	s.SetLogger(log.NewStructuredLogger(slog.New(slog.DiscardHandler)))
 	env := s.NewTestActivityEnvironment()
 	if hb != nil {
 		env.SetWorkerOptions(worker.Options{Interceptors: []interceptor.WorkerInterceptor{hb}})

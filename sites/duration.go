@@ -26,6 +26,10 @@ func (d Duration) String() string {
 		return fmt.Sprintf("%dw", t/(7*24*time.Hour))
 	case t%(24*time.Hour) == 0:
 		return fmt.Sprintf("%dd", t/(24*time.Hour))
+	case t%time.Hour == 0:
+		return fmt.Sprintf("%dh", t/time.Hour)
+	case t%time.Minute == 0:
+		return fmt.Sprintf("%dm", t/time.Minute)
 	default:
 		return t.String()
 	}

@@ -129,8 +129,12 @@ func Load(fsys fs.FS, dir string) (*Site, error) {
 	s.Dir = dir
 	v := &validator{checker: c, file: file, root: root, fsys: fsys, site: &s}
 	v.check()
+	v.checkSchema(data)
 	if s.ServicesFile != "" {
 		v.loadServices()
+	}
+	if s.MessagesFile != "" {
+		v.loadMessages()
 	}
 	if len(c.problems) > 0 {
 		return nil, c.err()

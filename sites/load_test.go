@@ -166,7 +166,7 @@ func TestParseDuration(t *testing.T) {
 	if got := Duration(14 * 24 * time.Hour).String(); got != "2w" {
 		t.Errorf("String(14d) = %q, want 2w", got)
 	}
-	if got := Duration(36 * time.Hour).String(); got != "36h0m0s" {
+	if got := Duration(36 * time.Hour).String(); got != "36h" {
 		t.Errorf("String(36h) = %q", got)
 	}
 }
@@ -202,5 +202,43 @@ func TestShippedSitesLoad(t *testing.T) {
 	}
 	if moutse.Durations.ReferralSLA <= jhb.Durations.ReferralSLA {
 		t.Errorf("moutse's referral SLA (%s) should be longer than Johannesburg's (%s)", moutse.Durations.ReferralSLA, jhb.Durations.ReferralSLA)
+	}
+}
+
+func TestSchemaAndLoaderAgreeWithoutRepeating(t *testing.T) {
+	// The loader's message wins; the schema adds nothing on the same line.
+	site := strings.Replace(goodSite, "quintile: 2", "quintile: 9", 1)
+	_, err := Load(siteFS(site, goodServices), "demo")
+	var se *Error
+	if !errors.As(err, &se) || len(se.Problems) != 1 {
+		t.Fatalf("want exactly one problem, got %v", err)
+	}
+	// Something only the schema says: a sha256 in capitals next to a builtin.
+	site = strings.Replace(goodSite, "notify: {builtin: log}", "notify: {builtin: log, sha256: ABC}", 1)
+	_, err = Load(siteFS(site, goodServices), "demo")
+	if err == nil || !strings.Contains(err.Error(), "site.schema.json") {
+		t.Fatalf("schema problem not reported: %v", err)
+	}
+}
+
+func TestIntermittentConnectivityAndMessages(t *testing.T) {
+	fsys := siteFS(strings.Replace(goodSite, "plugins:", "connectivity: {mode: intermittent}\nmessages: messages.yaml\nplugins:", 1), goodServices)
+	fsys["demo/messages.yaml"] = &fstest.MapFile{Data: []byte(`templates:
+  plan_overdue:
+    zu: {subject: "Uhlelo lubambekile", body: "{{.cycle}} {{.waited}}"}
+    fr: {subject: "Plan en retard", body: "{{.cycle}}"}
+  no_such_template:
+    en: {subject: x, body: y}
+  follow_up_due:
+    en: {subject: x, body: "{{.broken"}
+`)}
+	_, err := Load(fsys, "demo")
+	if err == nil {
+		t.Fatal("broken connectivity and messages accepted")
+	}
+	for _, want := range []string{"sync_every is required", `"fr", which is not one of the site's languages`, `template "no_such_template"`, "does not parse"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("missing %q in:\n%v", want, err)
+		}
 	}
 }

@@ -10,10 +10,13 @@ import (
 	"sort"
 )
 
-// Embedded holds the site folders shipped with khula.
+// Embedded holds the site folders shipped with khula and the site schema.
 //
-//go:embed */*.yaml
+//go:embed */*.yaml site.schema.json
 var Embedded embed.FS
+
+// SchemaFile is the published JSON Schema of site.yaml, inside Embedded.
+const SchemaFile = "site.schema.json"
 
 // FS returns the embedded site folders as a file system rooted at the sites directory.
 func FS() fs.FS { return Embedded }
@@ -39,6 +42,8 @@ type Site struct {
 	Respondents     []string       `yaml:"respondents"`
 	InstrumentFile  string         `yaml:"instrument"`
 	ServicesFile    string         `yaml:"services"`
+	MessagesFile    string         `yaml:"messages"`
+	Connectivity    Connectivity   `yaml:"connectivity"`
 	Coordinator     Person         `yaml:"coordinator"`
 	Durations       Durations      `yaml:"durations"`
 	Meetings        MeetingCadence `yaml:"meetings"`
@@ -47,6 +52,9 @@ type Site struct {
 
 	// Services is read from ServicesFile.
 	Services []Service `yaml:"-"`
+	// Messages are the site's message templates from MessagesFile, by
+	// template name and language.
+	Messages map[string]map[string]MessageText `yaml:"-"`
 	// Dir is the site's folder inside the file system it was loaded from.
 	Dir string `yaml:"-"`
 }
@@ -78,6 +86,23 @@ type Durations struct {
 	FollowUpEvery      Duration `yaml:"follow_up_every"`
 	ReassessAfter      Duration `yaml:"reassess_after"`
 	ReassessmentWindow Duration `yaml:"reassessment_window"`
+}
+
+// Connectivity says how practitioners' devices reach khula.
+type Connectivity struct {
+	// Mode is online (the default) or intermittent: forms are captured
+	// offline and arrive in batches at least every SyncEvery.
+	Mode      string   `yaml:"mode"`
+	SyncEvery Duration `yaml:"sync_every"`
+}
+
+// Intermittent reports whether forms arrive in batches after connectivity gaps.
+func (c Connectivity) Intermittent() bool { return c.Mode == "intermittent" }
+
+// MessageText is one template in one language.
+type MessageText struct {
+	Subject string `yaml:"subject"`
+	Body    string `yaml:"body"`
 }
 
 // MeetingCadence says when a school's LLCoP meets.

@@ -49,6 +49,10 @@ func (v *validator) check() {
 	}
 	v.checkFileRef("instrument", s.InstrumentFile)
 	v.checkFileRef("services", s.ServicesFile)
+	if s.MessagesFile != "" {
+		v.checkFileRef("messages", s.MessagesFile)
+	}
+	v.checkConnectivity()
 	v.checkPerson(s.Coordinator, "coordinator")
 	if s.Coordinator.Role != "" && s.Coordinator.Role != RoleSiteCoordinator {
 		v.add(v.file, v.at("coordinator", "role"), "coordinator role must be %s", RoleSiteCoordinator)
@@ -159,6 +163,24 @@ func (v *validator) checkDurations() {
 	}
 	if d.ReminderEvery > 0 && d.AssessmentWindow > 0 && d.ReminderEvery >= d.AssessmentWindow {
 		v.add(v.file, v.at("durations", "reminder_every"), "reminder_every (%s) must be shorter than assessment_window (%s), or no reminder is ever sent", d.ReminderEvery, d.AssessmentWindow)
+	}
+}
+
+func (v *validator) checkConnectivity() {
+	c := v.site.Connectivity
+	switch c.Mode {
+	case "", "online":
+		if c.SyncEvery != 0 {
+			v.add(v.file, v.at("connectivity", "sync_every"), "connectivity.sync_every applies only to mode: intermittent")
+		}
+	case "intermittent":
+		if c.SyncEvery.D() <= 0 {
+			v.add(v.file, v.at("connectivity", "sync_every"), "connectivity.sync_every is required for intermittent sites: how often devices sync at least, e.g. 7d")
+		} else if v.site.Durations.AssessmentWindow > 0 && c.SyncEvery >= v.site.Durations.AssessmentWindow {
+			v.add(v.file, v.at("connectivity", "sync_every"), "connectivity.sync_every (%s) must be shorter than assessment_window (%s), or forms arrive after the window closes", c.SyncEvery, v.site.Durations.AssessmentWindow)
+		}
+	default:
+		v.add(v.file, v.at("connectivity", "mode"), "connectivity.mode %q must be online or intermittent", c.Mode)
 	}
 }
 

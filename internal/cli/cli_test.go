@@ -187,3 +187,54 @@ func TestGrowthWithoutTablesSaysWhere(t *testing.T) {
 		t.Fatalf("exit %d, stderr %q", code, stderr)
 	}
 }
+
+func TestSiteValidateShippedSites(t *testing.T) {
+	code, out, stderr := run(t, "", "site", "validate", sitesDir)
+	if code != 0 {
+		t.Fatalf("exit %d:\n%s%s", code, out, stderr)
+	}
+	for _, want := range []string{"ok   johannesburg", "ok   moutse", "cwtt-moutse@1.0.0"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestSiteInitScaffoldsAValidSiteAndValidateListsEveryProblem(t *testing.T) {
+	dir := t.TempDir()
+	code, out, stderr := run(t, "", "site", "init", "limpopo-2", "--from", "moutse", "--dir", dir)
+	if code != 0 {
+		t.Fatalf("init: exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(out, "khula site validate") {
+		t.Errorf("init does not say what to do next:\n%s", out)
+	}
+	site := filepath.Join(dir, "limpopo-2")
+	data, err := os.ReadFile(filepath.Join(site, "site.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(data), "TODO") || !strings.Contains(string(data), "sync_every: 1w") {
+		t.Errorf("scaffold lacks TODO comments or the copied connectivity:\n%s", data)
+	}
+	if code, out, _ := run(t, "", "site", "validate", site); code != 0 {
+		t.Fatalf("the scaffold does not validate:\n%s", out)
+	}
+	if code, _, stderr := run(t, "", "site", "init", "limpopo-2", "--from", "moutse", "--dir", dir); code != 2 || !strings.Contains(stderr, "exists already") {
+		t.Errorf("init over an existing site: exit %d %s", code, stderr)
+	}
+	// Break it twice: both problems are listed with file and line.
+	broken := strings.Replace(strings.Replace(string(data), "quintile: 1", "quintile: 7", 1), "referral_sla: 60d", "referral_sla: -3d", 1)
+	if err := os.WriteFile(filepath.Join(site, "site.yaml"), []byte(broken), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, _ = run(t, "", "site", "validate", site)
+	if code != 1 {
+		t.Fatalf("exit %d for a broken site, want 1", code)
+	}
+	for _, want := range []string{"site.yaml:", "quintile 7 must be 1 to 5", "referral_sla is -3d"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}

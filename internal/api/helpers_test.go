@@ -1,0 +1,152 @@
+package api_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/mocks"
+
+	"github.com/khula-cop/khula/internal/api"
+	"github.com/khula-cop/khula/internal/cycle"
+	"github.com/khula-cop/khula/internal/sitedir"
+	"github.com/khula-cop/khula/internal/store"
+)
+
+// now is the API's clock in every test.
+var now = time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)
+
+var joziRef = cycle.InstrumentRef{ID: "cwtt-johannesburg", Version: "1.0.0"}
+
+// fixture is an API server over the shipped sites, a real SQLite store in a
+// temporary directory and a mocked Temporal client that fails the test on
+// any call it was not told to expect.
+type fixture struct {
+	srv     *api.Server
+	temporal *mocks.Client
+	store   *store.Store
+	dir     *sitedir.Directory
+	handler http.Handler
+}
+
+type option func(*fixture)
+
+func compressedTime(f *fixture) { f.srv.AllowCompressedTime = true }
+
+func newFixture(t *testing.T, opts ...option) *fixture {
+	t.Helper()
+	ctx := context.Background()
+	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "khula.db"))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = st.Close() })
+	_, err = st.Migrate(ctx)
+	require.NoError(t, err)
+
+	dir, err := sitedir.Load("../../sites")
+	require.NoError(t, err)
+	dir.SetInstrument("johannesburg", joziRef)
+	dir.SetInstrument("moutse", cycle.InstrumentRef{ID: "cwtt-moutse", Version: "1.0.0"})
+
+	tc := &mocks.Client{}
+	tc.Test(t)
+	f := &fixture{
+		srv:      &api.Server{Temporal: tc, Store: st, Sites: dir, Now: func() time.Time { return now }},
+		temporal: tc,
+		store:    st,
+		dir:      dir,
+	}
+	for _, o := range opts {
+		o(f)
+	}
+	f.handler = f.srv.Handler()
+	t.Cleanup(func() { tc.AssertExpectations(t) })
+	return f
+}
+
+// do sends a request with an optional body and header pairs.
+func (f *fixture) do(t *testing.T, method, path, body string, header ...string) *httptest.ResponseRecorder {
+	t.Helper()
+	return f.doCtx(t, context.Background(), method, path, body, header...)
+}
+
+func (f *fixture) doCtx(t *testing.T, ctx context.Context, method, path, body string, header ...string) *httptest.ResponseRecorder {
+	t.Helper()
+	var r io.Reader = http.NoBody
+	if body != "" {
+		r = strings.NewReader(body)
+	}
+	req := httptest.NewRequestWithContext(ctx, method, path, r)
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	rec := httptest.NewRecorder()
+	f.handler.ServeHTTP(rec, req)
+	return rec
+}
+
+// noTemporalCalls checks that the request never reached the engine.
+func (f *fixture) noTemporalCalls(t *testing.T) {
+	t.Helper()
+	assert.Empty(t, f.temporal.Calls, "the Temporal client must not be called")
+}
+
+// wantProblem checks an error response: its status, the problem+json
+// media type (as sent on the wire), and a well-formed problem document.
+func wantProblem(t *testing.T, rec *httptest.ResponseRecorder, status int) api.Problem {
+	t.Helper()
+	res := rec.Result()
+	require.Equal(t, status, res.StatusCode, "status; body: %s", rec.Body.String())
+	assert.Equal(t, "application/problem+json", res.Header.Get("Content-Type"))
+	var p api.Problem
+	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &p), "problem body: %s", rec.Body.String())
+	assert.Equal(t, status, p.Status)
+	assert.NotEmpty(t, p.Title)
+	wantType := "https://khula.example.org/problems/" + strings.ReplaceAll(strings.ToLower(http.StatusText(status)), " ", "-")
+	assert.Equal(t, wantType, p.Type)
+	if status == http.StatusServiceUnavailable {
+		assert.Equal(t, "5", res.Header.Get("Retry-After"))
+	}
+	return p
+}
+
+// fe is a field error without its message.
+type fe struct{ Field, Code string }
+
+func fieldsOf(p api.Problem) []fe {
+	var out []fe
+	for _, e := range p.Errors {
+		out = append(out, fe{e.Field, e.Code})
+	}
+	return out
+}
+
+// wantJSON checks a success response's status and decodes its body.
+func wantJSON(t *testing.T, rec *httptest.ResponseRecorder, status int, v any) {
+	t.Helper()
+	res := rec.Result()
+	require.Equal(t, status, res.StatusCode, "status; body: %s", rec.Body.String())
+	assert.True(t, strings.HasPrefix(res.Header.Get("Content-Type"), "application/json"), "content type %q", res.Header.Get("Content-Type"))
+	if v != nil {
+		require.NoError(t, json.Unmarshal(rec.Body.Bytes(), v), "body: %s", rec.Body.String())
+	}
+}
+
+func days(n int) time.Duration { return time.Duration(n) * 24 * time.Hour }
+
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	require.NoError(t, err)
+	return string(b)
+}

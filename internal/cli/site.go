@@ -1,0 +1,311 @@
+package cli
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"text/template"
+
+	"github.com/spf13/cobra"
+
+	"github.com/khula-cop/khula/instruments"
+	"github.com/khula-cop/khula/internal/instrument"
+	"github.com/khula-cop/khula/sites"
+)
+
+// SitePluginCheck, when set, checks that a site's plugins start and answer
+// the handshake; `khula site validate` reports what it returns.
+var SitePluginCheck func(site *sites.Site, dir string) []error
+
+func newSiteCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "site",
+		Short: "Check or scaffold site configurations (sites/<site>/)",
+	}
+	cmd.AddCommand(newSiteValidateCmd(g), newSiteInitCmd(g))
+	return cmd
+}
+
+func newSiteValidateCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "validate [DIR...]",
+		Short: "Check sites: schema, references, instrument and its risk rules, plugins; every problem listed",
+		Long: `validate checks one site folder (sites/moutse) or every site in a sites
+directory (default ./sites): the site file against its schema and rules, the
+files it names (services, instrument variant, message templates), that the
+instrument loads and every domain has risk rules, and that its plugins start
+and answer the handshake. It lists every problem with file and line and exits
+1 if there is any.`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				args = []string{"sites"}
+			}
+			bad := 0
+			for _, dir := range args {
+				bad += validateSites(g, dir)
+			}
+			if bad > 0 {
+				return &ExitError{Code: 1, Err: fmt.Errorf("%d site(s) have problems", bad)}
+			}
+			return nil
+		},
+	}
+}
+
+// validateSites checks a site folder or a folder of sites and returns how many failed.
+func validateSites(g *globals, dir string) int {
+	st, err := os.Stat(dir)
+	if err != nil {
+		fmt.Fprintf(g.stderr, "%s: %v\n", dir, err)
+		return 1
+	}
+	if !st.IsDir() {
+		fmt.Fprintf(g.stderr, "%s: not a directory (give a site folder or a folder of sites)\n", dir)
+		return 1
+	}
+	root, names := dir, []string{}
+	if _, err := os.Stat(filepath.Join(dir, sites.SiteFile)); err == nil {
+		root, names = filepath.Dir(filepath.Clean(dir)), []string{filepath.Base(filepath.Clean(dir))}
+	} else {
+		entries, _ := os.ReadDir(dir)
+		for _, e := range entries {
+			if _, err := os.Stat(filepath.Join(dir, e.Name(), sites.SiteFile)); e.IsDir() && err == nil {
+				names = append(names, e.Name())
+			}
+		}
+		if len(names) == 0 {
+			fmt.Fprintf(g.stderr, "%s: no site.yaml here or in its folders\n", dir)
+			return 1
+		}
+	}
+	fsys := os.DirFS(root)
+	bad := 0
+	for _, name := range names {
+		problems, summary := validateSite(fsys, root, name)
+		if len(problems) == 0 {
+			fmt.Fprintf(g.stdout, "ok   %s: %s\n", name, summary)
+			continue
+		}
+		bad++
+		fmt.Fprintf(g.stdout, "FAIL %s: %d problem(s)\n", name, len(problems))
+		for _, p := range problems {
+			fmt.Fprintf(g.stdout, "  %s\n", p)
+		}
+	}
+	return bad
+}
+
+func validateSite(fsys fs.FS, root, name string) ([]string, string) {
+	site, err := sites.Load(fsys, name)
+	if err != nil {
+		var se *sites.Error
+		if errors.As(err, &se) {
+			out := make([]string, 0, len(se.Problems))
+			for _, p := range se.Problems {
+				p.File = filepath.Join(root, p.File)
+				out = append(out, p.String())
+			}
+			return out, ""
+		}
+		return []string{err.Error()}, ""
+	}
+	var problems []string
+	in, err := instrument.Load(fsys, filepath.ToSlash(filepath.Join(name, site.InstrumentFile)), instruments.FS)
+	if err != nil {
+		var le *instrument.LoadError
+		if errors.As(err, &le) {
+			for _, p := range le.Problems {
+				problems = append(problems, fmt.Sprintf("%s:%d: %s", filepath.Join(root, p.File), p.Line, p.Message))
+			}
+		} else {
+			problems = append(problems, err.Error())
+		}
+	}
+	if SitePluginCheck != nil {
+		for _, e := range SitePluginCheck(site, filepath.Join(root, name)) {
+			problems = append(problems, e.Error())
+		}
+	}
+	if len(problems) > 0 {
+		return problems, ""
+	}
+	summary := fmt.Sprintf("%d school(s), languages %s, instrument %s, referral plugin %s, notify plugin %s",
+		len(site.Schools), strings.Join(site.Languages, "/"), in.Ref(), pluginName(site.Plugins.Referral), pluginName(site.Plugins.Notify))
+	return nil, summary
+}
+
+func pluginName(p sites.PluginRef) string {
+	if p.Builtin != "" {
+		return p.Builtin + " (built in)"
+	}
+	return filepath.Base(p.Path)
+}
+
+var newSitePattern = regexp.MustCompile(`^[a-z][a-z0-9-]{0,39}$`)
+
+func newSiteInitCmd(g *globals) *cobra.Command {
+	var from, dir, name string
+	cmd := &cobra.Command{
+		Use:   "init NEW --from SITE",
+		Short: "Scaffold a new site folder from an existing one, with comments on what to fill in",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id := args[0]
+			if !newSitePattern.MatchString(id) {
+				return &ExitError{Code: 2, Err: fmt.Errorf("site id %q must be lower-case letters, digits and '-', starting with a letter", id)}
+			}
+			target := filepath.Join(dir, id)
+			if _, err := os.Stat(target); err == nil {
+				return &ExitError{Code: 2, Err: fmt.Errorf("%s exists already: choose another name or remove it", target)}
+			}
+			var srcFS fs.FS = sites.FS()
+			if _, err := os.Stat(filepath.Join(dir, from, sites.SiteFile)); err == nil {
+				srcFS = os.DirFS(dir)
+			}
+			src, err := sites.Load(srcFS, from)
+			if err != nil {
+				return fmt.Errorf("reading the site to copy (--from %s): %w", from, err)
+			}
+			if name == "" {
+				name = strings.ToUpper(id[:1]) + id[1:] + " (new site)"
+			}
+			files, err := scaffold(srcFS, src, id, name)
+			if err != nil {
+				return err
+			}
+			if err := os.MkdirAll(target, 0o755); err != nil {
+				return err
+			}
+			for fn, data := range files {
+				if err := os.WriteFile(filepath.Join(target, fn), data, 0o644); err != nil {
+					return err
+				}
+			}
+			problems, _ := validateSite(os.DirFS(dir), dir, id)
+			if len(problems) > 0 {
+				return fmt.Errorf("the scaffold does not validate (a bug in khula):\n  %s", strings.Join(problems, "\n  "))
+			}
+			fmt.Fprintf(g.stdout, "created %s from %s. Next:\n", target, from)
+			fmt.Fprintf(g.stdout, "  1. edit %s: every line marked TODO\n", filepath.Join(target, sites.SiteFile))
+			fmt.Fprintf(g.stdout, "  2. list the services children are referred to in %s\n", filepath.Join(target, "services.yaml"))
+			fmt.Fprintf(g.stdout, "  3. agree thresholds and local items in %s\n", filepath.Join(target, "instrument.yaml"))
+			fmt.Fprintf(g.stdout, "  4. khula site validate %s\n", target)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&from, "from", "johannesburg", "site to copy durations, languages, plugins and services from")
+	cmd.Flags().StringVar(&dir, "dir", "sites", "folder of sites to create the new one in")
+	cmd.Flags().StringVar(&name, "name", "", "the site's display name")
+	return cmd
+}
+
+var siteTemplate = template.Must(template.New("site").Parse(`# khula site configuration: {{.Name}}.
+# Made with "khula site init {{.ID}} --from {{.From.ID}}". Lines marked TODO need
+# the site coordinator's answer; check the result with "khula site validate".
+# Durations are written as 30m, 36h, 14d or 2w. The schema, with a description
+# of every key, is sites/site.schema.json.
+id: {{.ID}}
+name: {{printf "%q" .Name}}  # TODO: the name programme managers will see
+province: {{printf "%q" .From.Province}}  # TODO
+setting: {{.From.Setting}}  # urban or rural
+timezone: {{.From.Timezone}}
+languages: [{{range $i, $l := .From.Languages}}{{if $i}}, {{end}}{{$l}}{{end}}]  # TODO: languages forms and messages are offered in
+default_language: {{.From.DefaultLanguage}}
+respondents: [{{range $i, $r := .From.Respondents}}{{if $i}}, {{end}}{{$r}}{{end}}]
+instrument: instrument.yaml
+services: services.yaml
+{{- if .From.MessagesFile}}
+messages: messages.yaml
+{{- end}}
+{{- if .From.Connectivity.Mode}}
+
+# How devices reach khula: online, or intermittent (forms sync at least every sync_every).
+connectivity:
+  mode: {{.From.Connectivity.Mode}}
+{{- if .From.Connectivity.SyncEvery}}
+  sync_every: {{.From.Connectivity.SyncEvery}}
+{{- end}}
+{{- end}}
+
+# TODO: the site coordinator, who is told when plans or meeting minutes are overdue.
+coordinator:
+  role: site_coordinator
+  title: Site coordinator
+  language: {{.From.DefaultLanguage}}
+  contact: {channel: email, address: coordinator@example.org}
+
+# The cycle's waits, copied from {{.From.ID}}: agree them with the LLCoPs.
+durations:
+  assessment_window: {{.From.Durations.AssessmentWindow}}
+  reminder_every: {{.From.Durations.ReminderEvery}}
+  plan_deadline: {{.From.Durations.PlanDeadline}}
+  urgent_referral_sla: {{.From.Durations.UrgentReferralSLA}}
+  referral_ack_sla: {{.From.Durations.ReferralAckSLA}}
+  referral_sla: {{.From.Durations.ReferralSLA}}
+  follow_up_every: {{.From.Durations.FollowUpEvery}}
+  reassess_after: {{.From.Durations.ReassessAfter}}
+  reassessment_window: {{.From.Durations.ReassessmentWindow}}
+
+# When each school's LLCoP meets (a Temporal Schedule per school).
+meetings:
+  every: {{.From.Meetings.Every}}
+  weekday: {{.From.Meetings.Weekday}}
+  time: {{printf "%q" .From.Meetings.Time}}
+
+# TODO: one entry per school, with its Local Level CoP. Name people by job title
+# only, and mark the designated safeguarding social worker.
+schools:
+  - id: {{.ID}}-school-1  # TODO: a short id, e.g. the school's name in lower case
+    name: "School 1"  # TODO
+    quintile: 1  # TODO: 1 to 5
+    llcop:
+      - {role: social_worker, title: Social worker, safeguarding: true, language: {{.From.DefaultLanguage}}, contact: {channel: email, address: social.worker@example.org}}
+      - {role: teacher, title: Foundation phase teacher, language: {{.From.DefaultLanguage}}, contact: {channel: email, address: teacher@example.org}}
+      - {role: nurse, title: School health nurse, language: {{.From.DefaultLanguage}}, contact: {channel: email, address: nurse@example.org}}
+
+# Which plugin serves each role: a builtin, or your own executable with its SHA-256.
+plugins:
+  referral: {builtin: {{.From.Plugins.Referral.Builtin}}}
+  notify: {builtin: {{.From.Plugins.Notify.Builtin}}}
+`))
+
+// scaffold renders a new site's files from an existing site.
+func scaffold(srcFS fs.FS, from *sites.Site, id, name string) (map[string][]byte, error) {
+	var b bytes.Buffer
+	if err := siteTemplate.Execute(&b, map[string]any{"ID": id, "Name": name, "From": from}); err != nil {
+		return nil, fmt.Errorf("rendering site.yaml: %w", err)
+	}
+	files := map[string][]byte{sites.SiteFile: b.Bytes()}
+	services, err := fs.ReadFile(srcFS, filepath.ToSlash(filepath.Join(from.Dir, from.ServicesFile)))
+	if err != nil {
+		return nil, err
+	}
+	// Service school lists name the source site's schools: drop them so the
+	// copy serves every school until the coordinator says otherwise.
+	schoolList := regexp.MustCompile(`,? *schools: *\[[^\]]*\]`)
+	services = schoolList.ReplaceAll(services, nil)
+	files["services.yaml"] = append([]byte("# TODO: the services this site refers children to, copied from "+from.ID+": replace them.\n"), services...)
+	files["instrument.yaml"] = []byte(fmt.Sprintf(`# The instrument %s uses: the base CWTT (instruments/cwtt.yaml) with this
+# site's thresholds and items. Add only what differs; bump version on change.
+extends: cwtt@1
+id: cwtt-%s
+version: 1.0.0
+title: Child Well-being Tracking Tool (%s)
+# TODO: thresholds agreed by the LLCoPs, e.g.
+# parameters:
+#   resilience_total_low: 34
+`, id, id, strings.TrimSuffix(name, " (new site)")))
+	if from.MessagesFile != "" {
+		msgs, err := fs.ReadFile(srcFS, filepath.ToSlash(filepath.Join(from.Dir, from.MessagesFile)))
+		if err != nil {
+			return nil, err
+		}
+		files["messages.yaml"] = append([]byte("# Message templates copied from "+from.ID+": review them for this site.\n"), msgs...)
+	}
+	return files, nil
+}
