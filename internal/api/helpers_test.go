@@ -30,11 +30,11 @@ var joziRef = cycle.InstrumentRef{ID: "cwtt-johannesburg", Version: "1.0.0"}
 // temporary directory and a mocked Temporal client that fails the test on
 // any call it was not told to expect.
 type fixture struct {
-	srv     *api.Server
+	srv      *api.Server
 	temporal *mocks.Client
-	store   *store.Store
-	dir     *sitedir.Directory
-	handler http.Handler
+	store    *store.Store
+	dir      *sitedir.Directory
+	handler  http.Handler
 }
 
 type option func(*fixture)

@@ -19,6 +19,8 @@ type siteSummary struct {
 	ServiceTypes []string          `json:"service_types"`
 	Instrument   any               `json:"instrument,omitempty"`
 	Durations    map[string]string `json:"durations,omitempty"`
+	// SyncEvery is set for sites whose forms arrive in batches.
+	SyncEvery string `json:"sync_every,omitempty"`
 }
 
 type schoolSummary struct {
@@ -34,6 +36,9 @@ func (s *Server) summary(site *sites.Site) siteSummary {
 	}
 	if ref, ok := s.Sites.Instrument(site.ID); ok {
 		out.Instrument = ref
+	}
+	if site.Connectivity.Intermittent() {
+		out.SyncEvery = site.Connectivity.SyncEvery.String()
 	}
 	d := site.Durations
 	out.Durations = map[string]string{

@@ -48,6 +48,11 @@ func TimingFor(site *sites.Site, dayLength time.Duration) cycle.Timing {
 	if dayLength > 0 && dayLength < realDay {
 		t.ProgressEvery = max(dayLength, 500*time.Millisecond)
 	}
+	// Where forms arrive in batches, a reminder between two syncs reaches
+	// nobody: remind at most once per sync period.
+	if site.Connectivity.Intermittent() {
+		t.ReminderEvery = max(t.ReminderEvery, scale(site.Connectivity.SyncEvery))
+	}
 	return t
 }
 

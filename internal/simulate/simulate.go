@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/khula-cop/khula/internal/cycle"
+	"github.com/khula-cop/khula/sites"
 )
 
 // Options configure a simulation.
@@ -69,6 +70,7 @@ type Summary struct {
 
 type siteView struct {
 	ID           string   `json:"id"`
+	SyncEvery    string   `json:"sync_every"`
 	Respondents  []string `json:"respondents"`
 	ServiceTypes []string `json:"service_types"`
 	Schools      []struct {
@@ -115,6 +117,9 @@ type sim struct {
 	answers *Answerer
 	wave    int
 	start   time.Time
+	// syncDays is the simulated days between syncs at a site whose forms
+	// arrive in batches (0: online).
+	syncDays float64
 
 	mu       sync.Mutex
 	done     map[string]bool // actions already taken, by key
@@ -143,6 +148,13 @@ func RunSummary(ctx context.Context, opts Options) (Summary, error) {
 	defer cancel()
 	if err := s.api.do(ctx, http.MethodGet, "/api/v1/sites/"+opts.Site, "", nil, &s.site); err != nil {
 		return Summary{}, fmt.Errorf("simulate: is khula dev running at %s? %w", opts.Addr, err)
+	}
+	if s.site.SyncEvery != "" {
+		d, err := sites.ParseDuration(s.site.SyncEvery)
+		if err != nil {
+			return Summary{}, fmt.Errorf("simulate: site %s sync_every: %w", opts.Site, err)
+		}
+		s.syncDays = float64(d.D()) / float64(24*time.Hour)
 	}
 	var err error
 	if s.answers, err = NewAnswerer(opts.SitesDir, opts.Site, opts.Seed); err != nil {
@@ -187,6 +199,9 @@ func (s *sim) launch(ctx context.Context) error {
 	fmt.Fprintf(s.opts.Out, "%s %s: one simulated day lasts %s; the assessment window closes at %s\n",
 		verb, resp.WaveID, s.opts.DayLength, resp.WindowClose.Local().Format("15:04:05"))
 	fmt.Fprintf(s.opts.Out, "playing caregivers, children, teachers, nurses, LLCoP meetings and services...\n")
+	if s.syncDays > 0 {
+		fmt.Fprintf(s.opts.Out, "forms are captured offline and arrive in batches every %.0f simulated days\n", s.syncDays)
+	}
 	return nil
 }
 

@@ -3,6 +3,7 @@ package simulate
 import (
 	"context"
 	"fmt"
+	"math"
 	"net/http"
 	"strings"
 	"sync"
@@ -46,6 +47,22 @@ func (s *sim) seenFor(key string) float64 {
 	return s.simDays(time.Since(t))
 }
 
+// formArrived reports whether a form answered delay days after it was due
+// (waited days ago) has reached khula: at once online, at the next sync
+// (a multiple of syncDays since the wave started) where connectivity is intermittent.
+func (s *sim) formArrived(waited, delay float64) bool {
+	if waited < delay {
+		return false
+	}
+	if s.syncDays <= 0 {
+		return true
+	}
+	now := s.simDays(time.Since(s.start))
+	answeredAt := now - waited + delay
+	nextSync := math.Ceil(answeredAt/s.syncDays) * s.syncDays
+	return now >= nextSync
+}
+
 // step looks at the site's open work and does what practitioners would.
 func (s *sim) step(ctx context.Context) error {
 	var w workView
@@ -64,8 +81,9 @@ func (s *sim) step(ctx context.Context) error {
 			if !s.answers.WillAnswer(child, f.Phase, r) {
 				continue
 			}
-			// Forms arrive over the first simulated days, not all at once.
-			if s.seenFor(key) < s.answers.AnswerDelayDays(child, r) {
+			// Forms arrive over the first simulated days, not all at once;
+			// offline devices hand them in at the next sync.
+			if !s.formArrived(s.seenFor(key), s.answers.AnswerDelayDays(child, r)) {
 				continue
 			}
 			if !s.once(key) {

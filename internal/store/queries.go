@@ -75,8 +75,9 @@ type Work struct {
 	FollowUps    []string       `json:"follow_ups"`
 }
 
-// OpenWork lists a site's outstanding forms, plans, meetings awaiting
-// minutes, open referrals and cycles in follow-up. limit bounds each list.
+// OpenWork lists a site's outstanding forms, children awaiting plans,
+// meetings awaiting minutes, open referrals and cycles in follow-up; limit
+// bounds each list, and AwaitingPlanBySchool counts every child awaiting a plan.
 func (s *Store) OpenWork(ctx context.Context, siteID, schoolID string, limit int) (Work, error) {
 	db := s.db.WithContext(ctx)
 	scope := func(q *gorm.DB) *gorm.DB {
@@ -87,50 +88,25 @@ func (s *Store) OpenWork(ctx context.Context, siteID, schoolID string, limit int
 		return q
 	}
 	w := Work{PlanBySchool: map[string]int{}}
-	var cycles []Cycle
-	if err := scope(db.Model(&Cycle{})).Where("status = ? AND stage IN ?", CycleOpen, []string{cycle.StageAssess, cycle.StageReassess, cycle.StagePlan, cycle.StageFollowUp}).
-		Order("id").Limit(limit * 4).Find(&cycles).Error; err != nil {
+	var err error
+	if w.Forms, err = s.formsDue(ctx, scope, limit); err != nil {
 		return w, err
 	}
-	var formCycles []string
-	for _, c := range cycles {
-		switch c.Stage {
-		case cycle.StageAssess, cycle.StageReassess:
-			formCycles = append(formCycles, c.ID)
-		case cycle.StagePlan:
-			w.AwaitingPlan = append(w.AwaitingPlan, c.ID)
-			w.PlanBySchool[c.SchoolID]++
-		case cycle.StageFollowUp:
-			w.FollowUps = append(w.FollowUps, c.ID)
-		}
+	open := func(stage string) *gorm.DB {
+		return scope(db.Model(&Cycle{})).Where("status = ? AND stage = ?", CycleOpen, stage)
 	}
-	submitted := map[string]bool{}
-	if len(formCycles) > 0 {
-		var got []Assessment
-		if err := db.Select("cycle_id", "phase", "respondent").Where("cycle_id IN ?", formCycles).Find(&got).Error; err != nil {
-			return w, err
-		}
-		for _, a := range got {
-			submitted[a.CycleID+"/"+a.Phase+"/"+a.Respondent] = true
-		}
+	if err := open(cycle.StagePlan).Order("id").Limit(limit).Pluck("id", &w.AwaitingPlan).Error; err != nil {
+		return w, err
 	}
-	for _, c := range cycles {
-		if c.Stage != cycle.StageAssess && c.Stage != cycle.StageReassess {
-			continue
-		}
-		phase := cycle.PhaseBaseline
-		if c.Stage == cycle.StageReassess {
-			phase = cycle.PhaseReassessment
-		}
-		due := FormDue{CycleID: c.ID, SchoolID: c.SchoolID, Phase: phase}
-		for _, r := range SplitList(c.Awaiting) {
-			if !submitted[c.ID+"/"+phase+"/"+r] {
-				due.Respondents = append(due.Respondents, r)
-			}
-		}
-		if len(due.Respondents) > 0 && len(w.Forms) < limit {
-			w.Forms = append(w.Forms, due)
-		}
+	var counts []keyCount
+	if err := open(cycle.StagePlan).Select("school_id AS k1, count(*) AS n").Group("school_id").Scan(&counts).Error; err != nil {
+		return w, err
+	}
+	for _, c := range counts {
+		w.PlanBySchool[c.K1] = c.N
+	}
+	if err := open(cycle.StageFollowUp).Order("id").Limit(limit).Pluck("id", &w.FollowUps).Error; err != nil {
+		return w, err
 	}
 	if err := scope(db.Model(&Meeting{})).Where("status = ?", cycle.MeetingAwaitingMinutes).Order("id").Limit(limit).Find(&w.Meetings).Error; err != nil {
 		return w, err
@@ -140,6 +116,53 @@ func (s *Store) OpenWork(ctx context.Context, siteID, schoolID string, limit int
 		return w, err
 	}
 	return w, nil
+}
+
+// formsDue pages through cycles waiting for forms, dropping respondents who
+// have answered, until limit cycles with outstanding forms are found.
+func (s *Store) formsDue(ctx context.Context, scope func(*gorm.DB) *gorm.DB, limit int) ([]FormDue, error) {
+	db := s.db.WithContext(ctx)
+	var out []FormDue
+	after := ""
+	for len(out) < limit {
+		var cycles []Cycle
+		if err := scope(db.Model(&Cycle{})).Where("status = ? AND stage IN ? AND id > ?", CycleOpen, []string{cycle.StageAssess, cycle.StageReassess}, after).
+			Order("id").Limit(limit).Find(&cycles).Error; err != nil {
+			return nil, err
+		}
+		if len(cycles) == 0 {
+			break
+		}
+		ids := make([]string, len(cycles))
+		for i, c := range cycles {
+			ids[i] = c.ID
+		}
+		var got []Assessment
+		if err := db.Select("cycle_id", "phase", "respondent").Where("cycle_id IN ?", ids).Find(&got).Error; err != nil {
+			return nil, err
+		}
+		submitted := map[string]bool{}
+		for _, a := range got {
+			submitted[a.CycleID+"/"+a.Phase+"/"+a.Respondent] = true
+		}
+		for _, c := range cycles {
+			phase := cycle.PhaseBaseline
+			if c.Stage == cycle.StageReassess {
+				phase = cycle.PhaseReassessment
+			}
+			due := FormDue{CycleID: c.ID, SchoolID: c.SchoolID, Phase: phase}
+			for _, r := range SplitList(c.Awaiting) {
+				if !submitted[c.ID+"/"+phase+"/"+r] {
+					due.Respondents = append(due.Respondents, r)
+				}
+			}
+			if len(due.Respondents) > 0 && len(out) < limit {
+				out = append(out, due)
+			}
+		}
+		after = cycles[len(cycles)-1].ID
+	}
+	return out, nil
 }
 
 // CycleDetail is everything recorded about one cycle.

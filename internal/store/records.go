@@ -171,7 +171,15 @@ func (s *Store) SaveReferral(ctx context.Context, r cycle.ReferralRecord) error 
 		if r.DispatchRef != "" {
 			row.DispatchRef = r.DispatchRef
 		}
-		row.Status, row.Overdue, row.DueAt = r.Status, r.Overdue, r.DueAt
+		// A late retry of an earlier save must not move the referral back.
+		if referralRank(r.Status) >= referralRank(row.Status) {
+			row.Status = r.Status
+		}
+		row.Overdue = row.Overdue || r.Overdue
+		if r.DueAt != nil {
+			due := r.DueAt.UTC()
+			row.DueAt = &due
+		}
 		switch r.Status {
 		case cycle.ReferralDispatched:
 			if row.DispatchedAt == nil {
@@ -237,21 +245,71 @@ func (s *Store) PendingAgenda(ctx context.Context, siteID, schoolID string) ([]c
 	return items, nil
 }
 
-// SaveMeeting upserts a meeting's row.
+// Status ranks: a save never moves a record to a lower rank, so a late
+// retry of an earlier activity cannot undo a later one.
+func referralRank(status string) int {
+	switch status {
+	case cycle.ReferralCreated:
+		return 1
+	case cycle.ReferralDispatched:
+		return 2
+	case cycle.ReferralAcknowledged:
+		return 3
+	case cycle.ReferralCompleted, cycle.ReferralDeclined, cycle.ReferralUnreachable:
+		return 4
+	}
+	return 0
+}
+
+func meetingRank(status string) int {
+	if status == cycle.MeetingAwaitingMinutes {
+		return 1
+	}
+	if status == "" {
+		return 0
+	}
+	return 2 // held, minutes missing or no agenda: final
+}
+
+func waveRank(status string) int {
+	switch status {
+	case cycle.WaveLaunching:
+		return 1
+	case cycle.WaveOpen:
+		return 2
+	case cycle.WaveClosing:
+		return 3
+	case cycle.WaveClosed:
+		return 4
+	}
+	return 0
+}
+
+// SaveMeeting upserts a meeting's row, never moving it back to an earlier status.
 func (s *Store) SaveMeeting(ctx context.Context, r cycle.MeetingRecord) error {
 	agenda, err := json.Marshal(r.Agenda)
 	if err != nil {
 		return fmt.Errorf("encoding agenda: %w", err)
 	}
-	row := Meeting{ID: r.MeetingID, SiteID: r.SiteID, SchoolID: r.SchoolID, Date: r.Date, Status: r.Status, Agenda: string(agenda), CreatedAt: r.At.UTC()}
-	if r.Status == cycle.MeetingHeld {
-		at := r.At.UTC()
-		row.HeldAt = &at
-	}
-	return s.db.WithContext(ctx).Clauses(clause.OnConflict{
-		Columns:   []clause.Column{{Name: "id"}},
-		DoUpdates: clause.AssignmentColumns([]string{"status", "agenda", "held_at"}),
-	}).Create(&row).Error
+	at := r.At.UTC()
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var row Meeting
+		err := tx.Where("id = ?", r.MeetingID).Take(&row).Error
+		switch {
+		case errors.Is(err, gorm.ErrRecordNotFound):
+			row = Meeting{ID: r.MeetingID, SiteID: r.SiteID, SchoolID: r.SchoolID, Date: r.Date, CreatedAt: at}
+		case err != nil:
+			return err
+		}
+		if meetingRank(r.Status) < meetingRank(row.Status) {
+			return nil
+		}
+		row.Status, row.Agenda = r.Status, string(agenda)
+		if r.Status == cycle.MeetingHeld && row.HeldAt == nil {
+			row.HeldAt = &at
+		}
+		return tx.Save(&row).Error
+	})
 }
 
 // SavePlans stores the plans a meeting agreed, once per child and meeting.
@@ -276,22 +334,34 @@ func (s *Store) SaveFollowUp(ctx context.Context, r cycle.FollowUpRecord) error 
 	return s.db.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&row).Error
 }
 
-// SaveWave upserts a wave's row.
+// SaveWave upserts a wave's row, never moving it back to an earlier status.
 func (s *Store) SaveWave(ctx context.Context, r cycle.WaveRecord) error {
-	row := Wave{
-		ID: r.WaveID, SiteID: r.SiteID, Number: r.Number, WindowOpen: r.WindowOpen.UTC(), WindowClose: r.WindowClose.UTC(),
-		DayLengthMS: r.DayLength.Milliseconds(), Status: r.Status, CohortSize: r.CohortSize, LaunchedAt: r.At.UTC(), Report: string(r.Report),
-	}
-	cols := []string{"status", "cohort_size"}
-	if r.Status == cycle.WaveClosed {
-		at := r.At.UTC()
-		row.ClosedAt = &at
-		cols = append(cols, "closed_at", "report")
-	}
-	return s.db.WithContext(ctx).Clauses(clause.OnConflict{
-		Columns:   []clause.Column{{Name: "id"}},
-		DoUpdates: clause.AssignmentColumns(cols),
-	}).Create(&row).Error
+	at := r.At.UTC()
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var row Wave
+		err := tx.Where("id = ?", r.WaveID).Take(&row).Error
+		switch {
+		case errors.Is(err, gorm.ErrRecordNotFound):
+			row = Wave{
+				ID: r.WaveID, SiteID: r.SiteID, Number: r.Number, WindowOpen: r.WindowOpen.UTC(), WindowClose: r.WindowClose.UTC(),
+				DayLengthMS: r.DayLength.Milliseconds(), LaunchedAt: at,
+			}
+		case err != nil:
+			return err
+		}
+		if waveRank(r.Status) < waveRank(row.Status) {
+			return nil
+		}
+		row.Status = r.Status
+		row.CohortSize = max(row.CohortSize, r.CohortSize)
+		if r.Status == cycle.WaveClosed {
+			if row.ClosedAt == nil {
+				row.ClosedAt = &at
+			}
+			row.Report = string(r.Report)
+		}
+		return tx.Save(&row).Error
+	})
 }
 
 // CohortPage lists up to limit children of a site after the given child ID, in ID order.
