@@ -11,9 +11,12 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.temporal.io/sdk/client"
 
 	"github.com/khula-cop/khula/internal/cycle"
+	"github.com/khula-cop/khula/internal/metrics"
 	"github.com/khula-cop/khula/internal/store"
 	"github.com/khula-cop/khula/sites"
 )
@@ -38,6 +41,9 @@ type Server struct {
 	Ready func(ctx context.Context) error
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Metrics, when set, counts requests; Gatherer, when set, is served at /metrics.
+	Metrics  *metrics.HTTP
+	Gatherer prometheus.Gatherer
 }
 
 func (s *Server) now() time.Time {
@@ -55,12 +61,18 @@ func (s *Server) Handler() http.Handler {
 		problem(c, http.StatusInternalServerError, "Internal error", "the error was logged")
 	}))
 	r.Use(s.accessLog())
+	if s.Metrics != nil {
+		r.Use(s.Metrics.Middleware())
+	}
 	r.HandleMethodNotAllowed = true
 	r.NoRoute(func(c *gin.Context) { problem(c, http.StatusNotFound, "Not found", "no such route") })
 	r.NoMethod(func(c *gin.Context) { problem(c, http.StatusMethodNotAllowed, "Method not allowed", "") })
 
 	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
 	r.GET("/readyz", s.readyz)
+	if s.Gatherer != nil {
+		r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(s.Gatherer, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})))
+	}
 
 	v1 := r.Group("/api/v1")
 	v1.GET("/sites", s.listSites)

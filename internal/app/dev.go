@@ -23,6 +23,7 @@ import (
 	"github.com/khula-cop/khula/internal/demo"
 	"github.com/khula-cop/khula/internal/devserver"
 	"github.com/khula-cop/khula/internal/growth"
+	"github.com/khula-cop/khula/internal/metrics"
 	"github.com/khula-cop/khula/internal/scoring"
 	"github.com/khula-cop/khula/internal/store"
 	"github.com/khula-cop/khula/internal/temporalx"
@@ -152,7 +153,12 @@ func StartDev(ctx context.Context, opts DevOptions) (*Dev, error) {
 		ln.Close()
 		return nil, err
 	}
-	if d.Client, err = temporalx.Dial(ctx, temporalx.Options{HostPort: d.Engine.HostPort(), Namespace: d.Engine.Namespace(), Keys: keys, Logger: opts.Logger}); err != nil {
+	promReg := metrics.NewRegistry()
+	promReg.MustRegister(metrics.NewStateCollector(d.Store, opts.Logger))
+	if d.Client, err = temporalx.Dial(ctx, temporalx.Options{
+		HostPort: d.Engine.HostPort(), Namespace: d.Engine.Namespace(), Keys: keys, Logger: opts.Logger,
+		Metrics: metrics.NewSDKHandler(promReg),
+	}); err != nil {
 		ln.Close()
 		return nil, err
 	}
@@ -167,6 +173,7 @@ func StartDev(ctx context.Context, opts DevOptions) (*Dev, error) {
 	}
 	srv := &api.Server{
 		Temporal: d.Client, Store: d.Store, Sites: d.Sites, Logger: opts.Logger, AllowCompressedTime: true,
+		Metrics: metrics.NewHTTP(promReg), Gatherer: promReg,
 		Ready: func(ctx context.Context) error {
 			if err := d.Store.Ping(ctx); err != nil {
 				return fmt.Errorf("database: %w", err)
@@ -187,7 +194,7 @@ func StartDev(ctx context.Context, opts DevOptions) (*Dev, error) {
 
 	w := opts.Out
 	fmt.Fprintf(w, "khula dev is running\n")
-	fmt.Fprintf(w, "  API          %s/api/v1   (health %s/healthz, readiness %s/readyz)\n", d.BaseURL, d.BaseURL, d.BaseURL)
+	fmt.Fprintf(w, "  API          %s/api/v1   (health %s/healthz, readiness %s/readyz, metrics %s/metrics)\n", d.BaseURL, d.BaseURL, d.BaseURL, d.BaseURL)
 	fmt.Fprintf(w, "  Temporal     %s, namespace %s (temporal CLI: temporal workflow list --address %s -n khula)\n", d.Engine.HostPort(), d.Engine.Namespace(), d.Engine.HostPort())
 	fmt.Fprintf(w, "  data         %s (engine temporal.db and temporal.log, app khula.db)\n", dataDir)
 	fmt.Fprintf(w, "  payload key  %s (active key %s)\n", keySource, keys.ActiveID())

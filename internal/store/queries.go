@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
+	"time"
 
 	"gorm.io/gorm"
 
@@ -272,4 +274,76 @@ func (s *Store) AddFamilies(ctx context.Context, families []Family) error {
 		}
 		return nil
 	})
+}
+
+// Gauge is one aggregate row for metrics: labels and a count.
+type Gauge struct {
+	Labels []string
+	Value  float64
+}
+
+// Snapshot holds the aggregates khula exports as metrics. None carries a
+// child identifier: only site, wave number, school, stage, domain and level.
+type Snapshot struct {
+	CyclesByStage    []Gauge // site, wave, stage
+	RiskByDomain     []Gauge // site, wave, domain, level (baseline)
+	PlansAwaiting    []Gauge // site, school
+	Referrals        []Gauge // site, status, overdue
+	MeetingBacklog   []Gauge // site, school
+	StalledCycles    []Gauge // site: open cycles with no stage change for StalledAfter
+	StalledAfterDays int
+}
+
+// MetricsSnapshot computes the aggregates; cycles count as stalled when
+// their stage has not changed for stalledAfter.
+func (s *Store) MetricsSnapshot(ctx context.Context, stalledAfter time.Duration, now time.Time) (Snapshot, error) {
+	db := s.db.WithContext(ctx)
+	snap := Snapshot{StalledAfterDays: int(stalledAfter.Hours() / 24)}
+	type row struct {
+		A, B, C, D string
+		N          float64
+	}
+	run := func(q *gorm.DB, cols int, dst *[]Gauge) error {
+		var rows []row
+		if err := q.Scan(&rows).Error; err != nil {
+			return err
+		}
+		for _, r := range rows {
+			labels := []string{r.A, r.B, r.C, r.D}[:cols]
+			*dst = append(*dst, Gauge{Labels: labels, Value: r.N})
+		}
+		return nil
+	}
+	steps := []struct {
+		q    *gorm.DB
+		cols int
+		dst  *[]Gauge
+	}{
+		{db.Model(&Cycle{}).Select("site_id AS a, wave_id AS b, stage AS c, count(*) AS n").Group("site_id, wave_id, stage"), 3, &snap.CyclesByStage},
+		{db.Model(&DomainRisk{}).Select("site_id AS a, wave_id AS b, domain AS c, level AS d, count(*) AS n").Where("phase = ?", cycle.PhaseBaseline).Group("site_id, wave_id, domain, level"), 4, &snap.RiskByDomain},
+		{db.Model(&Cycle{}).Select("site_id AS a, school_id AS b, count(*) AS n").Where("stage = ? AND status = ?", cycle.StagePlan, CycleOpen).Group("site_id, school_id"), 2, &snap.PlansAwaiting},
+		{db.Model(&Referral{}).Select("site_id AS a, status AS b, CASE WHEN overdue THEN 'true' ELSE 'false' END AS c, count(*) AS n").Group("site_id, status, overdue"), 3, &snap.Referrals},
+		{db.Model(&Meeting{}).Select("site_id AS a, school_id AS b, count(*) AS n").Where("status = ?", cycle.MeetingAwaitingMinutes).Group("site_id, school_id"), 2, &snap.MeetingBacklog},
+		{db.Model(&Cycle{}).Select("site_id AS a, count(*) AS n").Where("status = ? AND updated_at < ?", CycleOpen, now.Add(-stalledAfter).UTC()).Group("site_id"), 1, &snap.StalledCycles},
+	}
+	for _, st := range steps {
+		if err := run(st.q, st.cols, st.dst); err != nil {
+			return snap, err
+		}
+	}
+	for i := range snap.CyclesByStage {
+		snap.CyclesByStage[i].Labels[1] = waveNumber(snap.CyclesByStage[i].Labels[1])
+	}
+	for i := range snap.RiskByDomain {
+		snap.RiskByDomain[i].Labels[1] = waveNumber(snap.RiskByDomain[i].Labels[1])
+	}
+	return snap, nil
+}
+
+// waveNumber turns "wave/site/3" into "3".
+func waveNumber(id string) string {
+	if i := strings.LastIndex(id, "/"); i >= 0 {
+		return id[i+1:]
+	}
+	return id
 }

@@ -29,6 +29,8 @@ type Options struct {
 	TLS       *tls.Config
 	APIKey    string
 	Logger    *slog.Logger
+	// Metrics receives the SDK's own metrics (nil: none).
+	Metrics client.MetricsHandler
 }
 
 // Dial connects a client whose payloads and failures are encrypted.
@@ -45,6 +47,9 @@ func Dial(ctx context.Context, opts Options) (client.Client, error) {
 	}
 	if opts.Logger != nil {
 		co.Logger = sdklog.NewStructuredLogger(opts.Logger)
+	}
+	if opts.Metrics != nil {
+		co.MetricsHandler = opts.Metrics
 	}
 	if opts.TLS != nil {
 		co.ConnectionOptions.TLS = opts.TLS
