@@ -45,7 +45,7 @@ func TestStartCyclePage(t *testing.T) {
 		name      string
 		cursor    string
 		pageSize  int
-		existing  []string                   // cycles already running
+		existing  []string                    // cycles already running
 		resume    *activities.StartPageOutput // heartbeat of an earlier attempt
 		want      activities.StartPageOutput
 		wantCalls []cohortCall

@@ -169,6 +169,9 @@ func (c *cycleRun) run(ctx workflow.Context) (cycle.CycleResult, error) {
 		pending = append(pending, f)
 	}
 	atRisk := c.atRiskDomains()
+	if c.risk == cycle.RiskNotAssessed && len(c.flags) == 0 {
+		return c.close(ctx, cycle.OutcomeNotAssessed, "the forms received assess no domain")
+	}
 	if len(atRisk) == 0 {
 		if err := c.awaitReferrals(ctx, pending); err != nil {
 			return cycle.CycleResult{}, err

@@ -352,3 +352,14 @@ func TestCycleQueryShowsStage(t *testing.T) {
 		t.Fatalf("query on day 2 = %+v", st)
 	}
 }
+
+func TestFormsThatAssessNoDomainCloseAsNotAssessed(t *testing.T) {
+	f := newFixture(t)
+	f.consent(true)
+	f.scores(activities.ScoreOutput{Risk: cycle.RiskNotAssessed, Domains: map[string]string{"psychosocial": cycle.RiskNotAssessed}})
+	f.submit(day, cycle.PhaseBaseline, "child", cycle.Answers{})
+	f.env.ExecuteWorkflow(CycleWorkflowName, cycleInput())
+	if got := f.result().Outcome; got != cycle.OutcomeNotAssessed {
+		t.Fatalf("outcome = %q, want not_assessed: an empty form is not a low-risk child", got)
+	}
+}

@@ -140,7 +140,7 @@ func (s *Server) recordFollowUp(c *gin.Context) {
 	c.JSON(http.StatusOK, res)
 }
 
-var datePattern = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}(\.[1-9][0-9]?)?$`)
+var datePattern = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}(\.([2-9]|[1-9][0-9]))?$`)
 
 type startMeetingRequest struct {
 	Site   string `json:"site"`
@@ -177,7 +177,7 @@ func (s *Server) startMeeting(c *gin.Context) {
 		case d < realDay && !s.AllowCompressedTime:
 			fe.add("minutes_within", "out_of_range", "minutes_within must be at least 24h")
 		case d < minDayLength || d > 60*realDay:
-			fe.add("minutes_within", "out_of_range", "minutes_within must be at most 60 days")
+			fe.add("minutes_within", "out_of_range", "minutes_within must be between %s and 60 days", minDayLength)
 		default:
 			within = d
 		}

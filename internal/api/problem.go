@@ -2,9 +2,12 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 	"go.temporal.io/api/serviceerror"
@@ -44,16 +47,18 @@ func invalidBody(c *gin.Context, err error) {
 	problem(c, http.StatusBadRequest, "The request body is not valid JSON for this endpoint", safeJSONError(err))
 }
 
-// safeJSONError describes a decoding error without echoing the input back.
+// safeJSONError describes a decoding error without echoing any of the input
+// back: error texts from the decoder can quote the value they rejected.
 func safeJSONError(err error) string {
-	msg := err.Error()
-	if i := strings.Index(msg, "json: "); i >= 0 {
-		msg = msg[i:]
+	var syntax *json.SyntaxError
+	if errors.As(err, &syntax) {
+		return fmt.Sprintf("the body is not valid JSON (at byte %d)", syntax.Offset)
 	}
-	if len(msg) > 200 {
-		msg = msg[:200]
+	var parse *time.ParseError
+	if errors.As(err, &parse) {
+		return "a date or time is not in RFC 3339 form, e.g. 2026-08-03T08:00:00Z"
 	}
-	return msg
+	return "a value does not have the type or form this endpoint expects"
 }
 
 // temporalProblem maps an error from a workflow call to a response: the

@@ -117,12 +117,12 @@ func (s *Server) launchWave(c *gin.Context) {
 	}
 	if req.WindowClose != nil {
 		closeAt = req.WindowClose.UTC()
-	}
-	if siteOK && !closeAt.After(open) {
-		fe.add("window_close", "out_of_range", "window_close must be after window_open")
-	}
-	if siteOK && !closeAt.After(now) {
-		fe.add("window_close", "out_of_range", "window_close is in the past: the wave would close before anyone could answer")
+		switch {
+		case !closeAt.After(now):
+			fe.add("window_close", "out_of_range", "window_close is in the past: the wave would close before anyone could answer")
+		case !closeAt.After(open):
+			fe.add("window_close", "out_of_range", "window_close must be after window_open")
+		}
 	}
 	ref, refOK := cycle.InstrumentRef{}, false
 	if siteOK {

@@ -1,32 +1,23 @@
+// Package app wires khula's processes: `khula dev` (engine, database,
+// workers and API in one process), `khula serve`, `khula worker` and
+// `khula engine`.
 package app
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"github.com/khula-cop/khula/internal/sitedir"
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
-	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 
-	"github.com/khula-cop/khula/internal/api"
-	"github.com/khula-cop/khula/internal/codec"
-	"github.com/khula-cop/khula/internal/cycle"
 	"github.com/khula-cop/khula/internal/demo"
-	"github.com/khula-cop/khula/internal/devserver"
-	"github.com/khula-cop/khula/internal/growth"
-	"github.com/khula-cop/khula/internal/metrics"
-	"github.com/khula-cop/khula/internal/scoring"
+	"github.com/khula-cop/khula/internal/sitedir"
 	"github.com/khula-cop/khula/internal/store"
-	"github.com/khula-cop/khula/internal/temporalx"
 )
 
 // EnvPayloadKeys holds the payload keyring ("id:BASE64[,id:BASE64]"); when it
@@ -40,6 +31,8 @@ type DevOptions struct {
 	SitesDir     string
 	GrowthDir    string
 	TemporalPort int
+	// DB is the app database (default: khula.db in the data directory).
+	DB string
 	// DemoSite is seeded when the database has no children ("" seeds nothing).
 	DemoSite string
 	// DemoPerSchool is the number of demo children per school (default 12).
@@ -52,14 +45,12 @@ type DevOptions struct {
 
 // Dev is a running single-process khula: engine, database, workers and API.
 type Dev struct {
-	Engine  *devserver.Server
-	Store   *store.Store
-	Client  client.Client
-	Sites   *sitedir.Directory
+	*Runtime
+	Engine  *Engine
 	Workers []worker.Worker
-	HTTP    *http.Server
 	BaseURL string
-	closers []io.Closer
+	cancel  context.CancelFunc
+	served  chan struct{}
 }
 
 // StartDev starts everything `khula dev` runs; call Stop to shut down.
@@ -74,119 +65,65 @@ func StartDev(ctx context.Context, opts DevOptions) (*Dev, error) {
 	if err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
-	if err := os.MkdirAll(dataDir, 0o700); err != nil {
-		return nil, fmt.Errorf("creating data directory %s: %w", dataDir, err)
-	}
-	d := &Dev{}
+	d := &Dev{served: make(chan struct{})}
 	ok := false
 	defer func() {
 		if !ok {
 			d.Stop(context.Background())
 		}
 	}()
-
-	lock, err := lockDataDir(dataDir)
-	if err != nil {
-		return nil, err
-	}
-	if lock != nil {
-		d.closers = append(d.closers, lock)
-	}
-	keys, keySource, err := loadKeys(dataDir)
-	if err != nil {
-		return nil, err
-	}
-	if d.Sites, err = sitedir.Load(opts.SitesDir); err != nil {
-		return nil, err
-	}
-	refs, growthNote := loadGrowth(opts.GrowthDir)
-	reg, err := scoring.New(d.Sites.Sites(), d.Sites.FS, refs)
-	if err != nil {
-		return nil, err
-	}
-	for _, s := range d.Sites.Sites() {
-		if ref, ok := reg.SiteInstrument(s.ID); ok {
-			d.Sites.SetInstrument(s.ID, ref)
-		}
-	}
-
 	// The listener first: a busy port fails before the engine starts.
 	ln, err := net.Listen("tcp", opts.Addr)
 	if err != nil {
+		close(d.served)
 		return nil, fmt.Errorf("listening on %s (is khula already running? choose another with --addr): %w", opts.Addr, err)
 	}
 	d.BaseURL = "http://" + ln.Addr().String()
-
-	// The engine's own log is long and mostly routine: it goes to a file.
-	engineLog, err := os.OpenFile(filepath.Join(dataDir, "temporal.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if d.Engine, err = StartEngine(ctx, dataDir, "127.0.0.1", opts.TemporalPort); err != nil {
+		ln.Close()
+		close(d.served)
+		return nil, err
+	}
+	keys, keySource, err := loadKeys(dataDir)
 	if err != nil {
 		ln.Close()
-		return nil, fmt.Errorf("engine log: %w", err)
-	}
-	d.closers = append(d.closers, engineLog)
-	d.Engine, err = devserver.New(devserver.Options{
-		DatabaseFile:     filepath.Join(dataDir, "temporal.db"),
-		Namespace:        "khula",
-		SearchAttributes: cycle.SearchAttributeTypes(),
-		FrontendPort:     opts.TemporalPort,
-		Logger:           slog.New(slog.NewTextHandler(engineLog, &slog.HandlerOptions{Level: slog.LevelInfo})),
-	})
-	if err != nil {
-		ln.Close()
+		close(d.served)
 		return nil, err
 	}
-	if err := d.Engine.Start(ctx); err != nil {
-		ln.Close()
-		d.Engine = nil
-		return nil, err
+	db := opts.DB
+	if db == "" {
+		db = filepath.Join(dataDir, "khula.db")
 	}
-	if d.Store, err = store.Open(ctx, filepath.Join(dataDir, "khula.db")); err != nil {
+	if d.Runtime, err = Connect(ctx, ConnectOptions{
+		TemporalAddress: d.Engine.HostPort(), Namespace: d.Engine.Namespace(), Keys: keys, DB: db, Migrate: true,
+		SitesDir: opts.SitesDir, GrowthDir: opts.GrowthDir, Logger: opts.Logger,
+	}); err != nil {
 		ln.Close()
-		return nil, err
-	}
-	if _, err := d.Store.Migrate(ctx); err != nil {
-		ln.Close()
+		close(d.served)
 		return nil, err
 	}
 	seeded, err := seedIfEmpty(ctx, d.Store, d.Sites, opts.DemoSite, opts.DemoPerSchool)
 	if err != nil {
 		ln.Close()
+		close(d.served)
 		return nil, err
 	}
-	promReg := metrics.NewRegistry()
-	promReg.MustRegister(metrics.NewStateCollector(d.Store, opts.Logger))
-	if d.Client, err = temporalx.Dial(ctx, temporalx.Options{
-		HostPort: d.Engine.HostPort(), Namespace: d.Engine.Namespace(), Keys: keys, Logger: opts.Logger,
-		Metrics: metrics.NewSDKHandler(promReg),
-	}); err != nil {
+	if d.Workers, err = StartWorkers(d.Client, d.Sites, d.Scoring, d.Store, RecordingPlugins{Outbox: d.Store}, WorkerOptions{}); err != nil {
 		ln.Close()
-		return nil, err
-	}
-	if d.Workers, err = StartWorkers(d.Client, d.Sites, reg, d.Store, RecordingPlugins{Outbox: d.Store}, WorkerOptions{}); err != nil {
-		ln.Close()
+		close(d.served)
 		return nil, err
 	}
 	schedules, err := EnsureMeetingSchedules(ctx, d.Client, d.Sites)
 	if err != nil {
 		ln.Close()
+		close(d.served)
 		return nil, err
 	}
-	srv := &api.Server{
-		Temporal: d.Client, Store: d.Store, Sites: d.Sites, Logger: opts.Logger, AllowCompressedTime: true,
-		Metrics: metrics.NewHTTP(promReg), Gatherer: promReg,
-		Ready: func(ctx context.Context) error {
-			if err := d.Store.Ping(ctx); err != nil {
-				return fmt.Errorf("database: %w", err)
-			}
-			if _, err := d.Client.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
-				return fmt.Errorf("temporal: %w", err)
-			}
-			return nil
-		},
-	}
-	d.HTTP = &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	serveCtx, cancel := context.WithCancel(context.Background())
+	d.cancel = cancel
 	go func() {
-		if err := d.HTTP.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		defer close(d.served)
+		if err := Serve(serveCtx, ln, d.APIServer(true).Handler(), opts.Logger); err != nil {
 			opts.Logger.Error("http server stopped", "error", err)
 		}
 	}()
@@ -196,10 +133,10 @@ func StartDev(ctx context.Context, opts DevOptions) (*Dev, error) {
 	fmt.Fprintf(w, "khula dev is running\n")
 	fmt.Fprintf(w, "  API          %s/api/v1   (health %s/healthz, readiness %s/readyz, metrics %s/metrics)\n", d.BaseURL, d.BaseURL, d.BaseURL, d.BaseURL)
 	fmt.Fprintf(w, "  Temporal     %s, namespace %s (temporal CLI: temporal workflow list --address %s -n khula)\n", d.Engine.HostPort(), d.Engine.Namespace(), d.Engine.HostPort())
-	fmt.Fprintf(w, "  data         %s (engine temporal.db and temporal.log, app khula.db)\n", dataDir)
+	fmt.Fprintf(w, "  data         %s (engine temporal.db and temporal.log, app %s)\n", dataDir, dbLabel(db))
 	fmt.Fprintf(w, "  payload key  %s (active key %s)\n", keySource, keys.ActiveID())
 	fmt.Fprintf(w, "  sites        %s, from %s\n", siteList(d.Sites), d.Sites.Source)
-	fmt.Fprintf(w, "  growth       %s\n", growthNote)
+	fmt.Fprintf(w, "  growth       %s\n", d.GrowthNote)
 	if seeded != "" {
 		fmt.Fprintf(w, "  demo         %s\n", seeded)
 	}
@@ -218,26 +155,26 @@ func StartDev(ctx context.Context, opts DevOptions) (*Dev, error) {
 
 // Stop shuts everything down in reverse order.
 func (d *Dev) Stop(ctx context.Context) {
-	if d.HTTP != nil {
-		sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		_ = d.HTTP.Shutdown(sctx)
-		cancel()
+	if d.cancel != nil {
+		d.cancel()
+		<-d.served
 	}
 	for _, w := range d.Workers {
 		w.Stop()
 	}
-	if d.Client != nil {
-		d.Client.Close()
+	if d.Runtime != nil {
+		d.Runtime.Close()
 	}
 	if d.Engine != nil {
 		_ = d.Engine.Stop()
 	}
-	if d.Store != nil {
-		_ = d.Store.Close()
+}
+
+func dbLabel(db string) string {
+	if strings.HasPrefix(db, "postgres") {
+		return "PostgreSQL"
 	}
-	for _, c := range d.closers {
-		_ = c.Close()
-	}
+	return filepath.Base(db)
 }
 
 func siteList(d *sitedir.Directory) string {
@@ -246,45 +183,6 @@ func siteList(d *sitedir.Directory) string {
 		parts = append(parts, fmt.Sprintf("%s (%d schools, queue %s)", s.ID, len(s.Schools), s.TaskQueue()))
 	}
 	return strings.Join(parts, "; ")
-}
-
-func loadKeys(dataDir string) (*codec.Keyring, string, error) {
-	if spec := os.Getenv(EnvPayloadKeys); spec != "" {
-		k, err := codec.ParseKeyring(spec)
-		if err != nil {
-			return nil, "", fmt.Errorf("%s: %w", EnvPayloadKeys, err)
-		}
-		return k, "from $" + EnvPayloadKeys, nil
-	}
-	path := filepath.Join(dataDir, "keys", "payload.json")
-	k, created, err := codec.LoadOrCreateKeyringFile(path)
-	if err != nil {
-		return nil, "", err
-	}
-	if created {
-		return k, path + " (new; keep it with the data: without it the engine's history cannot be read)", nil
-	}
-	return k, path, nil
-}
-
-// loadGrowth finds WHO's tables: the given directory, $KHULA_WHO_GROWTH_DIR,
-// or ../shared/data/who-growth beside the checkout. Absent tables are not an
-// error: growth is then reported as not computed.
-func loadGrowth(dir string) (*growth.References, string) {
-	candidates := []string{dir, os.Getenv(growth.EnvDir), filepath.Join("..", "shared", "data", "who-growth")}
-	for _, c := range candidates {
-		if c == "" {
-			continue
-		}
-		refs, err := growth.LoadReferences(c)
-		if err == nil {
-			return refs, "WHO reference tables from " + c
-		}
-		if dir != "" && c == dir {
-			return nil, fmt.Sprintf("not computed: %v", err)
-		}
-	}
-	return nil, "not computed: no reference tables (give --growth-dir or $" + growth.EnvDir + "; WHO publishes them with its anthro and anthroplus software)"
 }
 
 func seedIfEmpty(ctx context.Context, st *store.Store, dir *sitedir.Directory, demoSite string, perSchool int) (string, error) {

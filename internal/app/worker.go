@@ -76,6 +76,9 @@ func StartWorkers(c client.Client, dir *sitedir.Directory, scoring Scoring, st *
 			MaxConcurrentActivityExecutionSize:     opts.MaxConcurrentActivities,
 			MaxConcurrentWorkflowTaskExecutionSize: opts.MaxConcurrentWorkflowTasks,
 			WorkflowPanicPolicy:                    worker.BlockWorkflow,
+			// Let running activities finish on a graceful stop instead of
+			// leaving them to time out on the engine.
+			WorkerStopTimeout: 10 * time.Second,
 		})
 		workflows.Register(w, wf, acts)
 		if err := w.Start(); err != nil {

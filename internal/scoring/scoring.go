@@ -54,10 +54,19 @@ func New(all []*sites.Site, siteFS fs.FS, refs *growth.References) (*Registry, e
 	return r, errors.Join(errs...)
 }
 
+// sameDefinition compares what the loaded instruments expose: items,
+// scales, red flags and parameters (thresholds).
 func sameDefinition(a, b *instrument.Instrument) bool {
-	ja, _ := json.Marshal(a.Items())
-	jb, _ := json.Marshal(b.Items())
-	return string(ja) == string(jb) && slices.Equal(a.ScaleIDs(), b.ScaleIDs())
+	fingerprint := func(in *instrument.Instrument) string {
+		doc, _ := json.Marshal(struct {
+			Items  []instrument.Item
+			Scales []string
+			Flags  []string
+			Params map[string]float64
+		}{in.Items(), in.ScaleIDs(), in.RedFlagCodes(), in.Parameters()})
+		return string(doc)
+	}
+	return fingerprint(a) == fingerprint(b)
 }
 
 // RefOf is the cycle's name for an instrument version.
@@ -164,7 +173,8 @@ func (r *Registry) Score(ref cycle.InstrumentRef, subject cycle.Subject, assesse
 	if err != nil {
 		return activities.ScoreOutput{}, nil, fmt.Errorf("encoding score: %w", err)
 	}
-	out := activities.ScoreOutput{Domains: res.Domains, Flags: res.Flags, Risk: cycle.RiskLow}
+	// The highest level over the domains; not_assessed when no domain was.
+	out := activities.ScoreOutput{Domains: res.Domains, Flags: res.Flags, Risk: cycle.RiskNotAssessed}
 	for _, level := range res.Domains {
 		if cycle.RiskRank(level) > cycle.RiskRank(out.Risk) {
 			out.Risk = level

@@ -91,3 +91,19 @@ func (d *Directory) Instrument(siteID string) (cycle.InstrumentRef, bool) {
 	r, ok := d.instruments[siteID]
 	return r, ok
 }
+
+// Only returns a directory holding just the named sites, with their instruments.
+func (d *Directory) Only(ids ...string) (*Directory, error) {
+	out := &Directory{byID: map[string]*sites.Site{}, instruments: map[string]cycle.InstrumentRef{}, FS: d.FS, Source: d.Source}
+	for _, id := range ids {
+		s, ok := d.byID[id]
+		if !ok {
+			return nil, fmt.Errorf("no site %q (sites from %s)", id, d.Source)
+		}
+		out.byID[id] = s
+		if ref, ok := d.instruments[id]; ok {
+			out.instruments[id] = ref
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,230 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"database/sql"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // PostgreSQL for the test's own setup
+
+	"github.com/khula-cop/khula/internal/codec/codectest"
+	"github.com/khula-cop/khula/internal/simulate"
+)
+
+// buildKhula builds the binary once per test run.
+func buildKhula(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "khula")
+	cmd := exec.Command("go", "build", "-o", bin, "../../cmd/khula")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("building khula: %v\n%s", err, out)
+	}
+	return bin
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// testDatabase returns a PostgreSQL URL on a fresh schema when the machine's
+// PostgreSQL answers (CI starts it), else a SQLite file.
+func testDatabase(t *testing.T) (dsn, kind string) {
+	t.Helper()
+	base := envOr("KHULA_TEST_POSTGRES", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable")
+	db, err := sql.Open("pgx", base)
+	if err == nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		defer cancel()
+		if err = db.PingContext(ctx); err == nil {
+			schema := fmt.Sprintf("khula_t%d", time.Now().UnixNano())
+			if _, err = db.ExecContext(ctx, "CREATE SCHEMA "+schema); err == nil {
+				t.Cleanup(func() {
+					db.Exec("DROP SCHEMA " + schema + " CASCADE")
+					db.Close()
+				})
+				return base + "&search_path=" + schema, "PostgreSQL"
+			}
+		}
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("PostgreSQL unreachable in CI at %s: %v", base, err)
+	}
+	t.Logf("PostgreSQL unreachable (%v): using SQLite", err)
+	return filepath.Join(t.TempDir(), "khula.db"), "SQLite"
+}
+
+type proc struct {
+	name string
+	cmd  *exec.Cmd
+	out  chan string
+}
+
+func start(t *testing.T, name, bin string, env []string, args ...string) *proc {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), env...)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = testLog{t, name}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("starting %s: %v", name, err)
+	}
+	p := &proc{name: name, cmd: cmd, out: make(chan string, 100)}
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			t.Logf("[%s] %s", name, sc.Text())
+			p.out <- sc.Text()
+		}
+		close(p.out)
+	}()
+	t.Cleanup(func() { p.stop(t) })
+	return p
+}
+
+// waitFor waits until the process prints a line starting with prefix.
+func (p *proc) waitFor(t *testing.T, prefix string, within time.Duration) {
+	t.Helper()
+	deadline := time.After(within)
+	for {
+		select {
+		case line, ok := <-p.out:
+			if !ok {
+				t.Fatalf("%s exited before printing %q", p.name, prefix)
+			}
+			if strings.HasPrefix(line, prefix) {
+				return
+			}
+		case <-deadline:
+			t.Fatalf("%s did not print %q within %s", p.name, prefix, within)
+		}
+	}
+}
+
+func (p *proc) stop(t *testing.T) {
+	if p.cmd.ProcessState != nil {
+		return
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- p.cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("%s did not stop cleanly on SIGTERM: %v", p.name, err)
+		}
+	case <-time.After(30 * time.Second):
+		_ = p.cmd.Process.Kill()
+		t.Errorf("%s did not stop within 30s of SIGTERM", p.name)
+	}
+}
+
+type testLog struct {
+	t    *testing.T
+	name string
+}
+
+func (l testLog) Write(b []byte) (int, error) {
+	l.t.Logf("[%s stderr] %s", l.name, strings.TrimRight(string(b), "\n"))
+	return len(b), nil
+}
+
+func get(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body)
+}
+
+// TestEngineWorkerAndAPIInSeparateProcesses runs the production shape on one
+// machine: `khula engine`, `khula worker` and `khula serve` as three
+// processes that meet only over the network and the database, and a wave
+// that runs to the end through them.
+func TestEngineWorkerAndAPIInSeparateProcesses(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds khula and starts three processes")
+	}
+	bin := buildKhula(t)
+	dsn, kind := testDatabase(t)
+	t.Logf("database: %s", kind)
+	enginePort, apiPort, metricsPort := freePort(t), freePort(t), freePort(t)
+	env := []string{"KHULA_DB=" + dsn, "KHULA_PAYLOAD_KEYS=" + codectest.Spec, "KHULA_SITES_DIR=" + sitesDir, "KHULA_TEMPORAL_ADDRESS=127.0.0.1:" + fmt.Sprint(enginePort)}
+
+	for _, args := range [][]string{{"migrate"}, {"demo", "--site", "johannesburg", "--per-school", "3"}} {
+		cmd := exec.Command(bin, args...)
+		cmd.Env = append(os.Environ(), env...)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("khula %v: %v\n%s", args, err, out)
+		}
+	}
+
+	engine := start(t, "engine", bin, env, "engine", "--data-dir", t.TempDir(), "--temporal-port", fmt.Sprint(enginePort))
+	engine.waitFor(t, "khula engine:", 2*time.Minute)
+	worker := start(t, "worker", bin, env, "worker", "--site", "johannesburg", "--metrics-addr", fmt.Sprintf("127.0.0.1:%d", metricsPort))
+	worker.waitFor(t, "khula worker:", time.Minute)
+	api := start(t, "serve", bin, env, "serve", "--addr", fmt.Sprintf("127.0.0.1:%d", apiPort), "--allow-compressed-time")
+	api.waitFor(t, "khula serve:", time.Minute)
+
+	base := fmt.Sprintf("http://127.0.0.1:%d", apiPort)
+	if code, body := get(t, base+"/readyz"); code != http.StatusOK {
+		t.Fatalf("API /readyz = %d %s", code, body)
+	}
+	if code, body := get(t, fmt.Sprintf("http://127.0.0.1:%d/readyz", metricsPort)); code != http.StatusOK {
+		t.Fatalf("worker /readyz = %d %s", code, body)
+	}
+
+	sum, err := simulate.RunSummary(context.Background(), simulate.Options{
+		Addr: base, Site: "johannesburg", Wave: 1, DayLength: 200 * time.Millisecond, SitesDir: sitesDir,
+		Timeout: 4 * time.Minute, Out: testLog{t, "simulate"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Report == nil || sum.Report.CohortSize != 15 {
+		t.Fatalf("report = %+v, want a cohort of 15", sum.Report)
+	}
+	total := 0
+	for _, n := range sum.Report.Outcomes {
+		total += n
+	}
+	if total != 15 {
+		t.Errorf("outcomes %v cover %d of 15 children", sum.Report.Outcomes, total)
+	}
+	_, metrics := get(t, fmt.Sprintf("http://127.0.0.1:%d/metrics", metricsPort))
+	for _, want := range []string{"temporal_sdk_", `khula_cycles{site="johannesburg",stage="closed",wave="1"} 15`} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("worker metrics lack %q", want)
+		}
+	}
+	_, apiMetrics := get(t, base+"/metrics")
+	if !strings.Contains(apiMetrics, `khula_http_requests_total{code="200",method="POST",route="/api/v1/cycles/:site/:wave/:child/assessments"}`) {
+		t.Errorf("API metrics lack assessment submissions by route template")
+	}
+	if strings.Contains(apiMetrics, "ch-") {
+		t.Errorf("a child ID appears in the API's metrics")
+	}
+}

@@ -1,0 +1,268 @@
+package shared
+
+import (
+	"context"
+	"errors"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-plugin"
+	"google.golang.org/grpc"
+
+	"github.com/khula-cop/khula/plugins"
+)
+
+// fake implements every role and records what it received.
+type fake struct {
+	cfg      plugins.Config
+	referral plugins.ReferralRequest
+	msg      plugins.Message
+	batch    plugins.ExportBatch
+	query    plugins.ServiceQuery
+	err      error
+	emptyRef bool
+}
+
+func (f *fake) Name() string    { return "fake" }
+func (f *fake) Version() string { return "9.9" }
+func (f *fake) Configure(_ context.Context, cfg plugins.Config) error {
+	f.cfg = cfg
+	return f.err
+}
+func (f *fake) FindServices(_ context.Context, q plugins.ServiceQuery) ([]plugins.Service, error) {
+	f.query = q
+	return []plugins.Service{{ID: "s1", Name: "Clinic", Type: "clinic", Domains: []string{"health"}, Schools: []string{"a"}, Contact: plugins.Contact{Channel: "email", Address: "c@example.org"}}}, f.err
+}
+func (f *fake) Dispatch(_ context.Context, r plugins.ReferralRequest) (plugins.ReferralReceipt, error) {
+	f.referral = r
+	if f.emptyRef {
+		return plugins.ReferralReceipt{}, nil
+	}
+	return plugins.ReferralReceipt{DispatchRef: "ref-1", Duplicate: true}, f.err
+}
+func (f *fake) Status(_ context.Context, key string) (plugins.ReferralStatus, error) {
+	return plugins.ReferralStatus{IdempotencyKey: key, State: plugins.ReferralAcknowledged, DispatchRef: "ref-1", Detail: "seen", UpdatedAt: time.Date(2026, 8, 1, 10, 0, 0, 0, time.UTC)}, f.err
+}
+func (f *fake) Send(_ context.Context, m plugins.Message) (plugins.Delivery, error) {
+	f.msg = m
+	return plugins.Delivery{MessageRef: "msg-1"}, f.err
+}
+func (f *fake) DeliveryStatus(_ context.Context, key string) (plugins.DeliveryState, error) {
+	return plugins.DeliveryState{IdempotencyKey: key, State: plugins.DeliveryDelivered, MessageRef: "msg-1"}, f.err
+}
+func (f *fake) Push(_ context.Context, b plugins.ExportBatch) (plugins.ExportReceipt, error) {
+	f.batch = b
+	return plugins.ExportReceipt{PushRef: "push-1", Accepted: 3}, f.err
+}
+
+// connect serves impl over a real gRPC connection (no subprocess) and
+// returns the host-side clients.
+func connect(t *testing.T, impl Impl) (Controller, plugins.ReferralService, plugins.NotifyService, plugins.Exporter) {
+	t.Helper()
+	set, err := PluginSet(impl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, server := plugin.TestPluginGRPCConn(t, false, set)
+	t.Cleanup(func() { client.Close(); server.Stop() })
+	get := func(name string) any {
+		raw, err := client.Dispense(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return raw
+	}
+	ctl := get(NameControl).(Controller)
+	var r plugins.ReferralService
+	var n plugins.NotifyService
+	var e plugins.Exporter
+	if _, ok := set[NameReferral]; ok {
+		r = get(NameReferral).(plugins.ReferralService)
+	}
+	if _, ok := set[NameNotify]; ok {
+		n = get(NameNotify).(plugins.NotifyService)
+	}
+	if _, ok := set[NameExport]; ok {
+		e = get(NameExport).(plugins.Exporter)
+	}
+	return ctl, r, n, e
+}
+
+func TestShimsCarryEveryField(t *testing.T) {
+	ctx := context.Background()
+	f := &fake{}
+	ctl, ref, notify, exp := connect(t, f)
+
+	info, err := ctl.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := plugins.Info{Name: "fake", Version: "9.9", ProtocolVersion: ProtocolVersion, Roles: []string{plugins.RoleReferral, plugins.RoleNotify, plugins.RoleExport}}
+	if !reflect.DeepEqual(info, want) {
+		t.Errorf("Info = %+v, want %+v", info, want)
+	}
+
+	// Calls before Configure are refused.
+	if _, err := ref.Dispatch(ctx, plugins.ReferralRequest{IdempotencyKey: "k"}); !errors.Is(err, plugins.ErrPermanent) {
+		t.Errorf("Dispatch before Configure: %v, want a permanent error", err)
+	}
+
+	cfg := plugins.Config{
+		SiteID: "moutse", Role: plugins.RoleReferral, Settings: []byte(`{"a":1}`), StateDir: "/var/lib/x",
+		Timezone: "Africa/Johannesburg", Languages: []string{"en", "nso"}, DefaultLanguage: "nso",
+		Services: []plugins.Service{{ID: "s", Name: "S", Type: "clinic", Domains: []string{"health"}, Schools: []string{"a", "b"}, Contact: plugins.Contact{Channel: "webhook", Address: "https://x"}}},
+	}
+	if err := ctl.Configure(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(f.cfg, cfg) {
+		t.Errorf("Configure carried %+v, want %+v", f.cfg, cfg)
+	}
+
+	q := plugins.ServiceQuery{Need: "clinic", Domain: "health", SchoolID: "a", Area: "ward 7"}
+	svcs, err := ref.FindServices(ctx, q)
+	if err != nil || len(svcs) != 1 || svcs[0].Contact.Address != "c@example.org" || svcs[0].Schools[0] != "a" {
+		t.Errorf("FindServices = %+v, %v", svcs, err)
+	}
+	if f.query != q {
+		t.Errorf("query carried %+v, want %+v", f.query, q)
+	}
+
+	req := plugins.ReferralRequest{IdempotencyKey: "referral/moutse/1/c1/0", SiteID: "moutse", SchoolID: "moutse-primary",
+		ServiceID: "wbot", ServiceType: "outreach", Domain: "health", Urgent: true, ChildRef: "cycle/x",
+		Contact: plugins.Contact{Channel: "email", Address: "w@example.org"}, Language: "nso"}
+	rec, err := ref.Dispatch(ctx, req)
+	if err != nil || rec != (plugins.ReferralReceipt{DispatchRef: "ref-1", Duplicate: true}) {
+		t.Errorf("Dispatch = %+v, %v", rec, err)
+	}
+	if f.referral != req {
+		t.Errorf("Dispatch carried %+v, want %+v", f.referral, req)
+	}
+	st, err := ref.Status(ctx, "k1")
+	if err != nil || st.State != plugins.ReferralAcknowledged || st.IdempotencyKey != "k1" || st.Detail != "seen" || !st.UpdatedAt.Equal(time.Date(2026, 8, 1, 10, 0, 0, 0, time.UTC)) {
+		t.Errorf("Status = %+v, %v", st, err)
+	}
+
+	msg := plugins.Message{IdempotencyKey: "n/1", SiteID: "moutse", To: plugins.Contact{Channel: "sms", Address: "+27"},
+		Language: "nr", Template: "reminder", Subject: "S", Body: "B"}
+	d, err := notify.Send(ctx, msg)
+	if err != nil || d.MessageRef != "msg-1" || d.Duplicate {
+		t.Errorf("Send = %+v, %v", d, err)
+	}
+	if f.msg != msg {
+		t.Errorf("Send carried %+v, want %+v", f.msg, msg)
+	}
+	ds, err := notify.DeliveryStatus(ctx, "n/1")
+	if err != nil || ds.State != plugins.DeliveryDelivered || ds.UpdatedAt != (time.Time{}) {
+		t.Errorf("DeliveryStatus = %+v, %v", ds, err)
+	}
+
+	at := time.Date(2026, 8, 3, 9, 30, 0, 0, time.UTC)
+	batch := plugins.ExportBatch{IdempotencyKey: "export/1", SiteID: "moutse",
+		Records: []plugins.ExportRecord{{RecordID: "r1", ChildRef: "c1", SchoolID: "s", Stage: "baseline", EnrolledAt: at, OccurredAt: at.Add(time.Hour),
+			Attributes: map[string]string{"sex": "F"}, Values: map[string]string{"risk.health": "high"}}},
+		Aggregates: []plugins.ExportAggregate{{SchoolID: "s", Period: "202608", Key: "high", Value: "4"}}}
+	pr, err := exp.Push(ctx, batch)
+	if err != nil || pr.PushRef != "push-1" || pr.Accepted != 3 {
+		t.Errorf("Push = %+v, %v", pr, err)
+	}
+	if !f.batch.Records[0].EnrolledAt.Equal(at) {
+		t.Errorf("EnrolledAt carried %v", f.batch.Records[0].EnrolledAt)
+	}
+	f.batch.Records[0].EnrolledAt, f.batch.Records[0].OccurredAt = at, at.Add(time.Hour)
+	if !reflect.DeepEqual(f.batch, batch) {
+		t.Errorf("Push carried %+v, want %+v", f.batch, batch)
+	}
+}
+
+func TestShimsTranslateErrors(t *testing.T) {
+	ctx := context.Background()
+	cases := []struct {
+		name      string
+		err       error
+		permanent bool
+		unsupp    bool
+		transient bool
+	}{
+		{"permanent", errors.Join(errors.New("service refused"), plugins.ErrPermanent), true, false, false},
+		{"unsupported", plugins.ErrUnsupported, true, true, false},
+		{"transient", errors.New("connection reset"), false, false, true},
+		{"unavailable", plugins.ErrUnavailable, false, false, true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			f := &fake{}
+			ctl, ref, _, _ := connect(t, f)
+			if err := ctl.Configure(ctx, plugins.Config{}); err != nil {
+				t.Fatal(err)
+			}
+			f.err = c.err
+			_, err := ref.Dispatch(ctx, plugins.ReferralRequest{IdempotencyKey: "k"})
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if errors.Is(err, plugins.ErrPermanent) != c.permanent || errors.Is(err, plugins.ErrUnsupported) != c.unsupp || errors.Is(err, plugins.ErrUnavailable) != c.transient {
+				t.Errorf("%v: permanent=%v unsupported=%v unavailable=%v", err, errors.Is(err, plugins.ErrPermanent), errors.Is(err, plugins.ErrUnsupported), errors.Is(err, plugins.ErrUnavailable))
+			}
+		})
+	}
+}
+
+func TestShimsRefuseGarbage(t *testing.T) {
+	ctx := context.Background()
+	f := &fake{emptyRef: true}
+	ctl, ref, _, _ := connect(t, f)
+	if err := ctl.Configure(ctx, plugins.Config{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ref.Dispatch(ctx, plugins.ReferralRequest{IdempotencyKey: "k"}); !errors.Is(err, errGarbage) || !errors.Is(err, plugins.ErrUnavailable) {
+		t.Errorf("empty dispatch reference: %v, want a retryable protocol error", err)
+	}
+	if _, err := ref.Dispatch(ctx, plugins.ReferralRequest{}); !errors.Is(err, plugins.ErrPermanent) {
+		t.Errorf("empty idempotency key: %v, want a permanent error", err)
+	}
+}
+
+// notifyOnly implements one role and none of the optional methods.
+type notifyOnly struct{}
+
+func (notifyOnly) Name() string                                    { return "n" }
+func (notifyOnly) Configure(context.Context, plugins.Config) error { return nil }
+func (notifyOnly) Send(context.Context, plugins.Message) (plugins.Delivery, error) {
+	return plugins.Delivery{MessageRef: "x"}, nil
+}
+
+func TestShimsOptionalMethods(t *testing.T) {
+	ctx := context.Background()
+	ctl, _, notify, _ := connect(t, notifyOnly{})
+	info, err := ctl.Info(ctx)
+	if err != nil || !reflect.DeepEqual(info.Roles, []string{plugins.RoleNotify}) {
+		t.Fatalf("Info = %+v, %v", info, err)
+	}
+	if err := ctl.Configure(ctx, plugins.Config{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := notify.DeliveryStatus(ctx, "k"); !errors.Is(err, plugins.ErrUnsupported) {
+		t.Errorf("DeliveryStatus on a plugin without it: %v, want ErrUnsupported", err)
+	}
+	if _, err := PluginSet(struct{ notifyOnlyImpl }{}); err == nil {
+		t.Error("PluginSet accepted an implementation with no role")
+	}
+}
+
+type notifyOnlyImpl struct{}
+
+func (notifyOnlyImpl) Name() string                                    { return "none" }
+func (notifyOnlyImpl) Configure(context.Context, plugins.Config) error { return nil }
+
+func TestRecoverUnary(t *testing.T) {
+	_, err := recoverUnary(context.Background(), nil, &grpc.UnaryServerInfo{FullMethod: "/khula.plugin.v1.Referral/Dispatch"},
+		func(context.Context, any) (any, error) { panic("boom") })
+	if err == nil {
+		t.Fatal("a panic became no error")
+	}
+	if got := fromStatus("Dispatch", err); !errors.Is(got, plugins.ErrUnavailable) || errors.Is(got, plugins.ErrPermanent) {
+		t.Errorf("panic surfaces as %v, want a retryable error", got)
+	}
+}
