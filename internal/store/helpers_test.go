@@ -2,9 +2,14 @@ package store_test
 
 import (
 	"context"
+	"database/sql"
+	"fmt"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // PostgreSQL for KHULA_TEST_DB=postgres
 
 	"github.com/khula-cop/khula/internal/cycle"
 	"github.com/khula-cop/khula/internal/store"
@@ -22,11 +27,17 @@ const (
 // t0 is the fixed instant the fixtures are recorded at.
 var t0 = time.Date(2025, 3, 3, 8, 0, 0, 0, time.UTC)
 
-// newStore opens and migrates a fresh SQLite file in the test's temp dir.
+// newStore opens and migrates a fresh database: a SQLite file in the test's
+// temp dir, or, with KHULA_TEST_DB=postgres, a fresh schema in the
+// machine's PostgreSQL (KHULA_TEST_POSTGRES, default the local test database).
 func newStore(t *testing.T) *store.Store {
 	t.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "khula.db"))
+	dsn := filepath.Join(t.TempDir(), "khula.db")
+	if os.Getenv("KHULA_TEST_DB") == "postgres" {
+		dsn = postgresSchema(t)
+	}
+	st, err := store.Open(ctx, dsn)
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
@@ -148,4 +159,26 @@ func sameTime(a, b *time.Time) bool {
 		return a == nil && b == nil
 	}
 	return a.Equal(*b)
+}
+
+// postgresSchema creates a schema for one test and returns a URL using it.
+func postgresSchema(t *testing.T) string {
+	t.Helper()
+	base := os.Getenv("KHULA_TEST_POSTGRES")
+	if base == "" {
+		base = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+	}
+	db, err := sql.Open("pgx", base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	schema := fmt.Sprintf("khula_store_%d", time.Now().UnixNano())
+	if _, err := db.Exec("CREATE SCHEMA " + schema); err != nil {
+		t.Fatalf("PostgreSQL at %s: %v", base, err)
+	}
+	t.Cleanup(func() {
+		db.Exec("DROP SCHEMA " + schema + " CASCADE")
+		db.Close()
+	})
+	return base + "&search_path=" + schema
 }

@@ -1,0 +1,144 @@
+package host
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-plugin"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/khula-cop/khula/plugins"
+	"github.com/khula-cop/khula/plugins/builtin"
+	"github.com/khula-cop/khula/plugins/shared"
+	"github.com/khula-cop/khula/sites"
+)
+
+// envPlugin makes the test binary serve a plugin instead of running tests:
+// the host re-executes it, so every plugin in these tests is a real process.
+const envPlugin = "KHULA_HOST_TEST_PLUGIN"
+
+func TestMain(m *testing.M) {
+	if name := os.Getenv(envPlugin); name != "" {
+		if err := serveTestPlugin(name); err != nil {
+			fmt.Fprintln(os.Stderr, "test plugin:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// serveTestPlugin serves a built-in plugin, or one of the misbehaving
+// plugins below.
+func serveTestPlugin(name string) error {
+	switch name {
+	case "hang":
+		return shared.Serve(&misbehaving{name: name})
+	case "panic":
+		return shared.Serve(&misbehaving{name: name})
+	case "empty-ref":
+		return shared.Serve(&misbehaving{name: name})
+	case "notify-only":
+		return shared.Serve(notifyOnly{})
+	case "garbage":
+		fmt.Println("hello, I am not a plugin")
+		time.Sleep(2 * time.Second)
+		return nil
+	case "v2":
+		set, err := shared.PluginSet(&misbehaving{name: name})
+		if err != nil {
+			return err
+		}
+		plugin.Serve(&plugin.ServeConfig{
+			HandshakeConfig:  shared.Handshake,
+			VersionedPlugins: map[int]plugin.PluginSet{2: set},
+			GRPCServer:       shared.NewGRPCServer,
+		})
+		return nil
+	}
+	return builtin.Serve(name)
+}
+
+// misbehaving is a referral plugin that hangs, panics or answers nonsense.
+type misbehaving struct{ name string }
+
+func (m *misbehaving) Name() string                                    { return m.name }
+func (m *misbehaving) Configure(context.Context, plugins.Config) error { return nil }
+func (m *misbehaving) Dispatch(ctx context.Context, req plugins.ReferralRequest) (plugins.ReferralReceipt, error) {
+	switch m.name {
+	case "hang":
+		select {} // ignores its context, as a broken plugin would
+	case "panic":
+		panic("nil map somewhere")
+	case "empty-ref":
+		return plugins.ReferralReceipt{}, nil
+	}
+	return plugins.ReferralReceipt{DispatchRef: "ok"}, nil
+}
+func (m *misbehaving) Status(ctx context.Context, key string) (plugins.ReferralStatus, error) {
+	return plugins.ReferralStatus{IdempotencyKey: key, State: plugins.ReferralUnknown}, nil
+}
+
+type notifyOnly struct{}
+
+func (notifyOnly) Name() string                                    { return "notify-only" }
+func (notifyOnly) Configure(context.Context, plugins.Config) error { return nil }
+func (notifyOnly) Send(context.Context, plugins.Message) (plugins.Delivery, error) {
+	return plugins.Delivery{MessageRef: "x"}, nil
+}
+
+// testCommand serves built-in (and misbehaving) plugins from the test binary.
+func testCommand(name string) *exec.Cmd {
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = append(os.Environ(), envPlugin+"="+name)
+	return cmd
+}
+
+type siteDir map[string]*sites.Site
+
+func (d siteDir) Site(id string) (*sites.Site, bool) {
+	s, ok := d[id]
+	return s, ok
+}
+
+func testSite(id string, p sites.Plugins, services ...sites.Service) *sites.Site {
+	return &sites.Site{ID: id, Timezone: "Africa/Johannesburg", Languages: []string{"en", "nso"}, DefaultLanguage: "nso", Plugins: p, Services: services}
+}
+
+// newHost starts a host for the sites, serving plugins from the test binary,
+// with its own state directory and metrics registry.
+func newHost(t *testing.T, opts Options, ss ...*sites.Site) (*Host, *prometheus.Registry) {
+	t.Helper()
+	d := siteDir{}
+	for _, s := range ss {
+		d[s.ID] = s
+	}
+	reg := prometheus.NewRegistry()
+	opts.Sites = d
+	if opts.StateDir == "" {
+		opts.StateDir = t.TempDir()
+	}
+	if opts.Command == nil {
+		opts.Command = testCommand
+	}
+	opts.Registerer = reg
+	h, err := New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.Close() })
+	return h, reg
+}
+
+func pidOf(h *Host, site, role string) int {
+	for _, p := range h.Processes() {
+		if p.Site == site && p.Role == role {
+			return p.PID
+		}
+	}
+	return 0
+}
