@@ -74,26 +74,29 @@ func (s *Server) Handler() http.Handler {
 		r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(s.Gatherer, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})))
 	}
 
-	v1 := r.Group("/api/v1")
-	v1.GET("/sites", s.listSites)
-	v1.GET("/sites/:site", s.getSite)
-	v1.GET("/work", s.getWork)
-	v1.GET("/outbox", s.getOutbox)
+	r.POST("/api/v1/session", s.signIn)
+	v1 := r.Group("/api/v1", s.authenticate())
+	v1.DELETE("/session", s.signOut)
+	v1.GET("/me", s.me)
+	v1.GET("/sites", roles(anyRole...), s.listSites)
+	v1.GET("/sites/:site", roles(anyRole...), s.getSite)
+	v1.GET("/work", roles(childViewers...), s.getWork)
+	v1.GET("/outbox", roles(planners...), s.getOutbox)
 
-	v1.POST("/waves", s.launchWave)
-	v1.GET("/waves", s.listWaves)
-	v1.GET("/waves/:site/:wave", s.getWave)
+	v1.POST("/waves", roles(planners...), s.launchWave)
+	v1.GET("/waves", roles(childViewers...), s.listWaves)
+	v1.GET("/waves/:site/:wave", roles(childViewers...), s.getWave)
 
-	v1.GET("/cycles/:site/:wave/:child", s.getCycle)
-	v1.POST("/cycles/:site/:wave/:child/assessments", s.submitAssessment)
-	v1.POST("/cycles/:site/:wave/:child/follow-ups", s.recordFollowUp)
+	v1.GET("/cycles/:site/:wave/:child", roles(childViewers...), s.getCycle)
+	v1.POST("/cycles/:site/:wave/:child/assessments", roles(fieldWorkers...), s.submitAssessment)
+	v1.POST("/cycles/:site/:wave/:child/follow-ups", roles(fieldWorkers...), s.recordFollowUp)
 
-	v1.POST("/meetings", s.startMeeting)
-	v1.GET("/meetings/:site/:school/:date", s.getMeeting)
-	v1.POST("/meetings/:site/:school/:date/minutes", s.submitMinutes)
+	v1.POST("/meetings", roles(fieldWorkers...), s.startMeeting)
+	v1.GET("/meetings/:site/:school/:date", roles(childViewers...), s.getMeeting)
+	v1.POST("/meetings/:site/:school/:date/minutes", roles(fieldWorkers...), s.submitMinutes)
 
-	v1.POST("/referrals/:site/:wave/:child/:k/acknowledge", s.acknowledgeReferral)
-	v1.POST("/referrals/:site/:wave/:child/:k/outcome", s.referralOutcome)
+	v1.POST("/referrals/:site/:wave/:child/:k/acknowledge", roles(fieldWorkers...), s.acknowledgeReferral)
+	v1.POST("/referrals/:site/:wave/:child/:k/outcome", roles(fieldWorkers...), s.referralOutcome)
 	return r
 }
 

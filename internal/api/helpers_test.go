@@ -16,9 +16,13 @@ import (
 	"go.temporal.io/sdk/mocks"
 
 	"github.com/khula-cop/khula/internal/api"
+	"github.com/khula-cop/khula/internal/auth"
 	"github.com/khula-cop/khula/internal/cycle"
+	"github.com/khula-cop/khula/internal/demo"
 	"github.com/khula-cop/khula/internal/sitedir"
 	"github.com/khula-cop/khula/internal/store"
+	"github.com/khula-cop/khula/internal/users"
+	"github.com/khula-cop/khula/sites"
 )
 
 // now is the API's clock in every test.
@@ -35,6 +39,11 @@ type fixture struct {
 	store    *store.Store
 	dir      *sitedir.Directory
 	handler  http.Handler
+	// token is sent when a request names no Authorization: a site
+	// coordinator of both sites, who may use every route but the role tests'.
+	token string
+	// raw sends only the headers given (doAs).
+	raw bool
 }
 
 type option func(*fixture)
@@ -63,6 +72,18 @@ func newFixture(t *testing.T, opts ...option) *fixture {
 		store:    st,
 		dir:      dir,
 	}
+	// Children the tests address, at Meadowlands.
+	require.NoError(t, demo.EnsureSite(ctx, st, mustSite(t, dir, "johannesburg")))
+	for _, id := range []string{"c-0001", "child-7f3a9"} {
+		require.NoError(t, st.AddFamilies(ctx, []store.Family{{
+			Caregiver: store.Caregiver{ID: "cg-" + id, SiteID: "johannesburg", GivenName: "Demo", FamilyName: "Caregiver", Language: "en", CreatedAt: now},
+			Child:     store.Child{ID: id, SiteID: "johannesburg", SchoolID: "meadowlands", CaregiverID: "cg-" + id, GivenName: "Demo", FamilyName: "Child", Sex: "female", BirthDate: now.AddDate(-6, 0, 0), Grade: "1", CreatedAt: now},
+		}}))
+	}
+	_, err = users.Create(ctx, st, dir, users.Spec{Username: "coord", Role: auth.SiteCoordinator, Sites: []string{"johannesburg", "moutse"}})
+	require.NoError(t, err)
+	f.token, err = users.NewToken(ctx, st, "coord", "test", 0)
+	require.NoError(t, err)
 	for _, o := range opts {
 		o(f)
 	}
@@ -87,7 +108,14 @@ func (f *fixture) doCtx(t *testing.T, ctx context.Context, method, path, body st
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	if !f.raw {
+		req.Header.Set("Authorization", "Bearer "+f.token)
+	}
 	for i := 0; i+1 < len(header); i += 2 {
+		if header[i+1] == "" {
+			req.Header.Del(header[i])
+			continue
+		}
 		req.Header.Set(header[i], header[i+1])
 	}
 	rec := httptest.NewRecorder()
@@ -150,3 +178,20 @@ func mustJSON(t *testing.T, v any) string {
 	require.NoError(t, err)
 	return string(b)
 }
+
+func mustSite(t *testing.T, dir *sitedir.Directory, id string) *sites.Site {
+	t.Helper()
+	s, ok := dir.Site(id)
+	require.True(t, ok, "site %s", id)
+	return s
+}
+
+// doAs sends a request with only the headers given: no default token.
+func (f *fixture) doAs(t *testing.T, method, path, body string, header ...string) *httptest.ResponseRecorder {
+	t.Helper()
+	f.raw = true
+	defer func() { f.raw = false }()
+	return f.doCtx(t, context.Background(), method, path, body, header...)
+}
+
+func jsonDecode(data []byte, v any) error { return json.Unmarshal(data, v) }

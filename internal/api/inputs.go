@@ -71,6 +71,9 @@ func (s *Server) cycleID(c *gin.Context) (string, bool) {
 		problem(c, http.StatusNotFound, "Not found", "the wave must be a positive number")
 		return "", false
 	}
+	if !s.childInScope(c, site.ID, c.Param("child")) {
+		return "", false
+	}
 	return cycle.CycleID(site.ID, n, c.Param("child")), true
 }
 
@@ -185,6 +188,9 @@ func (s *Server) startMeeting(c *gin.Context) {
 	if fe.reject(c, "meeting") {
 		return
 	}
+	if !s.inSchool(c, site.ID, req.School) {
+		return
+	}
 	id := cycle.MeetingID(site.ID, req.School, req.Date)
 	in := cycle.MeetingInput{SiteID: site.ID, SchoolID: req.School, Date: req.Date, MinutesAfter: within, ServiceTypes: site.ServiceTypes()}
 	_, err := s.Temporal.ExecuteWorkflow(c.Request.Context(), client.StartWorkflowOptions{
@@ -202,7 +208,7 @@ func (s *Server) startMeeting(c *gin.Context) {
 
 func (s *Server) meetingID(c *gin.Context) (string, bool) {
 	site, ok := s.site(c, c.Param("site"))
-	if !ok {
+	if !ok || !s.inSchool(c, site.ID, c.Param("school")) {
 		return "", false
 	}
 	return cycle.MeetingID(site.ID, c.Param("school"), c.Param("date")), true
@@ -252,6 +258,9 @@ func (s *Server) referralID(c *gin.Context) (string, bool) {
 	k, err2 := strconv.Atoi(c.Param("k"))
 	if err1 != nil || err2 != nil || n < 1 || k < 0 {
 		problem(c, http.StatusNotFound, "Not found", "wave and referral number must be numbers")
+		return "", false
+	}
+	if !s.childInScope(c, site.ID, c.Param("child")) {
 		return "", false
 	}
 	return cycle.ReferralID(site.ID, n, c.Param("child"), k), true

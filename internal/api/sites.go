@@ -1,6 +1,7 @@
 package api
 
 import (
+	"github.com/khula-cop/khula/internal/auth"
 	"net/http"
 	"strconv"
 
@@ -52,8 +53,11 @@ func (s *Server) summary(site *sites.Site) siteSummary {
 func (s *Server) listSites(c *gin.Context) {
 	all := s.Sites.Sites()
 	out := make([]siteSummary, 0, len(all))
+	p := principal(c)
 	for _, site := range all {
-		out = append(out, s.summary(site))
+		if p.Role == auth.Ops || p.InSite(site.ID) {
+			out = append(out, s.summary(site))
+		}
 	}
 	c.JSON(http.StatusOK, gin.H{"items": out})
 }
@@ -70,6 +74,9 @@ func (s *Server) site(c *gin.Context, id string) (*sites.Site, bool) {
 func (s *Server) getSite(c *gin.Context) {
 	site, ok := s.site(c, c.Param("site"))
 	if !ok {
+		return
+	}
+	if principal(c).Role != auth.Ops && !s.inSite(c, site.ID) {
 		return
 	}
 	c.JSON(http.StatusOK, s.summary(site))
@@ -101,6 +108,22 @@ func (s *Server) getWork(c *gin.Context) {
 			problem(c, http.StatusNotFound, "Unknown school", "site "+site.ID+" has no school "+strconv.Quote(school))
 			return
 		}
+		if !s.inSchool(c, site.ID, school) {
+			return
+		}
+	} else if p := principal(c); p.Role == auth.Practitioner {
+		if len(p.Schools) != 1 {
+			fe := fieldErrors{}
+			fe.add("school", "required", "school is required: you work at several schools")
+			fe.reject(c, "query")
+			return
+		}
+		school = p.Schools[0]
+		if !s.inSchool(c, site.ID, school) {
+			return
+		}
+	} else if !s.inSite(c, site.ID) {
+		return
 	}
 	limit, ok := limitParam(c, 200, 1000)
 	if !ok {
@@ -116,7 +139,7 @@ func (s *Server) getWork(c *gin.Context) {
 
 func (s *Server) getOutbox(c *gin.Context) {
 	site, ok := s.site(c, c.Query("site"))
-	if !ok {
+	if !ok || !s.inSite(c, site.ID) {
 		return
 	}
 	limit, ok := limitParam(c, 50, 500)

@@ -133,6 +133,9 @@ func (s *Server) launchWave(c *gin.Context) {
 	if fe.reject(c, "wave launch") {
 		return
 	}
+	if !s.inSite(c, site.ID) {
+		return
+	}
 	in := cycle.WaveInput{
 		SiteID: site.ID, Number: req.Number, WindowOpen: open, WindowClose: closeAt, Instrument: ref,
 		Respondents: site.Respondents, Timing: TimingFor(site, dayLength), ServiceTypes: site.ServiceTypes(),
@@ -178,7 +181,7 @@ func scaleDuration(d, dayLength time.Duration) time.Duration {
 func (s *Server) listWaves(c *gin.Context) {
 	siteID := c.Query("site")
 	if siteID != "" {
-		if _, ok := s.site(c, siteID); !ok {
+		if _, ok := s.site(c, siteID); !ok || !s.inSite(c, siteID) {
 			return
 		}
 	}
@@ -188,8 +191,11 @@ func (s *Server) listWaves(c *gin.Context) {
 		return
 	}
 	out := make([]waveView, 0, len(waves))
+	p := principal(c)
 	for _, w := range waves {
-		out = append(out, viewWave(w))
+		if p.InSite(w.SiteID) {
+			out = append(out, viewWave(w))
+		}
 	}
 	c.JSON(http.StatusOK, gin.H{"items": out})
 }
@@ -228,7 +234,7 @@ type waveDetail struct {
 
 func (s *Server) getWave(c *gin.Context) {
 	site, ok := s.site(c, c.Param("site"))
-	if !ok {
+	if !ok || !s.inSite(c, site.ID) {
 		return
 	}
 	n, err := strconv.Atoi(c.Param("wave"))

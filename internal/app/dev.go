@@ -39,8 +39,9 @@ type DevOptions struct {
 	DemoPerSchool int
 	Out           io.Writer
 	Logger        *slog.Logger
-	// OnReady is called once everything serves, with the API's base URL.
-	OnReady func(ctx context.Context, baseURL string) error
+	// OnReady is called once everything serves, with the API's base URL and
+	// the simulator's API token.
+	OnReady func(ctx context.Context, baseURL, token string) error
 }
 
 // Dev is a running single-process khula: engine, database, workers and API.
@@ -49,8 +50,10 @@ type Dev struct {
 	Engine  *Engine
 	Workers []worker.Worker
 	BaseURL string
-	cancel  context.CancelFunc
-	served  chan struct{}
+	// SimulatorToken is the API token of the dev user the simulator acts as.
+	SimulatorToken string
+	cancel         context.CancelFunc
+	served         chan struct{}
 }
 
 // StartDev starts everything `khula dev` runs; call Stop to shut down.
@@ -108,6 +111,15 @@ func StartDev(ctx context.Context, opts DevOptions) (*Dev, error) {
 		close(d.served)
 		return nil, err
 	}
+	access, err := seedDevUsers(ctx, d.Store, d.Sites, dataDir)
+	if err != nil {
+		ln.Close()
+		close(d.served)
+		return nil, err
+	}
+	if tok, err := os.ReadFile(TokenFile(dataDir, SimulatorUser)); err == nil {
+		d.SimulatorToken = strings.TrimSpace(string(tok))
+	}
 	if d.Workers, err = StartWorkers(d.Client, d.Sites, d.Scoring, d.Store, RecordingPlugins{Outbox: d.Store}, WorkerOptions{}); err != nil {
 		ln.Close()
 		close(d.served)
@@ -140,13 +152,14 @@ func StartDev(ctx context.Context, opts DevOptions) (*Dev, error) {
 	if seeded != "" {
 		fmt.Fprintf(w, "  demo         %s\n", seeded)
 	}
+	fmt.Fprintf(w, "  users        %s\n", access)
 	if schedules > 0 {
 		fmt.Fprintf(w, "  meetings     %d school meeting schedule(s) created\n", schedules)
 	}
-	fmt.Fprintf(w, "Watch a whole wave: go run ./cmd/khula simulate --addr %s   (Ctrl-C stops khula dev)\n", d.BaseURL)
+	fmt.Fprintf(w, "Watch a whole wave: go run ./cmd/khula simulate --addr %s --token-file %s   (Ctrl-C stops khula dev)\n", d.BaseURL, TokenFile(opts.DataDir, SimulatorUser))
 
 	if opts.OnReady != nil {
-		if err := opts.OnReady(ctx, d.BaseURL); err != nil {
+		if err := opts.OnReady(ctx, d.BaseURL, d.SimulatorToken); err != nil {
 			return d, err
 		}
 	}

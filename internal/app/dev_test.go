@@ -54,11 +54,11 @@ func growthDir(root string) string {
 	return ""
 }
 
-func simulateWave(ctx context.Context, t *testing.T, base string, wave int) (simulate.Summary, error) {
+func simulateWave(ctx context.Context, t *testing.T, d *Dev, wave int) (simulate.Summary, error) {
 	t.Helper()
 	root, _ := filepath.Abs(filepath.Join("..", ".."))
 	return simulate.RunSummary(ctx, simulate.Options{
-		Addr: base, Site: "johannesburg", Wave: wave, DayLength: 200 * time.Millisecond,
+		Addr: d.BaseURL, Token: d.SimulatorToken, Site: "johannesburg", Wave: wave, DayLength: 200 * time.Millisecond,
 		SitesDir: filepath.Join(root, "sites"), Timeout: 4 * time.Minute, Out: testWriter{t},
 	})
 }
@@ -119,14 +119,14 @@ func TestWaveEndToEndOnEmbeddedEngine(t *testing.T) {
 	defer d.Stop(context.Background())
 
 	ctx := context.Background()
-	sum, err := simulateWave(ctx, t, d.BaseURL, 1)
+	sum, err := simulateWave(ctx, t, d, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
 	checkWave(t, d.Store, sum, 20)
 
 	// Launching the same wave again launches nothing.
-	again, err := simulate.RunSummary(ctx, simulate.Options{Addr: d.BaseURL, Wave: 1, DayLength: 200 * time.Millisecond, Timeout: 10 * time.Second})
+	again, err := simulate.RunSummary(ctx, simulate.Options{Addr: d.BaseURL, Token: d.SimulatorToken, Wave: 1, DayLength: 200 * time.Millisecond, Timeout: 10 * time.Second})
 	if err != nil || again.Report == nil || again.Report.CohortSize != 20 {
 		t.Fatalf("relaunching wave 1: %+v, %v", again, err)
 	}
@@ -231,7 +231,7 @@ func TestRestartMidWaveLosesNothing(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		_, err := simulateWave(ctx, t, d.BaseURL, 1)
+		_, err := simulateWave(ctx, t, d, 1)
 		done <- err
 	}()
 	var before int64
@@ -251,7 +251,7 @@ func TestRestartMidWaveLosesNothing(t *testing.T) {
 
 	d2 := startDev(t, dir)
 	defer d2.Stop(context.Background())
-	sum, err := simulateWave(context.Background(), t, d2.BaseURL, 1)
+	sum, err := simulateWave(context.Background(), t, d2, 1)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -32,8 +32,8 @@ starting again on the same data directory resumes every workflow.`,
 			opts.Out, opts.Logger = g.stdout, g.logger()
 			var simErr error
 			if withSim {
-				opts.OnReady = func(ctx context.Context, base string) error {
-					simOpts.Addr, simOpts.Out = base, g.stdout
+				opts.OnReady = func(ctx context.Context, base, token string) error {
+					simOpts.Addr, simOpts.Token, simOpts.Out = base, token, g.stdout
 					if exitAfterSim {
 						simErr = simulate.Run(ctx, simOpts)
 						return errStopAfterSimulation

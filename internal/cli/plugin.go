@@ -54,9 +54,11 @@ with the handshake in its environment; run by hand it exits at once.`,
 	return cmd
 }
 
-// checkSitePlugins starts each plugin a site names and reports what keeps
-// it from serving (checksum, handshake, protocol, roles, configuration); it
-// has the signature of SitePluginCheck.
-func checkSitePlugins(site *sites.Site, dir string) []error {
+// CheckSitePlugins starts each plugin a site names and reports what keeps
+// it from serving (checksum, handshake, protocol, roles, configuration). It
+// has the signature of SitePluginCheck, which the khula binary sets to it;
+// built-in plugins then run as `khula plugin serve`, so it only works in a
+// binary that registers the plugin command.
+func CheckSitePlugins(site *sites.Site, dir string) []error {
 	return host.CheckSite(context.Background(), site, dir, host.Options{})
 }

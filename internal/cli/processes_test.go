@@ -174,12 +174,18 @@ func TestEngineWorkerAndAPIInSeparateProcesses(t *testing.T) {
 	enginePort, apiPort, metricsPort := freePort(t), freePort(t), freePort(t)
 	env := []string{"KHULA_DB=" + dsn, "KHULA_PAYLOAD_KEYS=" + codectest.Spec, "KHULA_SITES_DIR=" + sitesDir, "KHULA_TEMPORAL_ADDRESS=127.0.0.1:" + fmt.Sprint(enginePort)}
 
-	for _, args := range [][]string{{"migrate"}, {"demo", "--site", "johannesburg", "--per-school", "3"}} {
+	var token string
+	for _, args := range [][]string{
+		{"migrate"}, {"demo", "--site", "johannesburg", "--per-school", "3"},
+		{"user", "add", "coord", "--role", "site_coordinator", "--site", "johannesburg"}, {"user", "token", "coord"},
+	} {
 		cmd := exec.Command(bin, args...)
 		cmd.Env = append(os.Environ(), env...)
-		if out, err := cmd.CombinedOutput(); err != nil {
+		out, err := cmd.Output()
+		if err != nil {
 			t.Fatalf("khula %v: %v\n%s", args, err, out)
 		}
+		token = strings.TrimSpace(string(out))
 	}
 
 	engine := start(t, "engine", bin, env, "engine", "--data-dir", t.TempDir(), "--temporal-port", fmt.Sprint(enginePort))
@@ -198,7 +204,7 @@ func TestEngineWorkerAndAPIInSeparateProcesses(t *testing.T) {
 	}
 
 	sum, err := simulate.RunSummary(context.Background(), simulate.Options{
-		Addr: base, Site: "johannesburg", Wave: 1, DayLength: 200 * time.Millisecond, SitesDir: sitesDir,
+		Addr: base, Token: token, Site: "johannesburg", Wave: 1, DayLength: 200 * time.Millisecond, SitesDir: sitesDir,
 		Timeout: 4 * time.Minute, Out: testLog{t, "simulate"},
 	})
 	if err != nil {

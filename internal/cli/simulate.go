@@ -1,6 +1,11 @@
 package cli
 
 import (
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/khula-cop/khula/internal/app"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -19,6 +24,7 @@ func addSimulateFlags(f *pflag.FlagSet, o *simulate.Options) {
 
 func newSimulateCmd(g *globals) *cobra.Command {
 	var o simulate.Options
+	var tokenFile string
 	cmd := &cobra.Command{
 		Use:   "simulate --addr http://HOST:PORT",
 		Short: "Launch a wave against a running khula and play every practitioner until it closes",
@@ -31,9 +37,18 @@ follow-ups and reassessments. It prints progress by stage until the wave closes.
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			o.Out = g.stdout
+			o.Token = os.Getenv("KHULA_TOKEN")
+			if o.Token == "" && tokenFile != "" {
+				data, err := os.ReadFile(tokenFile)
+				if err != nil {
+					return fmt.Errorf("reading the API token: %w (give --token-file or $KHULA_TOKEN: khula dev writes one for the %s user)", err, app.SimulatorUser)
+				}
+				o.Token = strings.TrimSpace(string(data))
+			}
 			return simulate.Run(cmd.Context(), o)
 		},
 	}
+	cmd.Flags().StringVar(&tokenFile, "token-file", app.TokenFile(".khula", app.SimulatorUser), "file holding the API token to act with (or $KHULA_TOKEN); khula dev writes one")
 	cmd.Flags().StringVar(&o.Addr, "addr", envOr("KHULA_URL", "http://127.0.0.1:8080"), "base URL of the running khula ($KHULA_URL)")
 	cmd.Flags().StringVar(&o.SitesDir, "sites-dir", envOr("KHULA_SITES_DIR", ""), "site configurations for plausible answers (default ./sites, else built in)")
 	addSimulateFlags(cmd.Flags(), &o)

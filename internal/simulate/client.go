@@ -13,8 +13,9 @@ import (
 
 // apiClient calls the khula API the way a practitioner's device would.
 type apiClient struct {
-	base string
-	http *http.Client
+	base  string
+	token string
+	http  *http.Client
 }
 
 // apiError is a problem document returned by the API.
@@ -64,6 +65,9 @@ func (c *apiClient) do(ctx context.Context, method, path, idemKey string, body, 
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
 	}
 	if idemKey != "" {
 		req.Header.Set("Idempotency-Key", idemKey)

@@ -24,7 +24,9 @@ import (
 
 // Options configure a simulation.
 type Options struct {
-	Addr      string
+	Addr string
+	// Token is the API token the simulator calls with (a site coordinator's).
+	Token     string
 	Site      string
 	Wave      int
 	DayLength time.Duration
@@ -141,7 +143,7 @@ func RunSummary(ctx context.Context, opts Options) (Summary, error) {
 		return Summary{}, errors.New("simulate: --addr is required, e.g. http://127.0.0.1:8080")
 	}
 	s := &sim{
-		opts: opts, api: &apiClient{base: opts.Addr, http: &http.Client{}},
+		opts: opts, api: &apiClient{base: opts.Addr, token: opts.Token, http: &http.Client{}},
 		done: map[string]bool{}, firstSaw: map[string]time.Time{}, meetings: map[string]time.Time{}, actions: map[string]int{},
 	}
 	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)

@@ -100,7 +100,7 @@ type Host struct {
 	// checkBuiltins: built-in names must be in the builtin package's list.
 	checkBuiltins bool
 	metrics       *metrics
-	log     *slog.Logger
+	log           *slog.Logger
 	// siteDir, when set, replaces SitesDir-based resolution (CheckSite).
 	siteDir string
 

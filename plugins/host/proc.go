@@ -87,6 +87,8 @@ func (p *proc) ensure(ctx context.Context) (running, error) {
 var incompatible = regexp.MustCompile(`(?i)incompatible API version with plugin. Plugin version: (\d+)`)
 
 func (p *proc) startLocked(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, p.h.opts.StartTimeout)
+	defer cancel()
 	cfg := &plugin.ClientConfig{
 		HandshakeConfig:  shared.Handshake,
 		VersionedPlugins: shared.ClientPluginSets(),

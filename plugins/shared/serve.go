@@ -9,6 +9,7 @@ import (
 	"os"
 	"runtime/debug"
 	"strings"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
@@ -61,6 +62,7 @@ func Serve(impl Impl) error {
 	if err != nil {
 		return err
 	}
+	go exitWithParent(os.Getppid(), time.Second)
 	plugin.Serve(&plugin.ServeConfig{
 		HandshakeConfig:  Handshake,
 		VersionedPlugins: map[int]plugin.PluginSet{ProtocolVersion: set},
@@ -70,6 +72,22 @@ func Serve(impl Impl) error {
 		}),
 	})
 	return nil
+}
+
+// exitWithParent ends the plugin when the khula worker that started it is
+// gone (killed without a chance to stop its plugins): an orphan would keep
+// its journal locked against the worker's next start. Exiting mid-call is
+// a crash the journal already survives.
+func exitWithParent(parent int, every time.Duration) {
+	if parent <= 1 {
+		return
+	}
+	for range time.Tick(every) {
+		if os.Getppid() != parent {
+			Logger().Warn("the khula worker that started this plugin is gone; exiting")
+			os.Exit(3)
+		}
+	}
 }
 
 // NewGRPCServer builds a plugin's gRPC server from go-plugin's options, with

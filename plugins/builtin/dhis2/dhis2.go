@@ -368,12 +368,7 @@ func (p *Plugin) post(ctx context.Context, path string, body any) (int, error) {
 		}
 		rep = inner
 	}
-	switch {
-	case resp.StatusCode == 401 || resp.StatusCode == 403:
-		return 0, deliver.Permanent("DHIS2 refused the credentials of %s: %s", p.settings.Username, resp.Status)
-	case resp.StatusCode == 408 || resp.StatusCode == 429 || resp.StatusCode >= 500:
-		return 0, deliver.Transient("DHIS2 answered %s", resp.Status)
-	case strings.EqualFold(rep.Status, "ERROR") || resp.StatusCode >= 400:
+	reports := func() string {
 		var msgs []string
 		for _, e := range rep.ValidationReport.ErrorReports {
 			msgs = append(msgs, fmt.Sprintf("%s %s %s: %s", e.ErrorCode, e.TrackerType, e.UID, e.Message))
@@ -384,7 +379,19 @@ func (p *Plugin) post(ctx context.Context, path string, body any) (int, error) {
 		if len(msgs) == 0 && rep.Message != "" {
 			msgs = append(msgs, rep.Message)
 		}
-		return 0, deliver.Permanent("DHIS2 rejected the import (%s): %s", resp.Status, strings.Join(msgs, "; "))
+		return strings.Join(msgs, "; ")
+	}
+	switch {
+	case resp.StatusCode == 401 || resp.StatusCode == 403:
+		return 0, deliver.Permanent("DHIS2 refused the credentials of %s: %s", p.settings.Username, resp.Status)
+	case resp.StatusCode == 408 || resp.StatusCode == 429 || resp.StatusCode >= 500:
+		return 0, deliver.Transient("DHIS2 answered %s", resp.Status)
+	case strings.EqualFold(rep.Status, "ERROR") || resp.StatusCode >= 400:
+		return 0, deliver.Permanent("DHIS2 rejected the import (%s): %s", resp.Status, reports())
+	case rep.Stats.Ignored > 0 || len(rep.ValidationReport.ErrorReports) > 0:
+		// atomicMode=OBJECT: the valid objects are in; resending the batch
+		// after fixing the rest updates them (stable UIDs).
+		return 0, deliver.Permanent("DHIS2 imported part of the batch and ignored %d object(s): %s", rep.Stats.Ignored, reports())
 	}
 	return rep.Stats.Created + rep.Stats.Updated + rep.ImportCount.Imported + rep.ImportCount.Updated, nil
 }

@@ -71,13 +71,19 @@ func (p *Plugin) Configure(ctx context.Context, cfg plugins.Config) error {
 
 // Payload is the JSON body the webhook receives.
 type Payload struct {
-	IdempotencyKey string          `json:"idempotency_key"`
-	SiteID         string          `json:"site_id"`
-	Recipient      plugins.Contact `json:"recipient"`
-	Language       string          `json:"language"`
-	Template       string          `json:"template"`
-	Subject        string          `json:"subject"`
-	Body           string          `json:"body"`
+	IdempotencyKey string    `json:"idempotency_key"`
+	SiteID         string    `json:"site_id"`
+	Recipient      Recipient `json:"recipient"`
+	Language       string    `json:"language"`
+	Template       string    `json:"template"`
+	Subject        string    `json:"subject"`
+	Body           string    `json:"body"`
+}
+
+// Recipient is who the message is for.
+type Recipient struct {
+	Channel string `json:"channel"`
+	Address string `json:"address"`
 }
 
 // Send posts the message once per idempotency key.
@@ -94,7 +100,7 @@ func (p *Plugin) Send(ctx context.Context, msg plugins.Message) (plugins.Deliver
 		Send: func(ctx context.Context, _ struct{}, _ journal.Attempt) (plugins.Delivery, error) {
 			ref, err := p.settings.Post(ctx, p.http, target, msg.IdempotencyKey, Payload{
 				IdempotencyKey: msg.IdempotencyKey, SiteID: msg.SiteID,
-				Recipient: plugins.Contact{Channel: msg.To.Channel, Address: msg.To.Address},
+				Recipient: Recipient{Channel: msg.To.Channel, Address: msg.To.Address},
 				Language:  msg.Language, Template: msg.Template, Subject: msg.Subject, Body: msg.Body,
 			})
 			if err != nil {

@@ -52,6 +52,14 @@ func (c SMTP) Check() error {
 	default:
 		return Permanent("smtp.tls %q: want starttls, require or none", c.TLS)
 	}
+	if c.Username != "" && c.TLS == "none" {
+		return Permanent("smtp.username: authentication needs TLS (smtp.tls starttls or require)")
+	}
+	if c.Username != "" {
+		if _, err := Secret(c.PasswordEnv); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 

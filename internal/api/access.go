@@ -1,0 +1,159 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/khula-cop/khula/internal/auth"
+	"github.com/khula-cop/khula/internal/store"
+)
+
+const principalKey = "khula.principal"
+
+// SessionCookie names the browser session cookie.
+const SessionCookie = "khula_session"
+
+// CSRFHeader carries a session's anti-forgery token on unsafe requests.
+const CSRFHeader = "X-CSRF-Token"
+
+// authenticate finds the caller from a bearer token or a session cookie;
+// without either the request is 401. Requests authenticated by cookie that
+// change state must carry the session's CSRF token.
+func (s *Server) authenticate() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		p, err := s.principalOf(c)
+		if err != nil {
+			c.Header("WWW-Authenticate", `Bearer realm="khula"`)
+			problem(c, http.StatusUnauthorized, "Sign in required", err.Error())
+			return
+		}
+		if p.Via == "session" && !safeMethod(c.Request.Method) {
+			got := c.GetHeader(CSRFHeader)
+			if got == "" {
+				got = c.PostForm("_csrf")
+			}
+			if got == "" || !auth.HashMatches(auth.Hash(p.CSRF), got) {
+				problem(c, http.StatusForbidden, "Missing or wrong CSRF token", "reload the page and try again")
+				return
+			}
+		}
+		c.Set(principalKey, p)
+		c.Next()
+	}
+}
+
+func safeMethod(m string) bool {
+	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions
+}
+
+var errNoCredentials = errors.New("send an API token (Authorization: Bearer khula_…) or sign in")
+
+func (s *Server) principalOf(c *gin.Context) (auth.Principal, error) {
+	ctx := c.Request.Context()
+	if h := c.GetHeader("Authorization"); h != "" {
+		raw, ok := strings.CutPrefix(h, "Bearer ")
+		if !ok {
+			return auth.Principal{}, errors.New("the Authorization header must be Bearer <token>")
+		}
+		id, secret, err := auth.ParseToken(strings.TrimSpace(raw))
+		if err != nil {
+			return auth.Principal{}, errors.New("that is not a khula API token")
+		}
+		tok, u, err := s.Store.Token(ctx, id, s.now())
+		if err != nil || !auth.HashMatches(tok.SecretHash, secret) {
+			return auth.Principal{}, errors.New("the token is unknown, revoked or expired")
+		}
+		_ = s.Store.TouchToken(ctx, id, s.now())
+		p := principalFromUser(u)
+		p.Via = "token"
+		return p, nil
+	}
+	if cookie, err := c.Cookie(SessionCookie); err == nil && cookie != "" {
+		sess, u, err := s.Store.SessionByHash(ctx, auth.Hash(cookie), s.now())
+		if err != nil {
+			return auth.Principal{}, errors.New("the session has ended: sign in again")
+		}
+		p := principalFromUser(u)
+		p.Via, p.CSRF = "session", sess.CSRF
+		return p, nil
+	}
+	return auth.Principal{}, errNoCredentials
+}
+
+func principalFromUser(u store.User) auth.Principal {
+	return auth.Principal{
+		UserID: u.ID, Username: u.Username, DisplayName: u.DisplayName, Role: auth.Role(u.Role), Practice: u.Practice,
+		Sites: store.SplitList(u.Sites), Schools: store.SplitList(u.Schools),
+	}
+}
+
+// principal returns the authenticated caller.
+func principal(c *gin.Context) auth.Principal {
+	v, _ := c.Get(principalKey)
+	p, _ := v.(auth.Principal)
+	return p
+}
+
+// roles lets only the given roles through.
+func roles(allowed ...auth.Role) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		p := principal(c)
+		if !slices.Contains(allowed, p.Role) {
+			problem(c, http.StatusForbidden, "Forbidden", "your role ("+string(p.Role)+") cannot use this")
+			return
+		}
+		c.Next()
+	}
+}
+
+// Role groups used by the routes.
+var (
+	anyRole      = []auth.Role{auth.ProgrammeManager, auth.SiteCoordinator, auth.Practitioner, auth.Ops}
+	childViewers = []auth.Role{auth.ProgrammeManager, auth.SiteCoordinator, auth.Practitioner}
+	fieldWorkers = []auth.Role{auth.SiteCoordinator, auth.Practitioner}
+	planners     = []auth.Role{auth.ProgrammeManager, auth.SiteCoordinator}
+)
+
+// inSite checks the caller works at site, answering 403 if not.
+func (s *Server) inSite(c *gin.Context, site string) bool {
+	if principal(c).InSite(site) {
+		return true
+	}
+	problem(c, http.StatusForbidden, "Forbidden", "you do not work at this site")
+	return false
+}
+
+// inSchool checks the caller may see the children of a school.
+func (s *Server) inSchool(c *gin.Context, site, school string) bool {
+	if principal(c).InSchool(site, school) {
+		return true
+	}
+	problem(c, http.StatusForbidden, "Forbidden", "you do not work at this school")
+	return false
+}
+
+// childInScope checks the caller may see a child of site: the child must
+// belong to the site and one of the caller's schools. An unknown child is
+// 404 for those who may see the site, so IDs cannot be probed across sites.
+func (s *Server) childInScope(c *gin.Context, site, child string) bool {
+	if !s.inSite(c, site) {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(c.Request.Context(), 5e9)
+	defer cancel()
+	childSite, school, err := s.Store.ChildSchool(ctx, child)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && childSite != site) {
+		problem(c, http.StatusNotFound, "Not found", "no such child at this site")
+		return false
+	}
+	if err != nil {
+		storeProblem(c, err, "child")
+		return false
+	}
+	return s.inSchool(c, site, school)
+}
