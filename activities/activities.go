@@ -7,6 +7,7 @@ package activities
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/khula-cop/khula/internal/cycle"
@@ -75,6 +76,8 @@ type Activities struct {
 	Plugins  Plugins
 	Messages *messages.Catalog
 	Starter  CycleStarter
+	// Retention de-identifies children past their site's retention period.
+	Retention RetentionRunner
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -84,4 +87,22 @@ func (a *Activities) now() time.Time {
 		return a.Now().UTC()
 	}
 	return time.Now().UTC()
+}
+
+// RetentionRunner de-identifies a site's children past its retention period.
+type RetentionRunner interface {
+	RunRetention(ctx context.Context, siteID string) (string, error)
+}
+
+// RunRetention erases the personal fields of children whose waves closed
+// longer ago than the site keeps data (the daily retention schedule).
+func (a *Activities) RunRetention(ctx context.Context, siteID string) (string, error) {
+	if a.Retention == nil {
+		return "retention is not configured on this worker", nil
+	}
+	res, err := a.Retention.RunRetention(ctx, siteID)
+	if err != nil {
+		return "", fmt.Errorf("retention for %s: %w", siteID, err)
+	}
+	return res, nil
 }

@@ -44,6 +44,7 @@ type Site struct {
 	ServicesFile    string         `yaml:"services"`
 	MessagesFile    string         `yaml:"messages"`
 	Connectivity    Connectivity   `yaml:"connectivity"`
+	Retention       Retention      `yaml:"retention"`
 	Coordinator     Person         `yaml:"coordinator"`
 	Durations       Durations      `yaml:"durations"`
 	Meetings        MeetingCadence `yaml:"meetings"`
@@ -98,6 +99,13 @@ type Connectivity struct {
 
 // Intermittent reports whether forms arrive in batches after connectivity gaps.
 func (c Connectivity) Intermittent() bool { return c.Mode == "intermittent" }
+
+// Retention says how long a site keeps children's personal data.
+type Retention struct {
+	// DeidentifyAfter erases a child's personal fields once every wave they
+	// were in has been closed this long (0: keep until consent is withdrawn).
+	DeidentifyAfter Duration `yaml:"deidentify_after"`
+}
 
 // MessageText is one template in one language.
 type MessageText struct {

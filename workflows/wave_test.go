@@ -101,3 +101,14 @@ func TestWaveContinuesAsNewDuringALargeLaunch(t *testing.T) {
 		t.Errorf("continued with %+v", next)
 	}
 }
+
+func TestRetentionWorkflowRunsTheActivity(t *testing.T) {
+	f := newFixture(t)
+	f.env.OnActivity(a.RunRetention, mock.Anything, "johannesburg").Return("3 children de-identified", nil).Once()
+	f.env.ExecuteWorkflow(RetentionWorkflowName, "johannesburg")
+	var res string
+	if err := f.env.GetWorkflowResult(&res); err != nil || res != "3 children de-identified" {
+		t.Fatalf("result %q, %v", res, err)
+	}
+	f.env.AssertExpectations(t)
+}

@@ -49,6 +49,7 @@ func Register(r worker.Registry, wf *Workflows, acts *activities.Activities) {
 	r.RegisterWorkflowWithOptions(wf.ChildCycle, workflow.RegisterOptions{Name: CycleWorkflowName})
 	r.RegisterWorkflowWithOptions(wf.Meeting, workflow.RegisterOptions{Name: MeetingWorkflowName})
 	r.RegisterWorkflowWithOptions(wf.Referral, workflow.RegisterOptions{Name: ReferralWorkflowName})
+	r.RegisterWorkflowWithOptions(wf.Retention, workflow.RegisterOptions{Name: RetentionWorkflowName})
 	if acts != nil {
 		r.RegisterActivity(acts)
 	}

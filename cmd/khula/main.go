@@ -10,5 +10,7 @@ import (
 )
 
 func main() {
+	// site validate starts each site's plugins: built-ins run as this binary.
+	cli.SitePluginCheck = cli.CheckSitePlugins
 	os.Exit(cli.Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }

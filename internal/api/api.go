@@ -44,6 +44,8 @@ type Server struct {
 	// Metrics, when set, counts requests; Gatherer, when set, is served at /metrics.
 	Metrics  *metrics.HTTP
 	Gatherer prometheus.Gatherer
+	// Mount, when set, registers more routes on the same engine (the web UI).
+	Mount func(r *gin.Engine)
 }
 
 func (s *Server) now() time.Time {
@@ -75,16 +77,18 @@ func (s *Server) Handler() http.Handler {
 	}
 
 	r.POST("/api/v1/session", s.signIn)
+	r.GET("/api/v1/openapi.json", s.openAPI)
 	v1 := r.Group("/api/v1", s.authenticate())
 	v1.DELETE("/session", s.signOut)
 	v1.GET("/me", s.me)
 	v1.GET("/sites", roles(anyRole...), s.listSites)
 	v1.GET("/sites/:site", roles(anyRole...), s.getSite)
-	v1.GET("/work", roles(childViewers...), s.getWork)
-	v1.GET("/outbox", roles(planners...), s.getOutbox)
+	v1.POST("/sites/:site/cohort", roles(planners...), s.importCohort)
+	v1.GET("/work", roles(childViewers...), s.getWorkPage)
+	v1.GET("/outbox", roles(planners...), s.getOutboxPage)
 
 	v1.POST("/waves", roles(planners...), s.launchWave)
-	v1.GET("/waves", roles(childViewers...), s.listWaves)
+	v1.GET("/waves", roles(childViewers...), s.listWavesPage)
 	v1.GET("/waves/:site/:wave", roles(childViewers...), s.getWave)
 
 	v1.GET("/cycles/:site/:wave/:child", roles(childViewers...), s.getCycle)
@@ -97,6 +101,10 @@ func (s *Server) Handler() http.Handler {
 
 	v1.POST("/referrals/:site/:wave/:child/:k/acknowledge", roles(fieldWorkers...), s.acknowledgeReferral)
 	v1.POST("/referrals/:site/:wave/:child/:k/outcome", roles(fieldWorkers...), s.referralOutcome)
+	s.privacyRoutes(v1)
+	if s.Mount != nil {
+		s.Mount(r)
+	}
 	return r
 }
 

@@ -17,6 +17,7 @@ import (
 
 	"github.com/khula-cop/khula/internal/api"
 	"github.com/khula-cop/khula/internal/auth"
+	"github.com/khula-cop/khula/internal/codec/codectest"
 	"github.com/khula-cop/khula/internal/cycle"
 	"github.com/khula-cop/khula/internal/demo"
 	"github.com/khula-cop/khula/internal/sitedir"
@@ -55,6 +56,7 @@ func newFixture(t *testing.T, opts ...option) *fixture {
 	ctx := context.Background()
 	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "khula.db"))
 	require.NoError(t, err)
+	st.SetFieldCipher(codectest.Keyring())
 	t.Cleanup(func() { _ = st.Close() })
 	_, err = st.Migrate(ctx)
 	require.NoError(t, err)

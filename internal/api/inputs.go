@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/khula-cop/khula/internal/cycle"
+	"github.com/khula-cop/khula/internal/store"
 	"github.com/khula-cop/khula/workflows"
 )
 
@@ -87,6 +88,9 @@ func (s *Server) getCycle(c *gin.Context) {
 		storeProblem(c, err, "cycle")
 		return
 	}
+	if !s.audit(c, store.AuditRead, c.Param("site"), c.Param("child"), "cycle "+id, c.GetHeader("X-Khula-Reason")) {
+		return
+	}
 	c.JSON(http.StatusOK, d)
 }
 
@@ -120,6 +124,8 @@ func (s *Server) submitAssessment(c *gin.Context) {
 	if !s.update(c, id, cycle.UpdateSubmitAssessment, "assessment/"+in.Phase+"/"+in.Respondent+"/"+key, in, &res) {
 		return
 	}
+	c.Status(http.StatusOK)
+	s.auditWrite(c, in.Phase+" "+in.Respondent+" form")
 	c.JSON(http.StatusOK, res)
 }
 
@@ -140,6 +146,8 @@ func (s *Server) recordFollowUp(c *gin.Context) {
 	if !s.update(c, id, cycle.UpdateRecordFollowUp, "follow-up/"+key, in, &res) {
 		return
 	}
+	c.Status(http.StatusOK)
+	s.auditWrite(c, "follow-up check-in")
 	c.JSON(http.StatusOK, res)
 }
 
@@ -226,6 +234,14 @@ func (s *Server) getMeeting(c *gin.Context) {
 	}
 	var agenda []cycle.AgendaItem
 	_ = jsonUnmarshal(m.Agenda, &agenda)
+	// An agenda shows each child's domain results: each is an audited read.
+	for _, it := range agenda {
+		if ref, err := cycle.ParseCycleID(it.CycleID); err == nil {
+			if !s.audit(c, store.AuditRead, ref.Site, ref.Child, "agenda of "+id, "") {
+				return
+			}
+		}
+	}
 	c.JSON(http.StatusOK, gin.H{"id": m.ID, "site": m.SiteID, "school": m.SchoolID, "date": m.Date, "status": m.Status, "agenda": agenda, "held_at": m.HeldAt})
 }
 
@@ -245,6 +261,12 @@ func (s *Server) submitMinutes(c *gin.Context) {
 	var res cycle.MinutesResult
 	if !s.update(c, id, cycle.UpdateSubmitMinutes, "minutes/"+key, in, &res) {
 		return
+	}
+	c.Status(http.StatusOK)
+	for _, p := range in.Plans {
+		if ref, err := cycle.ParseCycleID(p.CycleID); err == nil {
+			s.audit(c, store.AuditWrite, ref.Site, ref.Child, "plan agreed at "+id, "")
+		}
 	}
 	c.JSON(http.StatusOK, res)
 }
@@ -283,6 +305,8 @@ func (s *Server) acknowledgeReferral(c *gin.Context) {
 	if !s.update(c, id, cycle.UpdateAcknowledge, "ack/"+key, in, &res) {
 		return
 	}
+	c.Status(http.StatusOK)
+	s.auditWrite(c, "referral "+id+" acknowledged")
 	c.JSON(http.StatusOK, res)
 }
 
@@ -303,5 +327,7 @@ func (s *Server) referralOutcome(c *gin.Context) {
 	if !s.update(c, id, cycle.UpdateReferralOutcome, "outcome/"+key, in, &res) {
 		return
 	}
+	c.Status(http.StatusOK)
+	s.auditWrite(c, "referral "+id+" outcome "+in.Outcome)
 	c.JSON(http.StatusOK, res)
 }

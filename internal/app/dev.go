@@ -10,14 +10,17 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 
 	"go.temporal.io/sdk/worker"
 
 	"github.com/khula-cop/khula/internal/demo"
+	"github.com/khula-cop/khula/internal/mailsink"
 	"github.com/khula-cop/khula/internal/sitedir"
 	"github.com/khula-cop/khula/internal/store"
+	"github.com/khula-cop/khula/plugins/host"
 )
 
 // EnvPayloadKeys holds the payload keyring ("id:BASE64[,id:BASE64]"); when it
@@ -37,6 +40,8 @@ type DevOptions struct {
 	DemoSite string
 	// DemoPerSchool is the number of demo children per school (default 12).
 	DemoPerSchool int
+	// PluginCommand starts a built-in plugin (tests); nil re-executes khula.
+	PluginCommand func(name string) *exec.Cmd
 	Out           io.Writer
 	Logger        *slog.Logger
 	// OnReady is called once everything serves, with the API's base URL and
@@ -52,8 +57,11 @@ type Dev struct {
 	BaseURL string
 	// SimulatorToken is the API token of the dev user the simulator acts as.
 	SimulatorToken string
-	cancel         context.CancelFunc
-	served         chan struct{}
+	// Mail is the dev mail relay: e-mail referrals and messages land there.
+	Mail    *mailsink.Sink
+	Plugins *host.Host
+	cancel  context.CancelFunc
+	served  chan struct{}
 }
 
 // StartDev starts everything `khula dev` runs; call Stop to shut down.
@@ -120,13 +128,31 @@ func StartDev(ctx context.Context, opts DevOptions) (*Dev, error) {
 	if tok, err := os.ReadFile(TokenFile(dataDir, SimulatorUser)); err == nil {
 		d.SimulatorToken = strings.TrimSpace(string(tok))
 	}
-	if d.Workers, err = StartWorkers(d.Client, d.Sites, d.Scoring, d.Store, RecordingPlugins{Outbox: d.Store}, WorkerOptions{}); err != nil {
+	// Plugins mail through a relay of dev's own that keeps every message.
+	if d.Mail, err = mailsink.Start("127.0.0.1:0", filepath.Join(dataDir, "mail")); err != nil {
+		ln.Close()
+		close(d.served)
+		return nil, err
+	}
+	if d.Plugins, err = d.StartPlugins(PluginOptions{
+		StateDir: filepath.Join(dataDir, "plugins"), Command: opts.PluginCommand, Env: []string{"KHULA_SMTP_ADDR=" + d.Mail.Addr()},
+	}); err != nil {
+		ln.Close()
+		close(d.served)
+		return nil, err
+	}
+	if d.Workers, err = StartWorkers(d.Client, d.Sites, d.Scoring, d.Store, d.Plugins, WorkerOptions{}); err != nil {
 		ln.Close()
 		close(d.served)
 		return nil, err
 	}
 	schedules, err := EnsureMeetingSchedules(ctx, d.Client, d.Sites)
 	if err != nil {
+		ln.Close()
+		close(d.served)
+		return nil, err
+	}
+	if _, err := EnsureRetentionSchedules(ctx, d.Client, d.Sites); err != nil {
 		ln.Close()
 		close(d.served)
 		return nil, err
@@ -153,6 +179,7 @@ func StartDev(ctx context.Context, opts DevOptions) (*Dev, error) {
 		fmt.Fprintf(w, "  demo         %s\n", seeded)
 	}
 	fmt.Fprintf(w, "  users        %s\n", access)
+	fmt.Fprintf(w, "  plugins      run as processes, state in %s; e-mail lands in %s\n", filepath.Join(dataDir, "plugins"), d.Mail.Dir())
 	if schedules > 0 {
 		fmt.Fprintf(w, "  meetings     %d school meeting schedule(s) created\n", schedules)
 	}
@@ -174,6 +201,12 @@ func (d *Dev) Stop(ctx context.Context) {
 	}
 	for _, w := range d.Workers {
 		w.Stop()
+	}
+	if d.Plugins != nil {
+		_ = d.Plugins.Close()
+	}
+	if d.Mail != nil {
+		_ = d.Mail.Close()
 	}
 	if d.Runtime != nil {
 		d.Runtime.Close()

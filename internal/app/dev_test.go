@@ -36,6 +36,7 @@ func startDev(t *testing.T, dataDir string) *Dev {
 		TemporalPort:  0,
 		DemoSite:      "johannesburg",
 		DemoPerSchool: 4,
+		PluginCommand: pluginCommand,
 	})
 	if err != nil {
 		t.Fatalf("starting khula dev: %v", err)
@@ -73,7 +74,8 @@ func (w testWriter) Write(p []byte) (int, error) {
 // checkWave asserts what must hold of any finished wave: every child
 // accounted for, nothing recorded twice, no answers kept for children
 // without consent.
-func checkWave(t *testing.T, st *store.Store, sum simulate.Summary, children int) {
+func checkWave(t *testing.T, d *Dev, sum simulate.Summary, children int) {
+	st := d.Store
 	t.Helper()
 	ctx := context.Background()
 	rep := sum.Report
@@ -101,12 +103,33 @@ func checkWave(t *testing.T, st *store.Store, sum simulate.Summary, children int
 	if open != 0 {
 		t.Errorf("%d cycles still open after the wave closed", open)
 	}
-	// Each referral was dispatched exactly once: one outbox row per referral.
-	var referrals, dispatches int64
-	db.Model(&store.Referral{}).Where("wave_id = ?", sum.WaveID).Count(&referrals)
-	db.Model(&store.OutboxMessage{}).Where("kind = ? AND id LIKE ?", "referral", "referral/johannesburg/%").Count(&dispatches)
-	if referrals == 0 || dispatches != referrals {
-		t.Errorf("%d referrals but %d dispatches: each referral must be dispatched exactly once", referrals, dispatches)
+	// Each referral went out exactly once, through the plugin process: one
+	// mail per referral at the dev relay, each with its own idempotency key.
+	var referrals int64
+	db.Model(&store.Referral{}).Where("wave_id = ? AND status <> ?", sum.WaveID, cycle.ReferralCreated).Count(&referrals)
+	keys := map[string]int{}
+	files, err := d.Mail.Messages()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, line := range strings.Split(string(data), "\r\n") {
+			if k, ok := strings.CutPrefix(line, "X-Khula-Idempotency-Key: "); ok && strings.HasPrefix(k, "referral/") {
+				keys[k]++
+			}
+		}
+	}
+	if referrals == 0 || int64(len(keys)) != referrals {
+		t.Errorf("%d referrals dispatched but %d distinct referral mails", referrals, len(keys))
+	}
+	for k, n := range keys {
+		if n != 1 {
+			t.Errorf("referral %s was mailed %d times", k, n)
+		}
 	}
 }
 
@@ -123,7 +146,7 @@ func TestWaveEndToEndOnEmbeddedEngine(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkWave(t, d.Store, sum, 20)
+	checkWave(t, d, sum, 20)
 
 	// Launching the same wave again launches nothing.
 	again, err := simulate.RunSummary(ctx, simulate.Options{Addr: d.BaseURL, Token: d.SimulatorToken, Wave: 1, DayLength: 200 * time.Millisecond, Timeout: 10 * time.Second})
@@ -255,7 +278,7 @@ func TestRestartMidWaveLosesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkWave(t, d2.Store, sum, 20)
+	checkWave(t, d2, sum, 20)
 	var after int64
 	d2.Store.DB(context.Background()).Model(&store.Assessment{}).Count(&after)
 	if after < before {

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"time"
 
@@ -26,6 +27,7 @@ import (
 	"github.com/khula-cop/khula/internal/sitedir"
 	"github.com/khula-cop/khula/internal/store"
 	"github.com/khula-cop/khula/internal/temporalx"
+	"github.com/khula-cop/khula/plugins/host"
 )
 
 // ConnectOptions say where the engine, the database and the sites are.
@@ -88,6 +90,8 @@ func Connect(ctx context.Context, o ConnectOptions) (*Runtime, error) {
 	if rt.Store, err = store.Open(ctx, o.DB); err != nil {
 		return nil, err
 	}
+	// The payload keyring also seals personal fields in the database.
+	rt.Store.SetFieldCipher(o.Keys)
 	current, latest, err := rt.Store.SchemaVersion(ctx)
 	if err != nil {
 		return nil, err
@@ -276,4 +280,48 @@ func loadGrowth(dir string) (*growth.References, string) {
 		}
 	}
 	return nil, "not computed: no reference tables (give --growth-dir or $" + growth.EnvDir + "; WHO publishes them with its anthro and anthroplus software)"
+}
+
+// PluginOptions say how a process runs its sites' plugins.
+type PluginOptions struct {
+	// StateDir keeps each plugin's idempotency journal: durable, one worker only.
+	StateDir string
+	// Command starts a built-in plugin; nil re-executes this binary as
+	// `khula plugin serve NAME`. Env is added to every plugin's environment.
+	Command func(name string) *exec.Cmd
+	Env     []string
+}
+
+// StartPlugins starts the plugin host serving the runtime's sites: every
+// referral and notification goes through it, to plugin processes.
+func (rt *Runtime) StartPlugins(o PluginOptions) (*host.Host, error) {
+	if o.StateDir == "" {
+		return nil, errors.New("plugins need a state directory (--plugin-state-dir): it keeps the record that makes dispatch exactly-once")
+	}
+	command := o.Command
+	if command == nil {
+		exe, err := os.Executable()
+		if err != nil {
+			return nil, fmt.Errorf("finding this binary to run built-in plugins: %w", err)
+		}
+		command = func(name string) *exec.Cmd { return exec.Command(exe, "plugin", "serve", name) }
+	}
+	withEnv := func(name string) *exec.Cmd {
+		cmd := command(name)
+		if len(o.Env) > 0 {
+			if cmd.Env == nil {
+				cmd.Env = os.Environ()
+			}
+			cmd.Env = append(cmd.Env, o.Env...)
+		}
+		return cmd
+	}
+	h, err := host.New(host.Options{
+		Sites: rt.Sites, StateDir: o.StateDir, SitesDir: rt.Sites.Dir, Command: withEnv,
+		Registerer: rt.Prom, Logger: rt.Logger,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("plugin host: %w", err)
+	}
+	return h, nil
 }

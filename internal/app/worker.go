@@ -15,6 +15,7 @@ import (
 	"github.com/khula-cop/khula/activities"
 	"github.com/khula-cop/khula/internal/cycle"
 	"github.com/khula-cop/khula/internal/messages"
+	"github.com/khula-cop/khula/internal/retention"
 	"github.com/khula-cop/khula/internal/store"
 	"github.com/khula-cop/khula/internal/temporalx"
 	"github.com/khula-cop/khula/plugins"
@@ -62,12 +63,13 @@ func StartWorkers(c client.Client, dir *sitedir.Directory, scoring Scoring, st *
 		opts.MaxConcurrentWorkflowTasks = 32
 	}
 	acts := &activities.Activities{
-		Records:  st,
-		Sites:    dir,
-		Scorer:   scoring,
-		Plugins:  plugs,
-		Messages: messages.NewCatalog(),
-		Starter:  &temporalx.Starter{Client: c},
+		Records:   st,
+		Sites:     dir,
+		Scorer:    scoring,
+		Plugins:   plugs,
+		Messages:  messages.NewCatalog(),
+		Starter:   &temporalx.Starter{Client: c},
+		Retention: &retention.Runner{Store: st, Sites: dir},
 	}
 	wf := &workflows.Workflows{Forms: scoring}
 	var started []worker.Worker
@@ -150,4 +152,33 @@ func meetingOffset(site *sites.Site) (time.Duration, error) {
 		off += 7 * 24 * time.Hour
 	}
 	return off, nil
+}
+
+// EnsureRetentionSchedules creates, per site with a retention period, a
+// Temporal Schedule running the retention workflow daily at 02:00 site time.
+func EnsureRetentionSchedules(ctx context.Context, c client.Client, dir *sitedir.Directory) (int, error) {
+	created := 0
+	for _, site := range dir.Sites() {
+		if site.Retention.DeidentifyAfter <= 0 {
+			continue
+		}
+		_, err := c.ScheduleClient().Create(ctx, client.ScheduleOptions{
+			ID: "retention/" + site.ID,
+			Spec: client.ScheduleSpec{
+				Calendars:    []client.ScheduleCalendarSpec{{Hour: []client.ScheduleRange{{Start: 2}}}},
+				TimeZoneName: site.Timezone,
+			},
+			Action: &client.ScheduleWorkflowAction{
+				ID: "retention/" + site.ID, Workflow: workflows.RetentionWorkflowName, Args: []any{site.ID}, TaskQueue: site.TaskQueue(),
+			},
+		})
+		if errors.Is(err, temporal.ErrScheduleAlreadyRunning) {
+			continue
+		}
+		if err != nil {
+			return created, fmt.Errorf("retention schedule for %s: %w", site.ID, err)
+		}
+		created++
+	}
+	return created, nil
 }

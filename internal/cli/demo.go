@@ -5,6 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/khula-cop/khula/internal/app"
 	"github.com/khula-cop/khula/internal/demo"
 	"github.com/khula-cop/khula/internal/sitedir"
 	"github.com/khula-cop/khula/internal/store"
@@ -32,11 +33,16 @@ func newDemoCmd(g *globals) *cobra.Command {
 			if !ok {
 				return &ExitError{Code: 2, Err: fmt.Errorf("no site %q (sites from %s)", siteID, dir.Source)}
 			}
+			keys, err := app.LoadKeys(f.keysFile)
+			if err != nil {
+				return err
+			}
 			st, err := store.Open(ctx, dsn)
 			if err != nil {
 				return err
 			}
 			defer st.Close()
+			st.SetFieldCipher(keys)
 			if _, err := st.Migrate(ctx); err != nil {
 				return err
 			}

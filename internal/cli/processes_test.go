@@ -19,6 +19,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // PostgreSQL for the test's own setup
 
 	"github.com/khula-cop/khula/internal/codec/codectest"
+	"github.com/khula-cop/khula/internal/mailsink"
 	"github.com/khula-cop/khula/internal/simulate"
 )
 
@@ -172,7 +173,12 @@ func TestEngineWorkerAndAPIInSeparateProcesses(t *testing.T) {
 	dsn, kind := testDatabase(t)
 	t.Logf("database: %s", kind)
 	enginePort, apiPort, metricsPort := freePort(t), freePort(t), freePort(t)
-	env := []string{"KHULA_DB=" + dsn, "KHULA_PAYLOAD_KEYS=" + codectest.Spec, "KHULA_SITES_DIR=" + sitesDir, "KHULA_TEMPORAL_ADDRESS=127.0.0.1:" + fmt.Sprint(enginePort)}
+	mail, err := mailsink.Start("127.0.0.1:0", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mail.Close()
+	env := []string{"KHULA_SMTP_ADDR=" + mail.Addr(), "KHULA_PLUGIN_STATE_DIR=" + t.TempDir(), "KHULA_DB=" + dsn, "KHULA_PAYLOAD_KEYS=" + codectest.Spec, "KHULA_SITES_DIR=" + sitesDir, "KHULA_TEMPORAL_ADDRESS=127.0.0.1:" + fmt.Sprint(enginePort)}
 
 	var token string
 	for _, args := range [][]string{
@@ -232,5 +238,12 @@ func TestEngineWorkerAndAPIInSeparateProcesses(t *testing.T) {
 	}
 	if strings.Contains(apiMetrics, "ch-") {
 		t.Errorf("a child ID appears in the API's metrics")
+	}
+	// Referrals went through the worker's plugin processes to the relay.
+	if msgs, _ := mail.Messages(); len(msgs) == 0 && len(sum.Report.Referrals) > 0 {
+		t.Errorf("referrals %v but no mail reached the relay", sum.Report.Referrals)
+	}
+	if !strings.Contains(metrics, "khula_plugin_calls_total") {
+		t.Errorf("worker metrics lack plugin calls")
 	}
 }

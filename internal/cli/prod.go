@@ -168,7 +168,7 @@ func newServeCmd(g *globals) *cobra.Command {
 func newWorkerCmd(g *globals) *cobra.Command {
 	var f connFlags
 	var siteIDs []string
-	var metricsAddr string
+	var metricsAddr, pluginState string
 	cmd := &cobra.Command{
 		Use:   "worker --site SITE",
 		Short: "Run the workflows and activities of one or more sites against an external Temporal (production)",
@@ -187,7 +187,12 @@ func newWorkerCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return &ExitError{Code: 2, Err: err}
 			}
-			workers, err := app.StartWorkers(rt.Client, dir, rt.Scoring, rt.Store, app.RecordingPlugins{Outbox: rt.Store}, app.WorkerOptions{})
+			plugs, err := rt.StartPlugins(app.PluginOptions{StateDir: pluginState})
+			if err != nil {
+				return err
+			}
+			defer plugs.Close() // after the workers stop (defers run in reverse)
+			workers, err := app.StartWorkers(rt.Client, dir, rt.Scoring, rt.Store, plugs, app.WorkerOptions{})
 			if err != nil {
 				return err
 			}
@@ -197,6 +202,9 @@ func newWorkerCmd(g *globals) *cobra.Command {
 				}
 			}()
 			if _, err := app.EnsureMeetingSchedules(ctx, rt.Client, dir); err != nil {
+				return err
+			}
+			if _, err := app.EnsureRetentionSchedules(ctx, rt.Client, dir); err != nil {
 				return err
 			}
 			ln, err := net.Listen("tcp", metricsAddr)
@@ -210,6 +218,7 @@ func newWorkerCmd(g *globals) *cobra.Command {
 	f.add(cmd.Flags())
 	cmd.Flags().StringSliceVar(&siteIDs, "site", splitEnv("KHULA_SITES"), "site to serve; repeat for several ($KHULA_SITES, comma-separated)")
 	cmd.Flags().StringVar(&metricsAddr, "metrics-addr", envOr("KHULA_METRICS_ADDR", "0.0.0.0:9090"), "address of /metrics, /healthz and /readyz ($KHULA_METRICS_ADDR)")
+	cmd.Flags().StringVar(&pluginState, "plugin-state-dir", envOr("KHULA_PLUGIN_STATE_DIR", ""), "durable directory for the plugins' idempotency journals, one worker only ($KHULA_PLUGIN_STATE_DIR)")
 	return cmd
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/khula-cop/khula/internal/app"
 	"github.com/khula-cop/khula/internal/auth"
 	"github.com/khula-cop/khula/internal/sitedir"
 	"github.com/khula-cop/khula/internal/store"
@@ -126,6 +127,9 @@ func openStore(cmd *cobra.Command, f *connFlags) (*store.Store, *sitedir.Directo
 	st, err := store.Open(cmd.Context(), dsn)
 	if err != nil {
 		return nil, nil, err
+	}
+	if keys, err := app.LoadKeys(f.keysFile); err == nil {
+		st.SetFieldCipher(keys)
 	}
 	if _, err := st.Migrate(cmd.Context()); err != nil {
 		st.Close()

@@ -152,3 +152,39 @@ func TestLoadOrCreateKeyringFile(t *testing.T) {
 		t.Fatalf("reloaded keyring cannot read: %v", err)
 	}
 }
+
+func TestSealedFields(t *testing.T) {
+	k1, _ := NewKeyring("k1", map[string][]byte{"k1": key(1)})
+	sealed, err := k1.SealString("children.given_name", "Lindiwe")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(sealed, "Lindiwe") || !strings.HasPrefix(sealed, SealedPrefixFor("k1")) || SealedKeyID(sealed) != "k1" {
+		t.Fatalf("sealed = %q", sealed)
+	}
+	if got, err := k1.OpenString("children.given_name", sealed); err != nil || got != "Lindiwe" {
+		t.Fatalf("open = %q, %v", got, err)
+	}
+	// Bound to its column: the same value moved to another column does not open.
+	if _, err := k1.OpenString("caregivers.phone", sealed); err == nil {
+		t.Fatal("a value moved to another column opened")
+	}
+	// Rotation: a new active key still opens old values.
+	k2, _ := NewKeyring("k2", map[string][]byte{"k1": key(1), "k2": key(2)})
+	if got, err := k2.OpenString("children.given_name", sealed); err != nil || got != "Lindiwe" {
+		t.Fatalf("after rotation: %q, %v", got, err)
+	}
+	resealed, _ := k2.SealString("children.given_name", "Lindiwe")
+	if SealedKeyID(resealed) != "k2" {
+		t.Fatalf("resealed with %q", SealedKeyID(resealed))
+	}
+	if got, _ := k1.SealString("x", ""); got != "" {
+		t.Fatalf("empty sealed to %q", got)
+	}
+	if _, err := k1.OpenString("x", "Lindiwe"); !errors.Is(err, ErrNotSealed) {
+		t.Fatalf("clear value: %v", err)
+	}
+	if _, err := k1.OpenString("x", "sealed:v1:k1:!!"); err == nil {
+		t.Fatal("damaged value opened")
+	}
+}

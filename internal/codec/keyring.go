@@ -157,3 +157,16 @@ func LoadOrCreateKeyringFile(path string) (*Keyring, bool, error) {
 	k, err := NewKeyring(id, map[string][]byte{id: raw})
 	return k, true, err
 }
+
+// NewKey makes a fresh random 32-byte key and returns it in the
+// environment form "id:BASE64" for adding to a keyring.
+func NewKey(id string) (string, error) {
+	if !keyIDPattern.MatchString(id) {
+		return "", fmt.Errorf("codec: key id %q must be 1-64 letters, digits, '.', '_' or '-'", id)
+	}
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		return "", fmt.Errorf("codec: generating key: %w", err)
+	}
+	return id + ":" + base64.StdEncoding.EncodeToString(raw), nil
+}

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/khula-cop/khula/internal/codec/codectest"
 	"github.com/khula-cop/khula/internal/demo"
 	"github.com/khula-cop/khula/internal/store"
 	"github.com/khula-cop/khula/sites"
@@ -37,6 +38,7 @@ func newStore(t *testing.T) *store.Store {
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
+	st.SetFieldCipher(codectest.Keyring())
 	t.Cleanup(func() { _ = st.Close() })
 	if _, err := st.Migrate(ctx); err != nil {
 		t.Fatalf("Migrate: %v", err)
@@ -158,9 +160,16 @@ func TestSeedMakesArtificialChildren(t *testing.T) {
 		t.Fatalf("Seed: %v", err)
 	}
 	var children []store.Child
-	if err := st.DB(ctx).Order("school_id, family_name").Find(&children).Error; err != nil {
+	if err := st.DB(ctx).Find(&children).Error; err != nil {
 		t.Fatalf("reading children: %v", err)
 	}
+	// Names are sealed in the database, so they sort here, not in SQL.
+	sort.Slice(children, func(i, j int) bool {
+		if children[i].SchoolID != children[j].SchoolID {
+			return children[i].SchoolID < children[j].SchoolID
+		}
+		return children[i].FamilyName < children[j].FamilyName
+	})
 	if len(children) != 24 {
 		t.Fatalf("%d children, want 24", len(children))
 	}
@@ -257,18 +266,23 @@ func TestSeedMakesArtificialChildren(t *testing.T) {
 // snapshot lists every seeded child's generated fields.
 func snapshot(t *testing.T, st *store.Store) []string {
 	t.Helper()
-	var rows []struct {
-		ID, Sex, Grade, Phone string
-		BirthDate             time.Time
-	}
-	if err := st.DB(context.Background()).Table("children").
-		Select("children.id, children.sex, children.grade, children.birth_date, caregivers.phone").
-		Joins("JOIN caregivers ON caregivers.id = children.caregiver_id").Order("children.id").Scan(&rows).Error; err != nil {
+	// Read through the models: phone numbers are sealed in the database.
+	var children []store.Child
+	var caregivers []store.Caregiver
+	db := st.DB(context.Background())
+	if err := db.Order("id").Find(&children).Error; err != nil {
 		t.Fatalf("reading children: %v", err)
 	}
-	out := make([]string, len(rows))
-	for i, r := range rows {
-		out[i] = fmt.Sprintf("%s %s %s %s %s", r.ID, r.Sex, r.Grade, r.BirthDate.UTC().Format(time.DateOnly), r.Phone)
+	if err := db.Find(&caregivers).Error; err != nil {
+		t.Fatalf("reading caregivers: %v", err)
+	}
+	phone := map[string]string{}
+	for _, cg := range caregivers {
+		phone[cg.ID] = cg.Phone
+	}
+	out := make([]string, len(children))
+	for i, c := range children {
+		out[i] = fmt.Sprintf("%s %s %s %s %s", c.ID, c.Sex, c.Grade, c.BirthDate.UTC().Format(time.DateOnly), phone[c.CaregiverID])
 	}
 	return out
 }

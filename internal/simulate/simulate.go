@@ -38,6 +38,14 @@ type Options struct {
 	SitesDir string
 	Seed     uint64
 	Out      io.Writer
+	// EveryoneAnswers turns off the personas who never return a form (the
+	// benchmark measures throughput, not the window closing).
+	EveryoneAnswers bool
+	// WindowClose, when set, is how long after launch the assessment window
+	// closes (default: the site's window on compressed time).
+	WindowClose time.Duration
+	// Quiet prints only the final report.
+	Quiet bool
 }
 
 func (o *Options) defaults() {
@@ -162,6 +170,7 @@ func RunSummary(ctx context.Context, opts Options) (Summary, error) {
 	if s.answers, err = NewAnswerer(opts.SitesDir, opts.Site, opts.Seed); err != nil {
 		return Summary{}, err
 	}
+	s.answers.everyoneAnswers = opts.EveryoneAnswers
 	if err := s.launch(ctx); err != nil {
 		return Summary{}, err
 	}
@@ -185,6 +194,9 @@ func (s *sim) launch(ctx context.Context) error {
 		s.wave++
 	}
 	body := map[string]any{"site": s.opts.Site, "number": s.wave, "day_length": s.opts.DayLength.String()}
+	if s.opts.WindowClose > 0 {
+		body["window_close"] = time.Now().Add(s.opts.WindowClose).UTC()
+	}
 	var resp struct {
 		WaveID      string    `json:"wave_id"`
 		Existing    bool      `json:"existing"`
@@ -226,7 +238,7 @@ func (s *sim) loop(ctx context.Context) (Summary, error) {
 		if err != nil && statusOf(err) != http.StatusNotFound {
 			return Summary{WaveID: waveID}, fmt.Errorf("simulate: reading progress: %w", err)
 		}
-		if time.Since(lastPrint) >= time.Second || w.Status == "closed" {
+		if !s.opts.Quiet && (time.Since(lastPrint) >= time.Second || w.Status == "closed") {
 			s.printProgress(w)
 			lastPrint = time.Now()
 		}

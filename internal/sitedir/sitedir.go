@@ -23,23 +23,25 @@ type Directory struct {
 	FS fs.FS
 	// Source says where the sites came from, for the start-up banner.
 	Source string
+	// Dir is the sites directory on disk ("" for the built-in sites).
+	Dir string
 }
 
 // LoadSites loads every site under dir, or the sites embedded in the binary
 // when dir is empty and ./sites does not exist.
 func Load(dir string) (*Directory, error) {
 	var fsys fs.FS
-	source := ""
+	source, onDisk := "", ""
 	switch {
 	case dir != "":
 		if _, err := os.Stat(dir); err != nil {
 			return nil, fmt.Errorf("sites directory: %w", err)
 		}
-		fsys, source = os.DirFS(dir), dir
+		fsys, source, onDisk = os.DirFS(dir), dir, dir
 	default:
 		if st, err := os.Stat("sites"); err == nil && st.IsDir() {
 			if matches, _ := filepath.Glob(filepath.Join("sites", "*", sites.SiteFile)); len(matches) > 0 {
-				fsys, source = os.DirFS("sites"), "./sites"
+				fsys, source, onDisk = os.DirFS("sites"), "./sites", "sites"
 			}
 		}
 		if fsys == nil {
@@ -50,7 +52,7 @@ func Load(dir string) (*Directory, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &Directory{byID: map[string]*sites.Site{}, instruments: map[string]cycle.InstrumentRef{}, FS: fsys, Source: source}
+	d := &Directory{byID: map[string]*sites.Site{}, instruments: map[string]cycle.InstrumentRef{}, FS: fsys, Source: source, Dir: onDisk}
 	schools := map[string]string{}
 	var errs []error
 	for _, s := range all {
@@ -94,7 +96,7 @@ func (d *Directory) Instrument(siteID string) (cycle.InstrumentRef, bool) {
 
 // Only returns a directory holding just the named sites, with their instruments.
 func (d *Directory) Only(ids ...string) (*Directory, error) {
-	out := &Directory{byID: map[string]*sites.Site{}, instruments: map[string]cycle.InstrumentRef{}, FS: d.FS, Source: d.Source}
+	out := &Directory{byID: map[string]*sites.Site{}, instruments: map[string]cycle.InstrumentRef{}, FS: d.FS, Source: d.Source, Dir: d.Dir}
 	for _, id := range ids {
 		s, ok := d.byID[id]
 		if !ok {

@@ -11,6 +11,7 @@ import (
 
 	_ "github.com/jackc/pgx/v5/stdlib" // PostgreSQL for KHULA_TEST_DB=postgres
 
+	"github.com/khula-cop/khula/internal/codec/codectest"
 	"github.com/khula-cop/khula/internal/cycle"
 	"github.com/khula-cop/khula/internal/store"
 )
@@ -46,6 +47,7 @@ func newStore(t *testing.T) *store.Store {
 			t.Errorf("Close: %v", err)
 		}
 	})
+	st.SetFieldCipher(codectest.Keyring())
 	if _, err := st.Migrate(ctx); err != nil {
 		t.Fatalf("Migrate: %v", err)
 	}

@@ -28,6 +28,9 @@ type Caregiver struct {
 	Phone      string
 	Language   string
 	CreatedAt  time.Time
+	// ErasedAt is set when the personal fields were erased (consent
+	// withdrawn, or retention).
+	ErasedAt *time.Time
 }
 
 // Child is a child in a site's cohort: personal data. IDs are opaque and
@@ -43,6 +46,8 @@ type Child struct {
 	BirthDate   time.Time
 	Grade       string
 	CreatedAt   time.Time
+	// ErasedAt is set when the personal fields were erased.
+	ErasedAt *time.Time
 }
 
 // Consent records who consented for a child, for what, and any withdrawal.
@@ -54,6 +59,8 @@ type Consent struct {
 	Scope        string
 	GivenAt      time.Time
 	WithdrawnAt  *time.Time
+	// WithdrawalReason says why consent was withdrawn (no personal detail).
+	WithdrawalReason string
 }
 
 // Wave statuses.

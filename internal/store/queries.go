@@ -14,7 +14,7 @@ import (
 
 // Waves lists a site's waves, newest first ("" lists every site's).
 func (s *Store) Waves(ctx context.Context, siteID string) ([]Wave, error) {
-	q := s.db.WithContext(ctx).Order("launched_at DESC")
+	q := s.with(ctx).Order("launched_at DESC")
 	if siteID != "" {
 		q = q.Where("site_id = ?", siteID)
 	}
@@ -25,7 +25,7 @@ func (s *Store) Waves(ctx context.Context, siteID string) ([]Wave, error) {
 // Wave returns one wave.
 func (s *Store) Wave(ctx context.Context, id string) (Wave, error) {
 	var w Wave
-	err := s.db.WithContext(ctx).Where("id = ?", id).Take(&w).Error
+	err := s.with(ctx).Where("id = ?", id).Take(&w).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return w, fmt.Errorf("wave %s: %w", id, ErrNotFound)
 	}
@@ -35,7 +35,7 @@ func (s *Store) Wave(ctx context.Context, id string) (Wave, error) {
 // CountChildren counts a site's children ("" counts all).
 func (s *Store) CountChildren(ctx context.Context, siteID string) (int64, error) {
 	var n int64
-	q := s.db.WithContext(ctx).Model(&Child{})
+	q := s.with(ctx).Model(&Child{})
 	if siteID != "" {
 		q = q.Where("site_id = ?", siteID)
 	}
@@ -45,7 +45,7 @@ func (s *Store) CountChildren(ctx context.Context, siteID string) (int64, error)
 // StageBySchool counts a wave's cycles by school and stage.
 func (s *Store) StageBySchool(ctx context.Context, waveID string) (map[string]map[string]int, error) {
 	var rows []keyCount
-	if err := s.db.WithContext(ctx).Model(&Cycle{}).Select("school_id AS k1, stage AS k2, count(*) AS n").
+	if err := s.with(ctx).Model(&Cycle{}).Select("school_id AS k1, stage AS k2, count(*) AS n").
 		Where("wave_id = ?", waveID).Group("school_id, stage").Scan(&rows).Error; err != nil {
 		return nil, err
 	}
@@ -81,7 +81,7 @@ type Work struct {
 // meetings awaiting minutes, open referrals and cycles in follow-up; limit
 // bounds each list, and AwaitingPlanBySchool counts every child awaiting a plan.
 func (s *Store) OpenWork(ctx context.Context, siteID, schoolID string, limit int) (Work, error) {
-	db := s.db.WithContext(ctx)
+	db := s.with(ctx)
 	scope := func(q *gorm.DB) *gorm.DB {
 		q = q.Where("site_id = ?", siteID)
 		if schoolID != "" {
@@ -123,7 +123,7 @@ func (s *Store) OpenWork(ctx context.Context, siteID, schoolID string, limit int
 // formsDue pages through cycles waiting for forms, dropping respondents who
 // have answered, until limit cycles with outstanding forms are found.
 func (s *Store) formsDue(ctx context.Context, scope func(*gorm.DB) *gorm.DB, limit int) ([]FormDue, error) {
-	db := s.db.WithContext(ctx)
+	db := s.with(ctx)
 	var out []FormDue
 	after := ""
 	for len(out) < limit {
@@ -179,7 +179,7 @@ type CycleDetail struct {
 
 // Cycle returns one cycle's record with its timeline, scores, plans and referrals.
 func (s *Store) Cycle(ctx context.Context, id string) (CycleDetail, error) {
-	db := s.db.WithContext(ctx)
+	db := s.with(ctx)
 	var d CycleDetail
 	err := db.Where("id = ?", id).Take(&d.Cycle).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
@@ -209,7 +209,7 @@ func (s *Store) Cycle(ctx context.Context, id string) (CycleDetail, error) {
 // Meeting returns one meeting.
 func (s *Store) Meeting(ctx context.Context, id string) (Meeting, error) {
 	var m Meeting
-	err := s.db.WithContext(ctx).Where("id = ?", id).Take(&m).Error
+	err := s.with(ctx).Where("id = ?", id).Take(&m).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return m, fmt.Errorf("meeting %s: %w", id, ErrNotFound)
 	}
@@ -219,13 +219,13 @@ func (s *Store) Meeting(ctx context.Context, id string) (Meeting, error) {
 // Outbox lists the most recent outbound messages and dispatches of a site.
 func (s *Store) Outbox(ctx context.Context, siteID string, limit int) ([]OutboxMessage, error) {
 	var out []OutboxMessage
-	return out, s.db.WithContext(ctx).Where("site_id = ?", siteID).Order("created_at DESC, id").Limit(limit).Find(&out).Error
+	return out, s.with(ctx).Where("site_id = ?", siteID).Order("created_at DESC, id").Limit(limit).Find(&out).Error
 }
 
 // NextWaveNumber is one more than the site's highest wave number.
 func (s *Store) NextWaveNumber(ctx context.Context, siteID string) (int, error) {
 	var max *int
-	if err := s.db.WithContext(ctx).Model(&Wave{}).Select("MAX(number)").Where("site_id = ?", siteID).Scan(&max).Error; err != nil {
+	if err := s.with(ctx).Model(&Wave{}).Select("MAX(number)").Where("site_id = ?", siteID).Scan(&max).Error; err != nil {
 		return 0, err
 	}
 	if max == nil {
@@ -236,7 +236,7 @@ func (s *Store) NextWaveNumber(ctx context.Context, siteID string) (int, error) 
 
 // EnsureSite records a site and its schools (from its configuration) if they are missing.
 func (s *Store) EnsureSite(ctx context.Context, site Site, schools []School) error {
-	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return s.with(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Where("id = ?", site.ID).FirstOrCreate(&site).Error; err != nil {
 			return fmt.Errorf("site %s: %w", site.ID, err)
 		}
@@ -258,7 +258,7 @@ type Family struct {
 
 // AddFamilies inserts families in one transaction: all or none.
 func (s *Store) AddFamilies(ctx context.Context, families []Family) error {
-	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return s.with(ctx).Transaction(func(tx *gorm.DB) error {
 		for _, f := range families {
 			if err := tx.Create(&f.Caregiver).Error; err != nil {
 				return fmt.Errorf("caregiver: %w", err)
@@ -297,7 +297,7 @@ type Snapshot struct {
 // MetricsSnapshot computes the aggregates; cycles count as stalled when
 // their stage has not changed for stalledAfter.
 func (s *Store) MetricsSnapshot(ctx context.Context, stalledAfter time.Duration, now time.Time) (Snapshot, error) {
-	db := s.db.WithContext(ctx)
+	db := s.with(ctx)
 	snap := Snapshot{StalledAfterDays: int(stalledAfter.Hours() / 24)}
 	type row struct {
 		A, B, C, D string

@@ -40,7 +40,7 @@ func (s *Store) RecordStage(ctx context.Context, r cycle.StageRecord) error {
 		Stage: r.Stage, Status: status, Outcome: r.Outcome, Risk: r.Risk, RedFlag: len(r.Flags) > 0,
 		Flags: joinList(r.Flags), Awaiting: joinList(r.Awaiting), StageSeq: r.Seq, CreatedAt: r.At.UTC(), UpdatedAt: r.At.UTC(),
 	}
-	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return s.with(ctx).Transaction(func(tx *gorm.DB) error {
 		err := tx.Clauses(clause.OnConflict{
 			Columns:   []clause.Column{{Name: "id"}},
 			DoUpdates: clause.AssignmentColumns([]string{"stage", "status", "outcome", "risk", "red_flag", "flags", "awaiting", "stage_seq", "updated_at"}),
@@ -60,7 +60,7 @@ func (s *Store) RecordStage(ctx context.Context, r cycle.StageRecord) error {
 // Enrolment reports whether a child is in the site's cohort with consent on record.
 func (s *Store) Enrolment(ctx context.Context, siteID, childID string) (cycle.Enrolment, error) {
 	var child Child
-	err := s.db.WithContext(ctx).Where("id = ? AND site_id = ?", childID, siteID).Take(&child).Error
+	err := s.with(ctx).Where("id = ? AND site_id = ?", childID, siteID).Take(&child).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return cycle.Enrolment{Reason: "child is not in the site's cohort"}, nil
 	}
@@ -68,7 +68,7 @@ func (s *Store) Enrolment(ctx context.Context, siteID, childID string) (cycle.En
 		return cycle.Enrolment{}, err
 	}
 	var n int64
-	if err := s.db.WithContext(ctx).Model(&Consent{}).Where("child_id = ? AND withdrawn_at IS NULL", childID).Count(&n).Error; err != nil {
+	if err := s.with(ctx).Model(&Consent{}).Where("child_id = ? AND withdrawn_at IS NULL", childID).Count(&n).Error; err != nil {
 		return cycle.Enrolment{}, err
 	}
 	e := cycle.Enrolment{Found: true, Consented: n > 0, SchoolID: child.SchoolID}
@@ -81,7 +81,7 @@ func (s *Store) Enrolment(ctx context.Context, siteID, childID string) (cycle.En
 // Subject returns what scoring needs about a child.
 func (s *Store) Subject(ctx context.Context, childID string) (cycle.Subject, error) {
 	var child Child
-	if err := s.db.WithContext(ctx).Select("sex", "birth_date").Where("id = ?", childID).Take(&child).Error; err != nil {
+	if err := s.with(ctx).Select("sex", "birth_date").Where("id = ?", childID).Take(&child).Error; err != nil {
 		if errors.Is(err, gorm.ErrRecordNotFound) {
 			return cycle.Subject{}, fmt.Errorf("child %s: %w", childID, ErrNotFound)
 		}
@@ -105,13 +105,13 @@ func (s *Store) SaveAssessment(ctx context.Context, r cycle.AssessmentRecord) er
 		ID: AssessmentID(r.CycleID, r.Phase, r.Respondent), CycleID: r.CycleID, Phase: r.Phase, Respondent: r.Respondent,
 		Answers: string(doc), SubmittedBy: r.SubmittedBy, SubmittedAt: r.SubmittedAt.UTC(),
 	}
-	return s.db.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&row).Error
+	return s.with(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&row).Error
 }
 
 // Assessments returns a phase's answers by respondent.
 func (s *Store) Assessments(ctx context.Context, cycleID, phase string) (map[string]cycle.Answers, error) {
 	var rows []Assessment
-	if err := s.db.WithContext(ctx).Where("cycle_id = ? AND phase = ?", cycleID, phase).Find(&rows).Error; err != nil {
+	if err := s.with(ctx).Where("cycle_id = ? AND phase = ?", cycleID, phase).Find(&rows).Error; err != nil {
 		return nil, err
 	}
 	out := make(map[string]cycle.Answers, len(rows))
@@ -137,7 +137,7 @@ func (s *Store) SaveScore(ctx context.Context, r cycle.ScoreRecord) error {
 		risks = append(risks, DomainRisk{CycleID: r.CycleID, Phase: r.Phase, Domain: d, WaveID: r.WaveID, SiteID: r.SiteID, SchoolID: r.SchoolID, Level: level, Change: r.Changes[d]})
 	}
 	sort.Slice(risks, func(i, j int) bool { return risks[i].Domain < risks[j].Domain })
-	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return s.with(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Clauses(clause.OnConflict{UpdateAll: true}).Create(&row).Error; err != nil {
 			return fmt.Errorf("saving score: %w", err)
 		}
@@ -154,7 +154,7 @@ func (s *Store) SaveScore(ctx context.Context, r cycle.ScoreRecord) error {
 // SaveReferral upserts a referral's row, stamping each status change once.
 func (s *Store) SaveReferral(ctx context.Context, r cycle.ReferralRecord) error {
 	at := r.At.UTC()
-	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return s.with(ctx).Transaction(func(tx *gorm.DB) error {
 		var row Referral
 		err := tx.Where("id = ?", r.ReferralID).Take(&row).Error
 		switch {
@@ -201,7 +201,7 @@ func (s *Store) SaveReferral(ctx context.Context, r cycle.ReferralRecord) error 
 // PendingAgenda lists a school's children awaiting a plan, with their
 // baseline domain results and red flags, and those with overdue referrals.
 func (s *Store) PendingAgenda(ctx context.Context, siteID, schoolID string) ([]cycle.AgendaItem, error) {
-	db := s.db.WithContext(ctx)
+	db := s.with(ctx)
 	var cycles []Cycle
 	if err := db.Where("site_id = ? AND school_id = ? AND stage = ? AND status = ?", siteID, schoolID, cycle.StagePlan, CycleOpen).
 		Order("red_flag DESC, id").Find(&cycles).Error; err != nil {
@@ -292,7 +292,7 @@ func (s *Store) SaveMeeting(ctx context.Context, r cycle.MeetingRecord) error {
 		return fmt.Errorf("encoding agenda: %w", err)
 	}
 	at := r.At.UTC()
-	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return s.with(ctx).Transaction(func(tx *gorm.DB) error {
 		var row Meeting
 		err := tx.Where("id = ?", r.MeetingID).Take(&row).Error
 		switch {
@@ -325,19 +325,19 @@ func (s *Store) SavePlans(ctx context.Context, meetingID string, plans []cycle.C
 		}
 		rows = append(rows, Plan{ID: meetingID + "|" + p.CycleID, CycleID: p.CycleID, MeetingID: meetingID, Actions: string(doc), AgreedAt: at.UTC()})
 	}
-	return s.db.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&rows).Error
+	return s.with(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&rows).Error
 }
 
 // SaveFollowUp stores a check-in once.
 func (s *Store) SaveFollowUp(ctx context.Context, r cycle.FollowUpRecord) error {
 	row := FollowUp{ID: r.ID, CycleID: r.CycleID, RecordedBy: r.RecordedBy, Note: r.Note, At: r.At.UTC()}
-	return s.db.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&row).Error
+	return s.with(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&row).Error
 }
 
 // SaveWave upserts a wave's row, never moving it back to an earlier status.
 func (s *Store) SaveWave(ctx context.Context, r cycle.WaveRecord) error {
 	at := r.At.UTC()
-	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return s.with(ctx).Transaction(func(tx *gorm.DB) error {
 		var row Wave
 		err := tx.Where("id = ?", r.WaveID).Take(&row).Error
 		switch {
@@ -367,7 +367,7 @@ func (s *Store) SaveWave(ctx context.Context, r cycle.WaveRecord) error {
 // CohortPage lists up to limit children of a site after the given child ID, in ID order.
 func (s *Store) CohortPage(ctx context.Context, siteID, after string, limit int) ([]cycle.CohortMember, error) {
 	var rows []Child
-	if err := s.db.WithContext(ctx).Select("id", "school_id").Where("site_id = ? AND id > ?", siteID, after).
+	if err := s.with(ctx).Select("id", "school_id").Where("site_id = ? AND id > ?", siteID, after).
 		Order("id").Limit(limit).Find(&rows).Error; err != nil {
 		return nil, err
 	}
@@ -386,7 +386,7 @@ type stageCount struct {
 // WaveProgress counts a wave's cycles by stage.
 func (s *Store) WaveProgress(ctx context.Context, waveID string) (cycle.WaveProgress, error) {
 	var counts []stageCount
-	if err := s.db.WithContext(ctx).Model(&Cycle{}).Select("stage, count(*) AS n").Where("wave_id = ?", waveID).Group("stage").Scan(&counts).Error; err != nil {
+	if err := s.with(ctx).Model(&Cycle{}).Select("stage, count(*) AS n").Where("wave_id = ?", waveID).Group("stage").Scan(&counts).Error; err != nil {
 		return cycle.WaveProgress{}, err
 	}
 	p := cycle.WaveProgress{ByStage: map[string]int{}}
@@ -408,7 +408,7 @@ type keyCount struct {
 // WaveReport summarises a wave: outcomes, baseline risk by domain, change at
 // reassessment, referral outcomes and red flags.
 func (s *Store) WaveReport(ctx context.Context, waveID string) (cycle.WaveReport, error) {
-	db := s.db.WithContext(ctx)
+	db := s.with(ctx)
 	rep := cycle.WaveReport{Outcomes: map[string]int{}, Risk: map[string]map[string]int{}, Changes: map[string]map[string]int{}, Referrals: map[string]int{}}
 	var rows []keyCount
 	if err := db.Model(&Cycle{}).Select("outcome AS k1, count(*) AS n").Where("wave_id = ?", waveID).Group("outcome").Scan(&rows).Error; err != nil {
@@ -461,7 +461,7 @@ func (s *Store) WaveReport(ctx context.Context, waveID string) (cycle.WaveReport
 // key was recorded before (a retry).
 func (s *Store) RecordOutbox(ctx context.Context, r cycle.OutboxRecord) (bool, error) {
 	row := OutboxMessage{ID: r.Key, Kind: r.Kind, SiteID: r.SiteID, Recipient: r.Recipient, Channel: r.Channel, Language: r.Language, Template: r.Template, Body: r.Body, CreatedAt: r.At.UTC()}
-	res := s.db.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&row)
+	res := s.with(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&row)
 	if res.Error != nil {
 		return false, res.Error
 	}

@@ -41,6 +41,7 @@ type Store struct {
 	db      *gorm.DB
 	sqlDB   *sql.DB
 	dialect string
+	cipher  FieldCipher
 }
 
 // Open connects to dsn: "postgres://..." for PostgreSQL, otherwise a SQLite
@@ -154,4 +155,4 @@ func (s *Store) Dialect() string { return s.dialect }
 func (s *Store) Close() error { return s.sqlDB.Close() }
 
 // DB exposes the gorm handle to packages that build their own queries.
-func (s *Store) DB(ctx context.Context) *gorm.DB { return s.db.WithContext(ctx) }
+func (s *Store) DB(ctx context.Context) *gorm.DB { return s.with(ctx) }

@@ -10,8 +10,17 @@ import (
 	"github.com/khula-cop/khula/internal/store"
 )
 
-// migrationFiles is the number of files in migrations/ (00001_init.sql).
-const migrationFiles = 1
+// migrationFiles counts the migrations shipped in migrations/.
+var migrationFiles = func() int {
+	entries, _ := os.ReadDir("migrations")
+	n := 0
+	for _, e := range entries {
+		if strings.HasSuffix(e.Name(), ".sql") {
+			n++
+		}
+	}
+	return n
+}()
 
 func TestOpenRejectsBadPaths(t *testing.T) {
 	missingDir := filepath.Join(t.TempDir(), "no", "such", "dir", "khula.db")
@@ -83,7 +92,7 @@ func TestMigrateIsIdempotent(t *testing.T) {
 	if err != nil {
 		t.Fatalf("SchemaVersion before Migrate: %v", err)
 	}
-	if cur != 0 || latest != migrationFiles {
+	if cur != 0 || latest != int64(migrationFiles) {
 		t.Errorf("before Migrate: SchemaVersion = (%d, %d), want (0, %d)", cur, latest, migrationFiles)
 	}
 
@@ -106,7 +115,7 @@ func TestMigrateIsIdempotent(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: SchemaVersion: %v", s.name, err)
 		}
-		if cur != latest || latest != migrationFiles {
+		if cur != latest || latest != int64(migrationFiles) {
 			t.Errorf("%s: SchemaVersion = (%d, %d), want (%d, %d)", s.name, cur, latest, migrationFiles, migrationFiles)
 		}
 	}

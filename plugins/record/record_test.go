@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/khula-cop/khula/internal/codec/codectest"
 	"github.com/khula-cop/khula/internal/cycle"
 	"github.com/khula-cop/khula/internal/store"
 	"github.com/khula-cop/khula/plugins"
@@ -49,6 +50,7 @@ func newStore(t *testing.T) *store.Store {
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
+	st.SetFieldCipher(codectest.Keyring())
 	t.Cleanup(func() { _ = st.Close() })
 	if _, err := st.Migrate(ctx); err != nil {
 		t.Fatalf("Migrate: %v", err)

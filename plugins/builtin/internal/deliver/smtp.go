@@ -11,6 +11,7 @@ import (
 	"net/mail"
 	"net/smtp"
 	"net/textproto"
+	"os"
 	"sort"
 	"strings"
 	"time"
@@ -19,7 +20,10 @@ import (
 // SMTP says how to reach a mail relay. Settings key "smtp".
 type SMTP struct {
 	// Addr is the relay's host:port.
-	Addr string `json:"addr"`
+	Addr string `json:"addr,omitempty"`
+	// AddrEnv names an environment variable holding the relay's host:port,
+	// for a relay that differs per deployment (khula dev runs its own).
+	AddrEnv string `json:"addr_env,omitempty"`
 	// From is the envelope and header sender.
 	From string `json:"from"`
 	// Hello is the name given in EHLO; default "localhost".
@@ -38,11 +42,12 @@ type SMTP struct {
 
 // Check validates the settings.
 func (c SMTP) Check() error {
-	if c.Addr == "" {
-		return Permanent("smtp.addr (host:port of the mail relay) is required")
+	addr, err := c.relay()
+	if err != nil {
+		return err
 	}
-	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
-		return Permanent("smtp.addr %q: %v", c.Addr, err)
+	if _, _, err := net.SplitHostPort(addr); err != nil {
+		return Permanent("smtp.addr %q: %v", addr, err)
 	}
 	if _, err := mail.ParseAddress(c.From); err != nil {
 		return Permanent("smtp.from %q is not a mail address: %v", c.From, err)
@@ -131,6 +136,22 @@ func (c SMTP) Compose(m Mail, now time.Time) []byte {
 	return []byte(b.String())
 }
 
+// relay is the relay's address, from addr or the variable addr_env names.
+func (c SMTP) relay() (string, error) {
+	switch {
+	case c.Addr != "" && c.AddrEnv != "":
+		return "", Permanent("smtp: give addr or addr_env, not both")
+	case c.Addr != "":
+		return c.Addr, nil
+	case c.AddrEnv != "":
+		if v := os.Getenv(c.AddrEnv); v != "" {
+			return v, nil
+		}
+		return "", Permanent("smtp.addr_env: $%s is not set (the mail relay's host:port)", c.AddrEnv)
+	}
+	return "", Permanent("smtp.addr (host:port of the mail relay) or smtp.addr_env is required")
+}
+
 // Send delivers m and returns its Message-ID. 5xx replies are permanent
 // errors; connection failures and 4xx replies are transient.
 func (c SMTP) Send(ctx context.Context, m Mail) (string, error) {
@@ -139,6 +160,11 @@ func (c SMTP) Send(ctx context.Context, m Mail) (string, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.Timeout.Or(30*time.Second))
 	defer cancel()
+	if addr, err := c.relay(); err != nil {
+		return "", err
+	} else {
+		c.Addr = addr
+	}
 	host, _, _ := net.SplitHostPort(c.Addr)
 	conn, err := (&net.Dialer{}).DialContext(ctx, "tcp", c.Addr)
 	if err != nil {

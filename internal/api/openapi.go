@@ -1,0 +1,428 @@
+package api
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"reflect"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+	"unicode"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/khula-cop/khula/internal/auth"
+	"github.com/khula-cop/khula/internal/cycle"
+	"github.com/khula-cop/khula/internal/store"
+)
+
+// The OpenAPI 3.1 document of /api/v1 is built from the operations below;
+// request and response schemas are derived from the Go types the handlers
+// decode and encode, so they cannot drift from what is sent. A test checks
+// that every route on the engine is documented and every documented
+// operation is a route.
+
+type obj = map[string]any
+
+// operation describes one route for the document.
+type operation struct {
+	method, path string
+	id, summary  string
+	tag          string
+	roles        []auth.Role // nil: any signed-in user; public: no sign-in
+	public       bool
+	params       []obj
+	body         any    // a value of the request type, or csvBody
+	bodyDesc     string // describes the request body
+	idempotent   bool   // takes an Idempotency-Key
+	ok           int
+	okBody       any // a value of the response type (nil: no body)
+	okDesc       string
+	errors       []int
+	description  string
+}
+
+type csvBody struct{}
+
+func pathParam(name, desc string) obj {
+	return obj{"name": name, "in": "path", "required": true, "description": desc, "schema": obj{"type": "string"}}
+}
+
+func queryParam(name, desc string, schema obj) obj {
+	return obj{"name": name, "in": "query", "required": false, "description": desc, "schema": schema}
+}
+
+var (
+	siteParam   = pathParam("site", "site ID, e.g. johannesburg")
+	waveParam   = obj{"name": "wave", "in": "path", "required": true, "description": "wave number", "schema": obj{"type": "integer", "minimum": 1}}
+	childParam  = pathParam("child", "opaque child ID")
+	schoolParam = pathParam("school", "school ID")
+	dateParam   = pathParam("date", "meeting date YYYY-MM-DD, with .2 to .99 for a further sitting that day")
+	kParam      = obj{"name": "k", "in": "path", "required": true, "description": "referral number within the cycle (0: the urgent referral)", "schema": obj{"type": "integer", "minimum": 0}}
+	afterQuery  = queryParam("after", "cursor: the next value of the previous page (absent on the last page)", obj{"type": "string"})
+)
+
+func limitQuery(def, max int) obj {
+	return queryParam("limit", fmt.Sprintf("page size (default %d)", def), obj{"type": "integer", "minimum": 1, "maximum": max, "default": def})
+}
+
+// operations lists every /api/v1 route.
+func operations() []operation {
+	viewers := childViewers
+	return []operation{
+		{method: "GET", path: "/api/v1/openapi.json", id: "getOpenAPI", summary: "This document", tag: "meta", public: true, ok: 200, okBody: obj{}, okDesc: "the OpenAPI document"},
+		{method: "POST", path: "/api/v1/session", id: "signIn", summary: "Sign in (browser session)", tag: "access", public: true,
+			body: signInRequest{}, ok: 200, okBody: sessionResponse{}, okDesc: "the session cookie khula_session is set; send csrf back as X-CSRF-Token on changes",
+			errors: []int{400, 401, 422}},
+		{method: "DELETE", path: "/api/v1/session", id: "signOut", summary: "Sign out", tag: "access", ok: 204},
+		{method: "GET", path: "/api/v1/me", id: "getMe", summary: "The signed-in user", tag: "access", ok: 200, okBody: meResponse{}},
+		{method: "GET", path: "/api/v1/sites", id: "listSites", summary: "Sites the caller may see", tag: "sites", roles: anyRole, ok: 200, okBody: itemsOf[siteSummary]{}},
+		{method: "GET", path: "/api/v1/sites/{site}", id: "getSite", summary: "A site: schools, languages, service types, durations, instrument", tag: "sites",
+			roles: anyRole, params: []obj{siteParam}, ok: 200, okBody: siteSummary{}, errors: []int{404}},
+		{method: "POST", path: "/api/v1/sites/{site}/cohort", id: "importCohort", summary: "Import a school's class list (CSV)", tag: "sites",
+			roles: planners, params: []obj{siteParam, queryParam("mode", "strict (default): nothing is imported unless every line is valid; partial: the valid lines are imported and the others listed", obj{"type": "string", "enum": []string{ImportStrict, ImportPartial}, "default": ImportStrict})},
+			body: csvBody{}, idempotent: true, ok: 201, okBody: CohortResult{},
+			okDesc:      "children imported; in partial mode skipped lists every line left out and why. A retry with the same Idempotency-Key and file answers the same (header Idempotent-Replayed: true)",
+			errors:      []int{404, 409, 413, 415, 422},
+			description: "Columns (header line, any order): " + strings.Join(CohortColumns, ", ") + ". Optional: " + strings.Join(optionalColumns, ", ") + ". consent_given_by is caregiver (the caregiver on the line) or empty when no consent is on record. IDs are generated, opaque and random. A 422 lists every bad line as lines[N].column errors and in lines."},
+		{method: "GET", path: "/api/v1/work", id: "getWork", summary: "What practitioners have to do", tag: "work", roles: viewers,
+			params: []obj{
+				queryParam("site", "site ID", obj{"type": "string"}),
+				queryParam("school", "school ID (practitioners at several schools must give it)", obj{"type": "string"}),
+				queryParam("list", "page one list: "+strings.Join(store.WorkLists, ", "), obj{"type": "string", "enum": store.WorkLists}),
+				limitQuery(200, 1000), afterQuery,
+			},
+			ok: 200, okBody: workSummary{}, okDesc: "without list: the first page of every list and a next cursor per list that has more; with list: a workListPage",
+			errors: []int{404, 422}},
+		{method: "GET", path: "/api/v1/outbox", id: "getOutbox", summary: "Messages and dispatches the recording plugins sent (dev)", tag: "work", roles: planners,
+			params: []obj{queryParam("site", "site ID", obj{"type": "string"}), limitQuery(50, 500), afterQuery}, ok: 200, okBody: outboxPage{}, errors: []int{404, 422}},
+		{method: "POST", path: "/api/v1/waves", id: "launchWave", summary: "Launch a wave", tag: "waves", roles: planners,
+			body: launchWaveRequest{}, ok: 202, okBody: launchWaveResponse{}, okDesc: "launched (200 with existing: true when the wave was launched before)",
+			errors: []int{409, 422, 502, 503}},
+		{method: "GET", path: "/api/v1/waves", id: "listWaves", summary: "Waves, newest first", tag: "waves", roles: viewers,
+			params: []obj{queryParam("site", "only this site", obj{"type": "string"}), limitQuery(50, 200), afterQuery}, ok: 200, okBody: wavePage{}, errors: []int{404, 422}},
+		{method: "GET", path: "/api/v1/waves/{site}/{wave}", id: "getWave", summary: "A wave: progress by stage and school; the report once closed", tag: "waves",
+			roles: viewers, params: []obj{siteParam, waveParam}, ok: 200, okBody: waveDetail{}, errors: []int{404}},
+		{method: "GET", path: "/api/v1/cycles/{site}/{wave}/{child}", id: "getCycle", summary: "A child's cycle: stage, timeline, scores, plans, referrals", tag: "cycles",
+			roles: viewers, params: []obj{siteParam, waveParam, childParam}, ok: 200, okBody: store.CycleDetail{}, errors: []int{404}},
+		{method: "POST", path: "/api/v1/cycles/{site}/{wave}/{child}/assessments", id: "submitAssessment", summary: "A respondent's form", tag: "cycles",
+			roles: fieldWorkers, params: []obj{siteParam, waveParam, childParam}, body: cycle.SubmitAssessmentInput{}, idempotent: true,
+			ok: 200, okBody: cycle.SubmitAssessmentResult{}, errors: []int{404, 409, 422, 502, 503},
+			description: "Answers are checked by the cycle's validator against the instrument (types, choices, ranges, skip logic, required items): every problem comes back as a 422 field error such as answers.sdq01: invalid_choice; nothing is recorded."},
+		{method: "POST", path: "/api/v1/cycles/{site}/{wave}/{child}/follow-ups", id: "recordFollowUp", summary: "A practitioner's check-in while referrals are open", tag: "cycles",
+			roles: fieldWorkers, params: []obj{siteParam, waveParam, childParam}, body: cycle.FollowUpInput{}, idempotent: true,
+			ok: 200, okBody: cycle.FollowUpResult{}, errors: []int{404, 409, 422, 502, 503}},
+		{method: "POST", path: "/api/v1/meetings", id: "startMeeting", summary: "Hold an LLCoP meeting now", tag: "meetings", roles: fieldWorkers,
+			body: startMeetingRequest{}, ok: 202, okBody: meetingStarted{}, errors: []int{409, 422, 502, 503}},
+		{method: "GET", path: "/api/v1/meetings/{site}/{school}/{date}", id: "getMeeting", summary: "A meeting and its agenda", tag: "meetings", roles: viewers,
+			params: []obj{siteParam, schoolParam, dateParam}, ok: 200, okBody: meetingView{}, errors: []int{404}},
+		{method: "POST", path: "/api/v1/meetings/{site}/{school}/{date}/minutes", id: "submitMinutes", summary: "A meeting's minutes: a plan per child", tag: "meetings",
+			roles: fieldWorkers, params: []obj{siteParam, schoolParam, dateParam}, body: cycle.MinutesInput{}, idempotent: true,
+			ok: 200, okBody: cycle.MinutesResult{}, errors: []int{404, 409, 422, 502, 503}},
+		{method: "POST", path: "/api/v1/referrals/{site}/{wave}/{child}/{k}/acknowledge", id: "acknowledgeReferral", summary: "A service acknowledges a referral", tag: "referrals",
+			roles: fieldWorkers, params: []obj{siteParam, waveParam, childParam, kParam}, body: cycle.AcknowledgeInput{}, idempotent: true,
+			ok: 200, okBody: cycle.ReferralStatus{}, errors: []int{404, 409, 422, 502, 503}},
+		{method: "POST", path: "/api/v1/referrals/{site}/{wave}/{child}/{k}/outcome", id: "recordReferralOutcome", summary: "A referral's outcome: completed, declined or unreachable", tag: "referrals",
+			roles: fieldWorkers, params: []obj{siteParam, waveParam, childParam, kParam}, body: cycle.ReferralOutcomeInput{}, idempotent: true,
+			ok: 200, okBody: cycle.ReferralStatus{}, errors: []int{404, 409, 422, 502, 503}},
+	}
+}
+
+// Response shapes the handlers write with gin.H, declared for the document.
+type (
+	itemsOf[T any] struct {
+		Items []T `json:"items"`
+	}
+	sessionResponse struct {
+		User string    `json:"user"`
+		Role auth.Role `json:"role"`
+		CSRF string    `json:"csrf"`
+	}
+	meResponse struct {
+		User     string    `json:"user"`
+		Name     string    `json:"name"`
+		Role     auth.Role `json:"role"`
+		Practice string    `json:"practice"`
+		Sites    []string  `json:"sites"`
+		Schools  []string  `json:"schools"`
+	}
+	meetingStarted struct {
+		MeetingID string `json:"meeting_id"`
+	}
+	meetingView struct {
+		ID     string             `json:"id"`
+		Site   string             `json:"site"`
+		School string             `json:"school"`
+		Date   string             `json:"date"`
+		Status string             `json:"status"`
+		Agenda []cycle.AgendaItem `json:"agenda"`
+		HeldAt *time.Time         `json:"held_at"`
+	}
+)
+
+var statusText = map[int]string{
+	400: "the request is malformed (problem+json)",
+	401: "sign-in required: no or a bad token or session (problem+json)",
+	403: "the caller's role or scope may not do this, or the CSRF token is missing or wrong (problem+json)",
+	404: "not found (problem+json)",
+	409: "the input does not fit the current state (problem+json)",
+	413: "the body is too large (problem+json)",
+	415: "wrong media type (problem+json)",
+	422: "rejected input: every field error is listed; nothing was recorded (problem+json)",
+	502: "the workflow engine failed the request (problem+json)",
+	503: "the database or engine did not answer in time; retry (with the same Idempotency-Key) after Retry-After seconds (problem+json)",
+}
+
+// schemas collects component schemas derived from Go types.
+type schemas struct {
+	defs  obj
+	names map[reflect.Type]string
+	taken map[string]reflect.Type
+}
+
+func (sc *schemas) name(t reflect.Type) string {
+	if n, ok := sc.names[t]; ok {
+		return n
+	}
+	base := t.Name()
+	if i := strings.Index(base, "["); i >= 0 { // generic instance: itemsOf[pkg.T]
+		inner := base[i+1 : len(base)-1]
+		if j := strings.LastIndex(inner, "."); j >= 0 {
+			inner = inner[j+1:]
+		}
+		base = upperFirst(inner) + "List"
+	}
+	base = upperFirst(base)
+	n := base
+	if other, ok := sc.taken[n]; ok && other != t {
+		pkg := t.PkgPath()[strings.LastIndex(t.PkgPath(), "/")+1:]
+		n = upperFirst(pkg) + base
+	}
+	sc.names[t] = n
+	sc.taken[n] = t
+	return n
+}
+
+func upperFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	r := []rune(s)
+	r[0] = unicode.ToUpper(r[0])
+	return string(r)
+}
+
+var timeType = reflect.TypeOf(time.Time{})
+
+// of returns the schema of a Go type, registering named structs as components.
+func (sc *schemas) of(t reflect.Type) obj {
+	switch {
+	case t == timeType:
+		return obj{"type": "string", "format": "date-time"}
+	case t == reflect.TypeOf(time.Duration(0)):
+		return obj{"type": "integer", "description": "nanoseconds"}
+	case t == reflect.TypeOf(obj{}):
+		return obj{"type": "object"}
+	}
+	switch t.Kind() {
+	case reflect.Pointer:
+		return sc.of(t.Elem())
+	case reflect.String:
+		return obj{"type": "string"}
+	case reflect.Bool:
+		return obj{"type": "boolean"}
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64, reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return obj{"type": "integer"}
+	case reflect.Float32, reflect.Float64:
+		return obj{"type": "number"}
+	case reflect.Slice, reflect.Array:
+		if t.Elem().Kind() == reflect.Uint8 {
+			return obj{"type": "string", "contentEncoding": "base64"}
+		}
+		return obj{"type": "array", "items": sc.of(t.Elem())}
+	case reflect.Map:
+		return obj{"type": "object", "additionalProperties": sc.of(t.Elem())}
+	case reflect.Interface:
+		return obj{}
+	case reflect.Struct:
+		name := sc.name(t)
+		if _, done := sc.defs[name]; !done {
+			sc.defs[name] = obj{} // placeholder against recursion
+			props, required := obj{}, []string{}
+			sc.fields(t, props, &required)
+			s := obj{"type": "object", "properties": props}
+			if len(required) > 0 {
+				sort.Strings(required)
+				s["required"] = required
+			}
+			sc.defs[name] = s
+		}
+		return obj{"$ref": "#/components/schemas/" + name}
+	}
+	return obj{}
+}
+
+// fields adds a struct's JSON fields, flattening embedded structs as encoding/json does.
+func (sc *schemas) fields(t reflect.Type, props obj, required *[]string) {
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		tag := f.Tag.Get("json")
+		if tag == "-" {
+			continue
+		}
+		name, opts, _ := strings.Cut(tag, ",")
+		if f.Anonymous && name == "" {
+			ft := f.Type
+			if ft.Kind() == reflect.Pointer {
+				ft = ft.Elem()
+			}
+			if ft.Kind() == reflect.Struct {
+				sc.fields(ft, props, required)
+				continue
+			}
+		}
+		if !f.IsExported() {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		props[name] = sc.of(f.Type)
+		if !strings.Contains(opts, "omitempty") && !strings.Contains(opts, "omitzero") {
+			*required = append(*required, name)
+		}
+	}
+}
+
+// OpenAPI builds the OpenAPI 3.1 document of /api/v1.
+func OpenAPI() map[string]any {
+	sc := &schemas{defs: obj{}, names: map[reflect.Type]string{}, taken: map[string]reflect.Type{}}
+	problemRef := sc.of(reflect.TypeOf(Problem{}))
+	cohortProblemRef := sc.of(reflect.TypeOf(CohortProblem{}))
+	paths := obj{}
+	for _, op := range operations() {
+		item, _ := paths[op.path].(obj)
+		if item == nil {
+			item = obj{}
+			paths[op.path] = item
+		}
+		o := obj{"operationId": op.id, "summary": op.summary, "tags": []string{op.tag}}
+		desc := op.description
+		switch {
+		case op.public:
+			o["security"] = []obj{}
+		case op.roles != nil:
+			names := make([]string, len(op.roles))
+			for i, r := range op.roles {
+				names[i] = string(r)
+			}
+			o["x-khula-roles"] = names
+			desc = strings.TrimSpace("Roles: " + strings.Join(names, ", ") + ". Site and school scope apply. " + desc)
+		}
+		if desc != "" {
+			o["description"] = desc
+		}
+		params := append([]obj{}, op.params...)
+		if op.idempotent {
+			params = append(params, obj{"name": "Idempotency-Key", "in": "header", "required": false,
+				"description": "retries with the same key are answered once (8-128 of A-Z a-z 0-9 . _ : -)",
+				"schema":      obj{"type": "string", "pattern": `^[A-Za-z0-9._:-]{8,128}$`}})
+		}
+		if !op.public && op.method != "GET" {
+			params = append(params, obj{"name": "X-CSRF-Token", "in": "header", "required": false,
+				"description": "required with cookie (session) authentication: the csrf value sign-in returned", "schema": obj{"type": "string"}})
+		}
+		if len(params) > 0 {
+			o["parameters"] = params
+		}
+		switch b := op.body.(type) {
+		case nil:
+		case csvBody:
+			o["requestBody"] = obj{"required": true, "content": obj{"text/csv": obj{"schema": obj{"type": "string"},
+				"example": strings.Join(CohortColumns, ",") + "\nmeadowlands,Lerato,Example,female,2020-02-14,R,Nomsa,Example,+27 82 000 0000,zu,caregiver,parent,2026-01-20\n"}}}
+		default:
+			o["requestBody"] = obj{"required": true, "content": obj{"application/json": obj{"schema": sc.of(reflect.TypeOf(b))}}}
+		}
+		responses := obj{}
+		okDesc := op.okDesc
+		if okDesc == "" {
+			okDesc = http.StatusText(op.ok)
+		}
+		ok := obj{"description": okDesc}
+		if op.okBody != nil {
+			schema := sc.of(reflect.TypeOf(op.okBody))
+			if op.id == "getWork" {
+				schema = obj{"oneOf": []obj{schema, sc.of(reflect.TypeOf(workListPage{}))}}
+			}
+			ok["content"] = obj{"application/json": obj{"schema": schema}}
+		}
+		if op.id == "listWaves" || op.id == "getOutbox" || op.id == "getWork" {
+			ok["headers"] = obj{"Link": obj{"description": `the next page: <URL>; rel="next"`, "schema": obj{"type": "string"}}}
+		}
+		responses[fmt.Sprint(op.ok)] = ok
+		codes := append([]int{}, op.errors...)
+		if !op.public {
+			codes = append(codes, 401, 403)
+		}
+		if op.method != "GET" && op.body != nil {
+			codes = append(codes, 400)
+		}
+		sort.Ints(codes)
+		for _, code := range codes {
+			key := fmt.Sprint(code)
+			if _, dup := responses[key]; dup {
+				continue
+			}
+			schema := problemRef
+			if code == 422 && op.id == "importCohort" {
+				schema = cohortProblemRef
+			}
+			r := obj{"description": statusText[code], "content": obj{"application/problem+json": obj{"schema": schema}}}
+			if code == 503 {
+				r["headers"] = obj{"Retry-After": obj{"schema": obj{"type": "integer"}}}
+			}
+			responses[key] = r
+		}
+		o["responses"] = responses
+		item[strings.ToLower(op.method)] = o
+	}
+	return obj{
+		"openapi": "3.1.0",
+		"info": obj{
+			"title":   "khula API",
+			"version": "1",
+			"description": "khula orchestrates the Community of Practice cycle for child well-being. Human inputs become Temporal Updates: " +
+				"the workflows' validators decide before anything is recorded. Errors are application/problem+json (RFC 9457) with field errors. " +
+				"Lists page with limit and after (the previous page's next cursor).",
+		},
+		"servers":  []obj{{"url": "/"}},
+		"security": []obj{{"bearerAuth": []string{}}, {"cookieAuth": []string{}}},
+		"tags": []obj{
+			{"name": "access"}, {"name": "sites"}, {"name": "waves"}, {"name": "cycles"}, {"name": "meetings"},
+			{"name": "referrals"}, {"name": "work"}, {"name": "meta"},
+		},
+		"paths": paths,
+		"components": obj{
+			"schemas": sc.defs,
+			"securitySchemes": obj{
+				"bearerAuth": obj{"type": "http", "scheme": "bearer", "bearerFormat": "khula_<id>_<secret>",
+					"description": "an API token from khula user token; stored hashed"},
+				"cookieAuth": obj{"type": "apiKey", "in": "cookie", "name": SessionCookie,
+					"description": "a browser session from POST /api/v1/session; unsafe requests must carry the session's CSRF token as X-CSRF-Token (or form field _csrf)"},
+			},
+		},
+	}
+}
+
+var (
+	openAPIOnce sync.Once
+	openAPIDoc  []byte
+)
+
+func (s *Server) openAPI(c *gin.Context) {
+	openAPIOnce.Do(func() { openAPIDoc, _ = json.MarshalIndent(OpenAPI(), "", " ") })
+	c.Header("Cache-Control", "public, max-age=300")
+	c.Data(http.StatusOK, "application/json; charset=utf-8", openAPIDoc)
+}

@@ -1,0 +1,234 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
+	"go.temporal.io/api/serviceerror"
+
+	"github.com/khula-cop/khula/internal/auth"
+	"github.com/khula-cop/khula/internal/store"
+)
+
+// Break-the-glass bounds.
+const (
+	minGrantReason = 20
+	maxGrant       = 4 * time.Hour
+)
+
+// privacyRoutes registers the audit trail, consent withdrawal and
+// break-the-glass routes.
+func (s *Server) privacyRoutes(v1 *gin.RouterGroup) {
+	v1.GET("/children/:site/:child/audit", roles(childViewers...), s.childAudit)
+	v1.POST("/children/:site/:child/consent/withdraw", roles(auth.SiteCoordinator, auth.Practitioner), s.withdrawConsent)
+	v1.POST("/children/:site/:child/access", roles(auth.Practitioner), s.breakGlass)
+	v1.GET("/access-grants", roles(planners...), s.listGrants)
+}
+
+const grantKey = "khula.grant"
+
+// audit appends to the hash-chained audit log who did what to a child's
+// record. For reads it runs before the data leaves (and refuses the request
+// if the log cannot be written: no unaudited access); for writes after.
+func (s *Server) audit(c *gin.Context, action, site, child, what, why string) bool {
+	p := principal(c)
+	if g, ok := c.Get(grantKey); ok {
+		why = strings.TrimSpace("break-the-glass: " + g.(string) + " " + why)
+	}
+	if why == "" {
+		why = "in scope as " + string(p.Role)
+	}
+	ctx, cancel := context.WithTimeout(c.Request.Context(), 5*time.Second)
+	defer cancel()
+	_, err := s.Store.Audit(ctx, store.AuditEntry{
+		At: s.now(), Actor: p.UserID, ActorName: p.Username, Role: string(p.Role), Action: action,
+		SiteID: site, ChildID: child, What: what, Why: why, Outcome: fmt.Sprint(c.Writer.Status()),
+	})
+	if err != nil {
+		if s.Logger != nil {
+			s.Logger.Error("audit log write failed", "action", action, "route", c.FullPath(), "error", err)
+		}
+		if action == store.AuditRead && !c.Writer.Written() {
+			problem(c, http.StatusServiceUnavailable, "The access could not be audited", "nothing was shown; try again")
+		}
+		return false
+	}
+	return true
+}
+
+// auditWrite records a successful write by the current route.
+func (s *Server) auditWrite(c *gin.Context, what string) {
+	s.audit(c, store.AuditWrite, c.Param("site"), c.Param("child"), what, c.GetHeader("X-Khula-Reason"))
+}
+
+func (s *Server) childAudit(c *gin.Context) {
+	site, child := c.Param("site"), c.Param("child")
+	if _, ok := s.site(c, site); !ok || !s.childInScope(c, site, child) {
+		return
+	}
+	limit, ok := limitParam(c, 500, 5000)
+	if !ok {
+		return
+	}
+	trail, err := s.Store.AuditTrail(c.Request.Context(), child, limit)
+	if err != nil {
+		storeProblem(c, err, "audit trail")
+		return
+	}
+	if !s.audit(c, store.AuditRead, site, child, "audit trail", "") {
+		return
+	}
+	type entry struct {
+		Seq     int64     `json:"seq"`
+		At      time.Time `json:"at"`
+		Who     string    `json:"who"`
+		Role    string    `json:"role"`
+		Action  string    `json:"action"`
+		What    string    `json:"what"`
+		Why     string    `json:"why"`
+		Outcome string    `json:"outcome"`
+	}
+	out := make([]entry, 0, len(trail))
+	for _, e := range trail {
+		out = append(out, entry{e.Seq, e.At, e.ActorName, e.Role, e.Action, e.What, e.Why, e.Outcome})
+	}
+	c.JSON(http.StatusOK, gin.H{"child": child, "items": out})
+}
+
+type withdrawRequest struct {
+	Reason     string `json:"reason"`
+	RecordedBy string `json:"recorded_by"`
+}
+
+// withdrawConsent records a competent person's withdrawal of consent: the
+// child's running cycles stop, the personal fields are erased, de-identified
+// scores stay for aggregate statistics, and all of it is audited.
+func (s *Server) withdrawConsent(c *gin.Context) {
+	site, child := c.Param("site"), c.Param("child")
+	if _, ok := s.site(c, site); !ok || !s.childInScope(c, site, child) {
+		return
+	}
+	var req withdrawRequest
+	if !bind(c, &req) {
+		return
+	}
+	var fe fieldErrors
+	if l := len(strings.TrimSpace(req.Reason)); l < 5 || l > 500 {
+		fe.add("reason", "length", "reason must be 5 to 500 characters, with no personal details")
+	}
+	if strings.TrimSpace(req.RecordedBy) == "" {
+		fe.add("recorded_by", "required", "recorded_by is required")
+	}
+	if fe.reject(c, "withdrawal") {
+		return
+	}
+	ctx := c.Request.Context()
+	now := s.now()
+	withdrawn, err := s.Store.WithdrawConsent(ctx, child, req.Reason, now)
+	if err != nil {
+		storeProblem(c, err, "consent")
+		return
+	}
+	cycles, err := s.Store.OpenCyclesOf(ctx, child)
+	if err != nil {
+		storeProblem(c, err, "cycles")
+		return
+	}
+	var stopped []string
+	for _, cy := range cycles {
+		err := s.Temporal.TerminateWorkflow(ctx, cy.ID, "", "consent withdrawn")
+		var notFound *serviceerror.NotFound
+		if err != nil && !errors.As(err, &notFound) {
+			s.temporalProblem(c, err, "withdrawal")
+			return
+		}
+		if err := s.Store.CloseWithdrawn(ctx, cy.ID, now); err != nil {
+			storeProblem(c, err, "cycle")
+			return
+		}
+		stopped = append(stopped, cy.ID)
+	}
+	if err := s.Store.ErasePersonal(ctx, child, now); err != nil {
+		storeProblem(c, err, "erasure")
+		return
+	}
+	s.audit(c, store.AuditConsent, site, child, "consent withdrawn; cycles stopped: "+strings.Join(stopped, ", "), req.Reason)
+	s.audit(c, store.AuditErase, site, child, "personal fields erased; de-identified scores kept", req.Reason)
+	c.JSON(http.StatusOK, gin.H{"withdrawn": withdrawn, "cycles_stopped": stopped, "erased": true})
+}
+
+type accessRequest struct {
+	Reason  string `json:"reason"`
+	Minutes int    `json:"minutes"`
+}
+
+// breakGlass gives a practitioner time-limited access to a child outside
+// their schools, for a stated reason; it is audited and listed for the
+// site's coordinator.
+func (s *Server) breakGlass(c *gin.Context) {
+	site, child := c.Param("site"), c.Param("child")
+	if _, ok := s.site(c, site); !ok || !s.inSite(c, site) {
+		return
+	}
+	var req accessRequest
+	if !bind(c, &req) {
+		return
+	}
+	var fe fieldErrors
+	if len(strings.TrimSpace(req.Reason)) < minGrantReason {
+		fe.add("reason", "too_short", "say why you need this child's record (at least %d characters)", minGrantReason)
+	}
+	if req.Minutes < 5 || time.Duration(req.Minutes)*time.Minute > maxGrant {
+		fe.add("minutes", "out_of_range", "minutes must be from 5 to %d", int(maxGrant.Minutes()))
+	}
+	if fe.reject(c, "access request") {
+		return
+	}
+	ctx := c.Request.Context()
+	childSite, school, err := s.Store.ChildSchool(ctx, child)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && childSite != site) {
+		problem(c, http.StatusNotFound, "Not found", "no such child at this site")
+		return
+	}
+	if err != nil {
+		storeProblem(c, err, "child")
+		return
+	}
+	p := principal(c)
+	if p.InSchool(site, school) {
+		problem(c, http.StatusConflict, "Not needed", "this child is at one of your schools already")
+		return
+	}
+	now := s.now()
+	g := store.AccessGrant{ID: uuid.NewString(), UserID: p.UserID, SiteID: site, ChildID: child, Reason: req.Reason,
+		GrantedAt: now, ExpiresAt: now.Add(time.Duration(req.Minutes) * time.Minute)}
+	if err := s.Store.CreateGrant(ctx, g); err != nil {
+		storeProblem(c, err, "grant")
+		return
+	}
+	s.audit(c, store.AuditBreakGlass, site, child, fmt.Sprintf("access granted for %d minutes", req.Minutes), req.Reason)
+	c.JSON(http.StatusCreated, gin.H{"expires_at": g.ExpiresAt})
+}
+
+func (s *Server) listGrants(c *gin.Context) {
+	site, ok := s.site(c, c.Query("site"))
+	if !ok || !s.inSite(c, site.ID) {
+		return
+	}
+	limit, ok := limitParam(c, 100, 1000)
+	if !ok {
+		return
+	}
+	grants, err := s.Store.Grants(c.Request.Context(), site.ID, s.now().AddDate(0, 0, -90), limit)
+	if err != nil {
+		storeProblem(c, err, "grants")
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"items": grants})
+}

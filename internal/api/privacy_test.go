@@ -1,0 +1,136 @@
+package api_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/mock"
+	"github.com/stretchr/testify/require"
+
+	"github.com/khula-cop/khula/internal/auth"
+	"github.com/khula-cop/khula/internal/cycle"
+	"github.com/khula-cop/khula/internal/store"
+	"github.com/khula-cop/khula/internal/users"
+)
+
+func tokenFor(t *testing.T, f *fixture, spec users.Spec) string {
+	t.Helper()
+	ctx := context.Background()
+	_, err := users.Create(ctx, f.store, f.dir, spec)
+	require.NoError(t, err)
+	tok, err := users.NewToken(ctx, f.store, spec.Username, "t", 0)
+	require.NoError(t, err)
+	return tok
+}
+
+func TestReadsAndWritesOfAChildAreAudited(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	openWave3(t, f)
+	require.NoError(t, f.store.RecordStage(ctx, cycle.StageRecord{CycleID: "cycle/johannesburg/3/c-0001", WaveID: "wave/johannesburg/3", SiteID: "johannesburg",
+		SchoolID: "meadowlands", ChildID: "c-0001", Seq: 1, Stage: cycle.StageAssess, At: now}))
+	if rec := f.do(t, "GET", "/api/v1/cycles/johannesburg/3/c-0001", "", "X-Khula-Reason", "preparing the LLCoP meeting"); rec.Code != http.StatusOK {
+		t.Fatalf("read: %d %s", rec.Code, rec.Body.String())
+	}
+	rec := f.do(t, "GET", "/api/v1/children/johannesburg/c-0001/audit", "")
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	var trail struct {
+		Items []struct{ Who, Role, Action, What, Why string }
+	}
+	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &trail))
+	require.Len(t, trail.Items, 1, "the trail is read before its own read is recorded")
+	got := trail.Items[0]
+	if got.Who != "coord" || got.Role != "site_coordinator" || got.Action != "read" || got.Why != "preparing the LLCoP meeting" {
+		t.Errorf("entry = %+v", got)
+	}
+	if rep, err := f.store.VerifyAudit(ctx, nil); err != nil || !rep.OK() || rep.Entries != 2 {
+		t.Errorf("chain after a read and a trail read: %+v %v", rep, err)
+	}
+}
+
+func TestBreakTheGlass(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	openWave3(t, f)
+	require.NoError(t, f.store.RecordStage(ctx, cycle.StageRecord{CycleID: "cycle/johannesburg/3/c-0001", WaveID: "wave/johannesburg/3", SiteID: "johannesburg",
+		SchoolID: "meadowlands", ChildID: "c-0001", Seq: 1, Stage: cycle.StageAssess, At: now}))
+	nurse := tokenFor(t, f, users.Spec{Username: "nurse-alex", Role: auth.Practitioner, Practice: "nurse", Sites: []string{"johannesburg"}, Schools: []string{"alexandra"}})
+	auth := []string{"Authorization", "Bearer " + nurse}
+	if rec := f.doAs(t, "GET", "/api/v1/cycles/johannesburg/3/c-0001", "", auth...); rec.Code != http.StatusForbidden {
+		t.Fatalf("a nurse elsewhere read the child: %d", rec.Code)
+	}
+	if rec := f.doAs(t, "POST", "/api/v1/children/johannesburg/c-0001/access", `{"reason":"short","minutes":500}`, auth...); rec.Code != http.StatusUnprocessableEntity {
+		t.Fatalf("a short reason and a long grant: %d", rec.Code)
+	}
+	reason := `{"reason":"child transferred to my clinic after an injury, need history","minutes":30}`
+	if rec := f.doAs(t, "POST", "/api/v1/children/johannesburg/c-0001/access", reason, auth...); rec.Code != http.StatusCreated {
+		t.Fatalf("grant: %d %s", rec.Code, rec.Body.String())
+	}
+	if rec := f.doAs(t, "GET", "/api/v1/cycles/johannesburg/3/c-0001", "", auth...); rec.Code != http.StatusOK {
+		t.Fatalf("read with a grant: %d", rec.Code)
+	}
+	// The coordinator sees the grant.
+	rec := f.do(t, "GET", "/api/v1/access-grants?site=johannesburg", "")
+	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "nurse-alex") || !strings.Contains(rec.Body.String(), "transferred") {
+		t.Fatalf("grants: %d %s", rec.Code, rec.Body.String())
+	}
+	trail, err := f.store.AuditTrail(ctx, "c-0001", 10)
+	require.NoError(t, err)
+	var actions []string
+	for _, e := range trail {
+		actions = append(actions, e.Action+":"+e.Why)
+	}
+	joined := strings.Join(actions, " | ")
+	if !strings.Contains(joined, "break_glass:child transferred") || !strings.Contains(joined, "read:break-the-glass") {
+		t.Errorf("trail = %s", joined)
+	}
+}
+
+func TestConsentWithdrawalStopsCyclesAndErases(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	openWave3(t, f)
+	require.NoError(t, f.store.RecordStage(ctx, cycle.StageRecord{CycleID: "cycle/johannesburg/3/c-0001", WaveID: "wave/johannesburg/3", SiteID: "johannesburg",
+		SchoolID: "meadowlands", ChildID: "c-0001", Seq: 2, Stage: cycle.StagePlan, At: now}))
+	f.temporal.On("TerminateWorkflow", mock.Anything, "cycle/johannesburg/3/c-0001", "", "consent withdrawn").Return(nil).Once()
+
+	if rec := f.do(t, "POST", "/api/v1/children/johannesburg/c-0001/consent/withdraw", `{"reason":"no","recorded_by":""}`); rec.Code != http.StatusUnprocessableEntity {
+		t.Fatalf("a bad withdrawal: %d", rec.Code)
+	}
+	rec := f.do(t, "POST", "/api/v1/children/johannesburg/c-0001/consent/withdraw", `{"reason":"caregiver withdrew at the meeting","recorded_by":"sw"}`)
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	var child store.Child
+	require.NoError(t, f.store.DB(ctx).Where("id = ?", "c-0001").Take(&child).Error)
+	if child.GivenName != "" || child.ErasedAt == nil {
+		t.Errorf("child not erased: %+v", child)
+	}
+	d, err := f.store.Cycle(ctx, "cycle/johannesburg/3/c-0001")
+	require.NoError(t, err)
+	if d.Cycle.Status != store.CycleClosed || d.Cycle.Outcome != store.OutcomeWithdrawn {
+		t.Errorf("cycle after withdrawal = %+v", d.Cycle)
+	}
+	// A late record from the stopped workflow cannot reopen it.
+	require.NoError(t, f.store.RecordStage(ctx, cycle.StageRecord{CycleID: "cycle/johannesburg/3/c-0001", WaveID: "wave/johannesburg/3", SiteID: "johannesburg",
+		SchoolID: "meadowlands", ChildID: "c-0001", Seq: 3, Stage: cycle.StageRefer, At: now}))
+	d, _ = f.store.Cycle(ctx, "cycle/johannesburg/3/c-0001")
+	if d.Cycle.Stage != cycle.StageClosed {
+		t.Errorf("a late stage record reopened the cycle: %s", d.Cycle.Stage)
+	}
+	trail, _ := f.store.AuditTrail(ctx, "c-0001", 10)
+	var actions []string
+	for _, e := range trail {
+		actions = append(actions, e.Action)
+	}
+	if strings.Join(actions, ",") != "consent,erase" {
+		t.Errorf("audit actions = %v, want consent then erase", actions)
+	}
+}
+
+func openWave3(t *testing.T, f *fixture) {
+	t.Helper()
+	require.NoError(t, f.store.SaveWave(context.Background(), cycle.WaveRecord{WaveID: "wave/johannesburg/3", SiteID: "johannesburg", Number: 3,
+		WindowOpen: now, WindowClose: now, Status: cycle.WaveOpen, At: now}))
+}

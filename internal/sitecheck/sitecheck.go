@@ -1,0 +1,109 @@
+// Package sitecheck runs the checks `khula site validate` runs on one site
+// (the site file against its schema and rules, the files it names, the
+// instrument and its risk rules, optionally the plugins' handshake) and
+// adds the readiness warnings a coordinator wants before go-live: labels
+// missing in a site language, and schools a service type does not reach.
+package sitecheck
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"sort"
+	"strings"
+
+	"github.com/khula-cop/khula/instruments"
+	"github.com/khula-cop/khula/internal/instrument"
+	"github.com/khula-cop/khula/sites"
+)
+
+// PluginCheck starts a site's plugins and reports what fails the handshake.
+type PluginCheck func(site *sites.Site) []error
+
+// Report is the outcome of checking one site.
+type Report struct {
+	Site string
+	// Problems stop the site from running: each names file and line where known.
+	Problems []string
+	// Warnings do not stop it but need a decision before go-live.
+	Warnings []string
+	// Summary describes a site without problems.
+	Summary string
+	// Plugins says whether the plugins' handshake was checked.
+	PluginsChecked bool
+}
+
+// OK reports a site without problems.
+func (r Report) OK() bool { return len(r.Problems) == 0 }
+
+// Check checks the site in folder name of fsys.
+func Check(fsys fs.FS, name string, plugins PluginCheck) Report {
+	rep := Report{Site: name}
+	site, err := sites.Load(fsys, name)
+	if err != nil {
+		var se *sites.Error
+		if errors.As(err, &se) {
+			for _, p := range se.Problems {
+				rep.Problems = append(rep.Problems, p.String())
+			}
+		} else {
+			rep.Problems = append(rep.Problems, err.Error())
+		}
+		return rep
+	}
+	in, err := instrument.Load(fsys, path.Join(name, site.InstrumentFile), instruments.FS)
+	if err != nil {
+		var le *instrument.LoadError
+		if errors.As(err, &le) {
+			for _, p := range le.Problems {
+				rep.Problems = append(rep.Problems, fmt.Sprintf("%s:%d: %s", p.File, p.Line, p.Message))
+			}
+		} else {
+			rep.Problems = append(rep.Problems, err.Error())
+		}
+	}
+	if plugins != nil {
+		rep.PluginsChecked = true
+		for _, e := range plugins(site) {
+			rep.Problems = append(rep.Problems, e.Error())
+		}
+	}
+	if in != nil {
+		for _, lang := range site.Languages {
+			if missing := in.MissingLabels(lang); len(missing) > 0 && lang != in.Languages()[0] {
+				rep.Warnings = append(rep.Warnings, fmt.Sprintf("language %s: %d label(s) fall back to %s (e.g. %s)",
+					lang, len(missing), in.Languages()[0], strings.Join(missing[:min(3, len(missing))], ", ")))
+			}
+		}
+	}
+	for _, typ := range site.ServiceTypes() {
+		var unserved []string
+		for _, sc := range site.Schools {
+			if len(site.ServicesFor(typ, sc.ID)) == 0 {
+				unserved = append(unserved, sc.ID)
+			}
+		}
+		if len(unserved) > 0 {
+			sort.Strings(unserved)
+			rep.Warnings = append(rep.Warnings, fmt.Sprintf("service type %s reaches no service for school(s) %s: referrals of that type cannot be dispatched there",
+				typ, strings.Join(unserved, ", ")))
+		}
+	}
+	if rep.OK() {
+		inst := "?"
+		if in != nil {
+			inst = in.Ref().String()
+		}
+		rep.Summary = fmt.Sprintf("%d school(s), languages %s, instrument %s, referral plugin %s, notify plugin %s",
+			len(site.Schools), strings.Join(site.Languages, "/"), inst, pluginName(site.Plugins.Referral), pluginName(site.Plugins.Notify))
+	}
+	return rep
+}
+
+func pluginName(p sites.PluginRef) string {
+	if p.Builtin != "" {
+		return p.Builtin + " (built in)"
+	}
+	return path.Base(p.Path)
+}

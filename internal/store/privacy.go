@@ -1,0 +1,137 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/khula-cop/khula/internal/cycle"
+)
+
+// OutcomeWithdrawn is the outcome of a cycle stopped because consent was withdrawn.
+const OutcomeWithdrawn = "withdrawn"
+
+// WithdrawConsent marks a child's active consents withdrawn; it reports
+// whether there was any to withdraw.
+func (s *Store) WithdrawConsent(ctx context.Context, childID, reason string, at time.Time) (bool, error) {
+	res := s.with(ctx).Model(&Consent{}).Where("child_id = ? AND withdrawn_at IS NULL", childID).
+		Updates(map[string]any{"withdrawn_at": at.UTC(), "withdrawal_reason": reason})
+	return res.RowsAffected > 0, res.Error
+}
+
+// OpenCyclesOf lists a child's open cycles.
+func (s *Store) OpenCyclesOf(ctx context.Context, childID string) ([]Cycle, error) {
+	var out []Cycle
+	return out, s.with(ctx).Where("child_id = ? AND status = ?", childID, CycleOpen).Order("id").Find(&out).Error
+}
+
+// CloseWithdrawn closes a cycle whose workflow was stopped for withdrawal.
+// Its stage number jumps ahead so no late record of the stopped workflow
+// can reopen it.
+func (s *Store) CloseWithdrawn(ctx context.Context, cycleID string, at time.Time) error {
+	return s.with(ctx).Transaction(func(tx *gorm.DB) error {
+		var c Cycle
+		if err := tx.Where("id = ?", cycleID).Take(&c).Error; err != nil {
+			return err
+		}
+		seq := c.StageSeq + 1000
+		if err := tx.Model(&Cycle{}).Where("id = ?", cycleID).Updates(map[string]any{
+			"stage": cycle.StageClosed, "status": CycleClosed, "outcome": OutcomeWithdrawn, "awaiting": "", "stage_seq": seq, "updated_at": at.UTC(),
+		}).Error; err != nil {
+			return err
+		}
+		return tx.Create(&StageEvent{ID: fmt.Sprintf("%s/%d", cycleID, seq), CycleID: cycleID, Seq: seq, Stage: cycle.StageClosed,
+			Detail: "consent withdrawn: workflow stopped, personal data erased", At: at.UTC()}).Error
+	})
+}
+
+// ErasePersonal erases a child's personal data and keeps what aggregate
+// statistics need: the child's and (when no other child of theirs remains)
+// the caregiver's names and phone are blanked, the answers and follow-up
+// notes of the child's cycles are deleted; scores, domain risks, stages
+// and referral outcomes stay, tied only to the opaque IDs.
+func (s *Store) ErasePersonal(ctx context.Context, childID string, at time.Time) error {
+	return s.with(ctx).Transaction(func(tx *gorm.DB) error {
+		var child Child
+		if err := tx.Where("id = ?", childID).Take(&child).Error; err != nil {
+			return fmt.Errorf("child %s: %w", childID, err)
+		}
+		if err := tx.Model(&Child{}).Where("id = ?", childID).
+			Updates(map[string]any{"given_name": "", "family_name": "", "erased_at": at.UTC()}).Error; err != nil {
+			return err
+		}
+		var others int64
+		if err := tx.Model(&Child{}).Where("caregiver_id = ? AND id <> ? AND erased_at IS NULL", child.CaregiverID, childID).Count(&others).Error; err != nil {
+			return err
+		}
+		if others == 0 {
+			if err := tx.Model(&Caregiver{}).Where("id = ?", child.CaregiverID).
+				Updates(map[string]any{"given_name": "", "family_name": "", "phone": "", "erased_at": at.UTC()}).Error; err != nil {
+				return err
+			}
+		}
+		cycles := tx.Model(&Cycle{}).Select("id").Where("child_id = ?", childID)
+		if err := tx.Where("cycle_id IN (?)", cycles).Delete(&Assessment{}).Error; err != nil {
+			return err
+		}
+		return tx.Where("cycle_id IN (?)", cycles).Delete(&FollowUp{}).Error
+	})
+}
+
+// RetentionDue lists children of a site whose every cycle is closed in a
+// wave closed before cutoff, and whose data is not yet erased.
+func (s *Store) RetentionDue(ctx context.Context, siteID string, cutoff time.Time, limit int) ([]string, error) {
+	db := s.with(ctx)
+	recent := db.Model(&Cycle{}).Select("cycles.child_id").
+		Joins("JOIN waves ON waves.id = cycles.wave_id").
+		Where("cycles.site_id = ? AND (cycles.status <> ? OR waves.closed_at IS NULL OR waves.closed_at >= ?)", siteID, CycleClosed, cutoff.UTC())
+	var ids []string
+	err := db.Model(&Child{}).
+		Where("site_id = ? AND erased_at IS NULL AND id IN (?) AND id NOT IN (?)", siteID,
+			db.Model(&Cycle{}).Select("child_id").Where("site_id = ?", siteID), recent).
+		Order("id").Limit(limit).Pluck("id", &ids).Error
+	return ids, err
+}
+
+// AccessGrant is a practitioner's time-limited access to a child outside
+// their schools, given with a reason ("break the glass").
+type AccessGrant struct {
+	ID        string `gorm:"primaryKey"`
+	UserID    string
+	SiteID    string
+	ChildID   string
+	Reason    string
+	GrantedAt time.Time
+	ExpiresAt time.Time
+}
+
+// CreateGrant records a grant.
+func (s *Store) CreateGrant(ctx context.Context, g AccessGrant) error {
+	g.GrantedAt, g.ExpiresAt = g.GrantedAt.UTC(), g.ExpiresAt.UTC()
+	return s.with(ctx).Create(&g).Error
+}
+
+// HasGrant reports whether a user holds a live grant to a child.
+func (s *Store) HasGrant(ctx context.Context, userID, childID string, now time.Time) (bool, error) {
+	var n int64
+	err := s.with(ctx).Model(&AccessGrant{}).Where("user_id = ? AND child_id = ? AND expires_at > ?", userID, childID, now.UTC()).Count(&n).Error
+	return n > 0, err
+}
+
+// GrantView is a grant with the practitioner's username, for the coordinator.
+type GrantView struct {
+	AccessGrant
+	Username string `json:"username"`
+}
+
+// Grants lists a site's grants since a time, newest first.
+func (s *Store) Grants(ctx context.Context, siteID string, since time.Time, limit int) ([]GrantView, error) {
+	var out []GrantView
+	err := s.with(ctx).Table("access_grants").Select("access_grants.*, users.username").
+		Joins("JOIN users ON users.id = access_grants.user_id").
+		Where("access_grants.site_id = ? AND access_grants.granted_at >= ?", siteID, since.UTC()).
+		Order("access_grants.granted_at DESC").Limit(limit).Scan(&out).Error
+	return out, err
+}

@@ -1,0 +1,234 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"gorm.io/gorm"
+)
+
+// FieldCipher seals and opens personal fields (names, contact details, free
+// text, answers) so the database never holds them in clear. Each value
+// names the key that sealed it, so keys rotate (see RotateFields).
+type FieldCipher interface {
+	SealString(column, plain string) (string, error)
+	OpenString(column, sealed string) (string, error)
+}
+
+type cipherKey struct{}
+
+// ErrNoFieldCipher reports personal data about to be stored without a key.
+var ErrNoFieldCipher = errors.New("store: no field key configured: personal data is never stored in clear")
+
+// SetFieldCipher sets the cipher for personal fields; without one, writing
+// a personal field fails.
+func (s *Store) SetFieldCipher(c FieldCipher) { s.cipher = c }
+
+// with is s.db for a call, carrying the field cipher to the model hooks.
+func (s *Store) with(ctx context.Context) *gorm.DB {
+	if s.cipher != nil {
+		ctx = context.WithValue(ctx, cipherKey{}, s.cipher)
+	}
+	return s.db.WithContext(ctx)
+}
+
+func cipherOf(tx *gorm.DB) FieldCipher {
+	c, _ := tx.Statement.Context.Value(cipherKey{}).(FieldCipher)
+	return c
+}
+
+const sealedMark = "sealed:"
+
+// sealFields seals each non-empty field in place; values already sealed stay.
+func sealFields(tx *gorm.DB, table string, fields map[string]*string) error {
+	c := cipherOf(tx)
+	for col, p := range fields {
+		if *p == "" || strings.HasPrefix(*p, sealedMark) {
+			continue
+		}
+		if c == nil {
+			return fmt.Errorf("%s.%s: %w", table, col, ErrNoFieldCipher)
+		}
+		v, err := c.SealString(table+"."+col, *p)
+		if err != nil {
+			return fmt.Errorf("sealing %s.%s: %w", table, col, err)
+		}
+		*p = v
+	}
+	return nil
+}
+
+// openFields opens each sealed field in place.
+func openFields(tx *gorm.DB, table string, fields map[string]*string) error {
+	c := cipherOf(tx)
+	for col, p := range fields {
+		if !strings.HasPrefix(*p, sealedMark) {
+			continue
+		}
+		if c == nil {
+			return fmt.Errorf("%s.%s is sealed: %w", table, col, ErrNoFieldCipher)
+		}
+		v, err := c.OpenString(table+"."+col, *p)
+		if err != nil {
+			return fmt.Errorf("opening %s.%s: %w", table, col, err)
+		}
+		*p = v
+	}
+	return nil
+}
+
+func (c *Caregiver) fields() map[string]*string {
+	return map[string]*string{"given_name": &c.GivenName, "family_name": &c.FamilyName, "phone": &c.Phone}
+}
+
+// BeforeSave seals the caregiver's personal fields.
+func (c *Caregiver) BeforeSave(tx *gorm.DB) error { return sealFields(tx, "caregivers", c.fields()) }
+
+// AfterSave leaves the caller's copy in clear.
+func (c *Caregiver) AfterSave(tx *gorm.DB) error { return openFields(tx, "caregivers", c.fields()) }
+
+// AfterFind opens the caregiver's personal fields.
+func (c *Caregiver) AfterFind(tx *gorm.DB) error { return openFields(tx, "caregivers", c.fields()) }
+
+func (c *Child) fields() map[string]*string {
+	return map[string]*string{"given_name": &c.GivenName, "family_name": &c.FamilyName}
+}
+
+// BeforeSave seals the child's name.
+func (c *Child) BeforeSave(tx *gorm.DB) error { return sealFields(tx, "children", c.fields()) }
+
+// AfterSave leaves the caller's copy in clear.
+func (c *Child) AfterSave(tx *gorm.DB) error { return openFields(tx, "children", c.fields()) }
+
+// AfterFind opens the child's name.
+func (c *Child) AfterFind(tx *gorm.DB) error { return openFields(tx, "children", c.fields()) }
+
+func (a *Assessment) fields() map[string]*string { return map[string]*string{"answers": &a.Answers} }
+
+// BeforeSave seals the answers.
+func (a *Assessment) BeforeSave(tx *gorm.DB) error { return sealFields(tx, "assessments", a.fields()) }
+
+// AfterSave leaves the caller's copy in clear.
+func (a *Assessment) AfterSave(tx *gorm.DB) error { return openFields(tx, "assessments", a.fields()) }
+
+// AfterFind opens the answers.
+func (a *Assessment) AfterFind(tx *gorm.DB) error { return openFields(tx, "assessments", a.fields()) }
+
+func (f *FollowUp) fields() map[string]*string { return map[string]*string{"note": &f.Note} }
+
+// BeforeSave seals the note.
+func (f *FollowUp) BeforeSave(tx *gorm.DB) error { return sealFields(tx, "follow_ups", f.fields()) }
+
+// AfterSave leaves the caller's copy in clear.
+func (f *FollowUp) AfterSave(tx *gorm.DB) error { return openFields(tx, "follow_ups", f.fields()) }
+
+// AfterFind opens the note.
+func (f *FollowUp) AfterFind(tx *gorm.DB) error { return openFields(tx, "follow_ups", f.fields()) }
+
+// sealedTables lists the tables and columns holding sealed personal data.
+var sealedTables = []struct {
+	table   string
+	columns []string
+	model   func() any
+}{
+	{"caregivers", []string{"given_name", "family_name", "phone"}, func() any { return &[]Caregiver{} }},
+	{"children", []string{"given_name", "family_name"}, func() any { return &[]Child{} }},
+	{"assessments", []string{"answers"}, func() any { return &[]Assessment{} }},
+	{"follow_ups", []string{"note"}, func() any { return &[]FollowUp{} }},
+}
+
+// RotateFields re-seals every personal field not yet sealed with the key
+// activeID (the cipher's active key), batch rows at a time, calling
+// progress after each batch. It is safe to stop and run again: it picks up
+// what is left. It returns how many rows it re-sealed.
+func (s *Store) RotateFields(ctx context.Context, activeID string, batch int, progress func(done, total int)) (int, error) {
+	if s.cipher == nil {
+		return 0, ErrNoFieldCipher
+	}
+	if batch <= 0 {
+		batch = 500
+	}
+	prefix := strings.ReplaceAll(sealedMark+"v1:"+activeID+":", "%", "")
+	stale := func(cols []string) (string, []any) {
+		var conds []string
+		var args []any
+		for _, c := range cols {
+			conds = append(conds, fmt.Sprintf("(%s <> '' AND %s NOT LIKE ?)", c, c))
+			args = append(args, prefix+"%")
+		}
+		return strings.Join(conds, " OR "), args
+	}
+	total := 0
+	for _, t := range sealedTables {
+		q, args := stale(t.columns)
+		var n int64
+		if err := s.with(ctx).Table(t.table).Where(q, args...).Count(&n).Error; err != nil {
+			return 0, fmt.Errorf("counting %s: %w", t.table, err)
+		}
+		total += int(n)
+	}
+	done := 0
+	for _, t := range sealedTables {
+		q, args := stale(t.columns)
+		for {
+			rows := t.model()
+			if err := s.with(ctx).Where(q, args...).Order("id").Limit(batch).Find(rows).Error; err != nil {
+				return done, fmt.Errorf("reading %s: %w", t.table, err)
+			}
+			n, err := s.reseal(ctx, rows, t.columns)
+			if err != nil {
+				return done, fmt.Errorf("re-sealing %s: %w", t.table, err)
+			}
+			if n == 0 {
+				break
+			}
+			done += n
+			if progress != nil {
+				progress(done, total)
+			}
+		}
+	}
+	return done, nil
+}
+
+// reseal writes back rows read (and opened) by RotateFields: the model
+// hooks seal them again with the active key.
+func (s *Store) reseal(ctx context.Context, rows any, cols []string) (int, error) {
+	n := 0
+	err := s.with(ctx).Transaction(func(tx *gorm.DB) error {
+		save := func(row any) error {
+			n++
+			return tx.Model(row).Select(cols).Updates(row).Error
+		}
+		switch r := rows.(type) {
+		case *[]Caregiver:
+			for i := range *r {
+				if err := save(&(*r)[i]); err != nil {
+					return err
+				}
+			}
+		case *[]Child:
+			for i := range *r {
+				if err := save(&(*r)[i]); err != nil {
+					return err
+				}
+			}
+		case *[]Assessment:
+			for i := range *r {
+				if err := save(&(*r)[i]); err != nil {
+					return err
+				}
+			}
+		case *[]FollowUp:
+			for i := range *r {
+				if err := save(&(*r)[i]); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	return n, err
+}

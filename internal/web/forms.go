@@ -1,0 +1,319 @@
+package web
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
+
+	"github.com/khula-cop/khula/internal/api"
+	"github.com/khula-cop/khula/internal/cycle"
+	"github.com/khula-cop/khula/internal/instrument"
+	"github.com/khula-cop/khula/internal/store"
+	"github.com/khula-cop/khula/sites"
+)
+
+// An assessment form is drawn from the site's instrument: the respondent's
+// items in form order, grouped by domain, labelled in the chosen language.
+// Skip logic runs on the server: "Update the form" redraws it with the
+// items the answers so far show or hide, and submitting leaves hidden items
+// out. The API's validator has the last word: its field errors (422) are
+// shown next to each item and in a summary at the top.
+
+type choiceOption struct {
+	Value, Label, ID string
+	Checked          bool
+}
+
+type formItem struct {
+	ID, Label, Help, Type, Unit, Lang string
+	Required                          bool
+	Choices                           []choiceOption
+	Value                             string
+	Error                             string
+	Min, Max                          string
+	Decimal                           bool
+}
+
+type formSection struct {
+	Label string
+	Items []formItem
+}
+
+type langOption struct {
+	Code, Name string
+	Selected   bool
+}
+
+type formView struct {
+	Ref        cycle.CycleRef
+	Respondent string
+	Phase      string
+	Lang       string
+	Languages  []langOption
+	Sections   []formSection
+	Hidden     int
+	Summary    []formError
+	Problem    string
+	Key        string
+	SchoolName string
+	Done       bool
+}
+
+func (u *UI) instrumentOf(siteID string) (*instrument.Instrument, error) {
+	ref, ok := u.o.Sites.Instrument(siteID)
+	if !ok {
+		return nil, errNoInstrument
+	}
+	in, ok := u.o.Instruments.Instrument(ref)
+	if !ok {
+		return nil, errNoInstrument
+	}
+	return in, nil
+}
+
+// formContext checks the cycle through the API (scope, existence) and loads
+// what the form needs; it renders the failure itself.
+func (u *UI) formContext(c *gin.Context) (*sites.Site, *instrument.Instrument, store.CycleDetail, cycle.CycleRef, bool) {
+	var d store.CycleDetail
+	siteID, n, ok := waveParams(c)
+	if !ok {
+		u.fail(c, http.StatusNotFound, "Not found", "no such cycle")
+		return nil, nil, d, cycle.CycleRef{}, false
+	}
+	ref := cycle.CycleRef{Site: siteID, Wave: n, Child: c.Param("child")}
+	if !u.get(c, fmt.Sprintf("/api/v1/cycles/%s/%d/%s", url.PathEscape(siteID), n, url.PathEscape(ref.Child)), &d) {
+		return nil, nil, d, ref, false
+	}
+	site, _ := u.o.Sites.Site(siteID)
+	in, err := u.instrumentOf(siteID)
+	if err != nil {
+		u.fail(c, http.StatusServiceUnavailable, "No instrument", err.Error())
+		return nil, nil, d, ref, false
+	}
+	if !slices.Contains(in.Respondents(), c.Param("respondent")) {
+		u.fail(c, http.StatusNotFound, "Unknown respondent", "the instrument has no respondent "+c.Param("respondent"))
+		return nil, nil, d, ref, false
+	}
+	crumbs(c, navLink{Href: "/work", Label: "Today's work"}, navLink{Href: fmt.Sprintf("/cycles/%s/%d/%s", siteID, n, ref.Child), Label: "Child " + ref.Child})
+	return site, in, d, ref, true
+}
+
+func (u *UI) formPage(c *gin.Context) {
+	site, in, d, ref, ok := u.formContext(c)
+	if !ok {
+		return
+	}
+	phase := c.DefaultQuery("phase", phaseOf(d.Cycle.Stage))
+	u.showForm(c, http.StatusOK, site, in, d, ref, phase, pickLang(site, c.Query("lang")), instrument.Answers{}, nil)
+}
+
+func phaseOf(stage string) string {
+	if stage == cycle.StageReassess {
+		return cycle.PhaseReassessment
+	}
+	return cycle.PhaseBaseline
+}
+
+func pickLang(site *sites.Site, lang string) string {
+	if slices.Contains(site.Languages, lang) {
+		return lang
+	}
+	if site.DefaultLanguage != "" {
+		return site.DefaultLanguage
+	}
+	return site.Languages[0]
+}
+
+// readAnswers turns the posted form into answers, in the types the API
+// takes; what does not convert is passed on as typed, for the validator to
+// reject with its own message. Items hidden by the skip logic are dropped.
+func readAnswers(c *gin.Context, in *instrument.Instrument, respondent string) (instrument.Answers, int) {
+	a := instrument.Answers{}
+	items := in.ItemsFor(respondent)
+	for _, it := range items {
+		raw := strings.TrimSpace(c.PostForm("a." + it.ID))
+		if raw == "" {
+			continue
+		}
+		switch it.Type {
+		case instrument.TypeYesNo:
+			switch raw {
+			case "true":
+				a[it.ID] = true
+			case "false":
+				a[it.ID] = false
+			default:
+				a[it.ID] = raw
+			}
+		case instrument.TypeNumber, instrument.TypeMeasurement:
+			if f, err := strconv.ParseFloat(strings.ReplaceAll(raw, ",", "."), 64); err == nil {
+				a[it.ID] = f
+			} else {
+				a[it.ID] = raw
+			}
+		case instrument.TypeChoice:
+			if numericChoices(it) {
+				if f, err := strconv.ParseFloat(raw, 64); err == nil {
+					a[it.ID] = f
+					continue
+				}
+			}
+			a[it.ID] = raw
+		default:
+			a[it.ID] = raw
+		}
+	}
+	hidden := 0
+	for _, it := range items {
+		if shown, _ := in.Shown(it.ID, a); !shown {
+			if _, ok := a[it.ID]; ok {
+				delete(a, it.ID)
+			}
+			hidden++
+		}
+	}
+	return a, hidden
+}
+
+func numericChoices(it instrument.Item) bool {
+	for _, ch := range it.Choices {
+		if _, ok := ch.Value.(float64); !ok {
+			return false
+		}
+	}
+	return len(it.Choices) > 0
+}
+
+func valueString(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return ""
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64)
+	case bool:
+		return strconv.FormatBool(x)
+	case string:
+		return x
+	}
+	return fmt.Sprint(v)
+}
+
+// showForm draws the respondent's form for the answers so far.
+func (u *UI) showForm(c *gin.Context, status int, site *sites.Site, in *instrument.Instrument, d store.CycleDetail, ref cycle.CycleRef,
+	phase, lang string, answers instrument.Answers, prob *api.Problem) {
+	respondent := c.Param("respondent")
+	v := formView{Ref: ref, Respondent: respondent, Phase: phase, Lang: lang, Key: uuid.NewString()}
+	if sc, ok := site.School(d.Cycle.SchoolID); ok {
+		v.SchoolName = sc.Name
+	}
+	for _, l := range site.Languages {
+		v.Languages = append(v.Languages, langOption{Code: l, Name: languageName(l), Selected: l == lang})
+	}
+	errs := map[string]string{}
+	if prob != nil {
+		for _, fe := range prob.Errors {
+			if id, ok := strings.CutPrefix(fe.Field, "answers."); ok {
+				if _, dup := errs[id]; !dup {
+					errs[id] = fe.Message
+				}
+			}
+		}
+		if len(prob.Errors) == 0 || status == http.StatusConflict {
+			v.Problem = prob.Title
+			if prob.Detail != "" {
+				v.Problem += ": " + prob.Detail
+			}
+		}
+	}
+	def := in.Languages()[0]
+	domainLabel := map[string]string{}
+	for _, dm := range in.Domains() {
+		domainLabel[dm.ID] = dm.Label.In(lang, def)
+	}
+	shownIDs := map[string]bool{}
+	for _, it := range in.ItemsFor(respondent) {
+		shown, _ := in.Shown(it.ID, answers)
+		if !shown {
+			v.Hidden++
+			continue
+		}
+		shownIDs[it.ID] = true
+		fi := formItem{ID: it.ID, Label: in.Label(it.ID, lang), Help: it.Help.In(lang, def), Type: string(it.Type), Unit: it.Unit,
+			Lang: lang, Required: it.Required, Value: valueString(answers[it.ID]), Error: errs[it.ID], Decimal: !it.Integer}
+		if it.Label[lang] == "" {
+			fi.Lang = def
+		}
+		if it.Min != nil {
+			fi.Min = strconv.FormatFloat(*it.Min, 'f', -1, 64)
+		}
+		if it.Max != nil {
+			fi.Max = strconv.FormatFloat(*it.Max, 'f', -1, 64)
+		}
+		switch it.Type {
+		case instrument.TypeChoice:
+			for k, ch := range it.Choices {
+				val := valueString(ch.Value)
+				fi.Choices = append(fi.Choices, choiceOption{Value: val, Label: ch.Label.In(lang, def), ID: choiceID(it.ID, k), Checked: val == fi.Value})
+			}
+		case instrument.TypeYesNo:
+			fi.Choices = []choiceOption{
+				{Value: "true", Label: "Yes", ID: choiceID(it.ID, 0), Checked: fi.Value == "true"},
+				{Value: "false", Label: "No", ID: choiceID(it.ID, 1), Checked: fi.Value == "false"},
+			}
+		}
+		label := domainLabel[it.Domain]
+		if n := len(v.Sections); n == 0 || v.Sections[n-1].Label != label {
+			v.Sections = append(v.Sections, formSection{Label: label})
+		}
+		sec := &v.Sections[len(v.Sections)-1]
+		sec.Items = append(sec.Items, fi)
+	}
+	v.Summary = summary(prob, func(fe cycle.FieldError) string {
+		if id, ok := strings.CutPrefix(fe.Field, "answers."); ok && shownIDs[id] {
+			return "i-" + id
+		}
+		return ""
+	})
+	u.render(c, status, "form", fmt.Sprintf("%s form: child %s", humanize(respondent), ref.Child), v)
+}
+
+func choiceID(item string, k int) string {
+	if k == 0 {
+		return "i-" + item
+	}
+	return fmt.Sprintf("i-%s-%d", item, k)
+}
+
+// submitForm redraws the form (skip logic) or submits it through the API.
+func (u *UI) submitForm(c *gin.Context) {
+	site, in, d, ref, ok := u.formContext(c)
+	if !ok {
+		return
+	}
+	respondent := c.Param("respondent")
+	phase := c.PostForm("phase")
+	if phase == "" {
+		phase = phaseOf(d.Cycle.Stage)
+	}
+	lang := pickLang(site, c.PostForm("lang"))
+	answers, _ := readAnswers(c, in, respondent)
+	if c.PostForm("action") != "submit" {
+		u.showForm(c, http.StatusOK, site, in, d, ref, phase, lang, answers, nil)
+		return
+	}
+	path := fmt.Sprintf("/api/v1/cycles/%s/%d/%s/assessments", url.PathEscape(ref.Site), ref.Wave, url.PathEscape(ref.Child))
+	res := u.send(c, http.MethodPost, path, cycle.SubmitAssessmentInput{
+		Phase: phase, Respondent: respondent, Answers: cycle.Answers(answers), SubmittedBy: recordedBy(me(c)),
+	})
+	if prob := res.problem(); prob != nil {
+		u.showForm(c, res.Status, site, in, d, ref, phase, lang, answers, prob)
+		return
+	}
+	c.Redirect(http.StatusSeeOther, fmt.Sprintf("/cycles/%s/%d/%s?ok=form", ref.Site, ref.Wave, url.PathEscape(ref.Child)))
+}

@@ -1,0 +1,385 @@
+// Package web serves khula's web UI: server-rendered pages (html/template,
+// embedded) for programme managers, site coordinators, practitioners and
+// ops, mounted on the API's gin engine. Every change a page makes goes
+// through the API's own handlers, dispatched in process with the caller's
+// session and CSRF token, so the UI can do nothing the API would not let
+// the same person do; reads check role and site/school scope with the same
+// rules. Charts are SVG drawn on the server. Pages need no JavaScript.
+package web
+
+import (
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/khula-cop/khula/internal/auth"
+	"github.com/khula-cop/khula/internal/cycle"
+	"github.com/khula-cop/khula/internal/instrument"
+	"github.com/khula-cop/khula/internal/sitecheck"
+	"github.com/khula-cop/khula/internal/store"
+	"github.com/khula-cop/khula/sites"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static/khula.css
+var css []byte
+
+// Directory finds sites and the instrument version each uses.
+type Directory interface {
+	Site(id string) (*sites.Site, bool)
+	Sites() []*sites.Site
+	Instrument(siteID string) (cycle.InstrumentRef, bool)
+}
+
+// Instruments finds a loaded instrument version.
+type Instruments interface {
+	Instrument(ref cycle.InstrumentRef) (*instrument.Instrument, bool)
+}
+
+// Options are the UI's dependencies.
+type Options struct {
+	Store       *store.Store
+	Sites       Directory
+	Instruments Instruments
+	// SitesFS holds the site folders, for the configuration check.
+	SitesFS fs.FS
+	// PluginCheck, when set, is part of the configuration check.
+	PluginCheck sitecheck.PluginCheck
+	// AllowCompressedTime offers a compressed day when launching a wave
+	// (khula dev); the API decides either way.
+	AllowCompressedTime bool
+	Logger              *slog.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// UI is the web UI.
+type UI struct {
+	o       Options
+	engine  http.Handler
+	pages   map[string]*template.Template
+	cssPath string
+}
+
+// New parses the templates; it panics only if an embedded template is
+// broken, which the package's tests catch.
+func New(o Options) *UI {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	sum := sha256.Sum256(css)
+	u := &UI{o: o, pages: map[string]*template.Template{}, cssPath: "/static/khula." + hex.EncodeToString(sum[:6]) + ".css"}
+	layout := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html"))
+	entries, err := fs.Glob(templateFS, "templates/*.html")
+	if err != nil {
+		panic(err)
+	}
+	for _, e := range entries {
+		name := strings.TrimSuffix(strings.TrimPrefix(e, "templates/"), ".html")
+		if name == "layout" {
+			continue
+		}
+		u.pages[name] = template.Must(template.Must(layout.Clone()).ParseFS(templateFS, e))
+	}
+	return u
+}
+
+func (u *UI) now() time.Time {
+	if u.o.Now != nil {
+		return u.o.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+// Register mounts the UI's routes on the API's engine; the UI dispatches
+// its changes to the same engine.
+func (u *UI) Register(r *gin.Engine) {
+	u.engine = r
+	r.GET(u.cssPath, u.serveCSS)
+	r.GET("/", u.home)
+	r.GET("/login", u.loginPage)
+	r.POST("/login", u.login)
+	r.POST("/logout", u.page(), u.logout)
+
+	r.GET("/waves", u.page(auth.ProgrammeManager, auth.SiteCoordinator, auth.Practitioner), u.waves)
+	r.POST("/waves", u.page(auth.ProgrammeManager, auth.SiteCoordinator), u.launchWave)
+	r.GET("/waves/:site/:wave", u.page(auth.ProgrammeManager, auth.SiteCoordinator, auth.Practitioner), u.wave)
+	r.GET("/waves/:site/:wave/schools/:school", u.page(auth.ProgrammeManager, auth.SiteCoordinator, auth.Practitioner), u.waveSchool)
+	r.GET("/compare", u.page(auth.ProgrammeManager, auth.SiteCoordinator, auth.Practitioner), u.compare)
+
+	r.GET("/sites/:site", u.page(auth.ProgrammeManager, auth.SiteCoordinator, auth.Practitioner), u.siteOverview)
+	r.GET("/sites/:site/services", u.page(auth.ProgrammeManager, auth.SiteCoordinator, auth.Practitioner), u.services)
+	r.GET("/sites/:site/meetings", u.page(auth.ProgrammeManager, auth.SiteCoordinator, auth.Practitioner), u.calendar)
+	r.GET("/sites/:site/referrals", u.page(auth.ProgrammeManager, auth.SiteCoordinator, auth.Practitioner), u.referrals)
+	r.GET("/sites/:site/check", u.page(auth.ProgrammeManager, auth.SiteCoordinator), u.check)
+	r.GET("/sites/:site/cohort", u.page(auth.ProgrammeManager, auth.SiteCoordinator), u.cohortPage)
+	r.POST("/sites/:site/cohort", u.page(auth.ProgrammeManager, auth.SiteCoordinator), u.importCohort)
+
+	r.GET("/work", u.page(auth.ProgrammeManager, auth.SiteCoordinator, auth.Practitioner), u.work)
+	r.GET("/cycles/:site/:wave/:child", u.page(auth.ProgrammeManager, auth.SiteCoordinator, auth.Practitioner), u.child)
+	r.GET("/cycles/:site/:wave/:child/forms/:respondent", u.page(auth.SiteCoordinator, auth.Practitioner), u.formPage)
+	r.POST("/cycles/:site/:wave/:child/forms/:respondent", u.page(auth.SiteCoordinator, auth.Practitioner), u.submitForm)
+	r.POST("/cycles/:site/:wave/:child/follow-ups", u.page(auth.SiteCoordinator, auth.Practitioner), u.followUp)
+	r.POST("/referrals/:site/:wave/:child/:k/:action", u.page(auth.SiteCoordinator, auth.Practitioner), u.referralAction)
+
+	r.POST("/meetings", u.page(auth.SiteCoordinator, auth.Practitioner), u.holdMeeting)
+	r.GET("/meetings/:site/:school/:date", u.page(auth.ProgrammeManager, auth.SiteCoordinator, auth.Practitioner), u.meeting)
+	r.POST("/meetings/:site/:school/:date/minutes", u.page(auth.SiteCoordinator, auth.Practitioner), u.minutes)
+
+	r.GET("/ops", u.page(auth.Ops, auth.ProgrammeManager), u.ops)
+}
+
+func (u *UI) serveCSS(c *gin.Context) {
+	c.Header("Cache-Control", "public, max-age=31536000, immutable")
+	c.Data(http.StatusOK, "text/css; charset=utf-8", css)
+}
+
+// home sends each role to its start page.
+func (u *UI) home(c *gin.Context) {
+	p, ok := u.principal(c)
+	if !ok {
+		c.Redirect(http.StatusSeeOther, "/login")
+		return
+	}
+	c.Redirect(http.StatusSeeOther, startPage(p))
+}
+
+func startPage(p auth.Principal) string {
+	switch p.Role {
+	case auth.ProgrammeManager:
+		return "/waves"
+	case auth.SiteCoordinator:
+		if len(p.Sites) > 0 {
+			return "/sites/" + p.Sites[0]
+		}
+		return "/waves"
+	case auth.Practitioner:
+		return "/work"
+	}
+	return "/ops"
+}
+
+// view is what every page template gets.
+type view struct {
+	Title   string
+	Lang    string
+	CSS     string
+	User    *auth.Principal
+	CSRF    string
+	Nav     []navLink
+	Flash   string
+	Error   string
+	Crumbs  []navLink
+	Path    string
+	D       any
+	Compact bool
+}
+
+type navLink struct {
+	Href, Label string
+	Current     bool
+}
+
+// nav lists a role's main pages.
+func (u *UI) nav(p auth.Principal, path string) []navLink {
+	var links []navLink
+	add := func(href, label string) {
+		cur := path == href || (href != "/" && strings.HasPrefix(path, href+"/"))
+		links = append(links, navLink{Href: href, Label: label, Current: cur})
+	}
+	switch p.Role {
+	case auth.ProgrammeManager:
+		add("/waves", "Waves")
+		for _, s := range u.o.Sites.Sites() {
+			add("/sites/"+s.ID, s.Name)
+		}
+		add("/ops", "Health")
+	case auth.SiteCoordinator:
+		for _, id := range p.Sites {
+			if s, ok := u.o.Sites.Site(id); ok {
+				add("/sites/"+id, s.Name)
+			}
+		}
+		add("/waves", "Waves")
+		add("/work", "Work")
+	case auth.Practitioner:
+		add("/work", "Today")
+		if len(p.Sites) > 0 {
+			add("/sites/"+p.Sites[0]+"/meetings", "Meetings")
+			add("/sites/"+p.Sites[0]+"/referrals", "Referrals")
+		}
+		add("/waves", "Waves")
+	case auth.Ops:
+		add("/ops", "Health")
+	}
+	return links
+}
+
+var flashes = map[string]string{
+	"launched":    "The wave was launched.",
+	"existing":    "That wave was launched before: nothing new was started.",
+	"form":        "The form was recorded.",
+	"minutes":     "The minutes were recorded and the plans sent to each child's cycle.",
+	"meeting":     "The meeting was opened: its agenda is below.",
+	"follow-up":   "The follow-up was recorded.",
+	"referral":    "The referral was updated.",
+	"signed-out":  "You signed out.",
+	"imported":    "The class list was imported.",
+	"no-plan-yet": "No plan was recorded.",
+}
+
+// render writes a page.
+func (u *UI) render(c *gin.Context, status int, name, title string, data any) {
+	t, ok := u.pages[name]
+	if !ok {
+		c.String(http.StatusInternalServerError, "no page "+name)
+		return
+	}
+	v := view{Title: title, Lang: "en", CSS: u.cssPath, Path: c.Request.URL.Path, D: data, Flash: flashes[c.Query("ok")]}
+	if p, ok := currentPrincipal(c); ok {
+		v.User = &p
+		v.CSRF = p.CSRF
+		v.Nav = u.nav(p, c.Request.URL.Path)
+	}
+	if cr, ok := c.Get(crumbsKey); ok {
+		v.Crumbs, _ = cr.([]navLink)
+	}
+	var b strings.Builder
+	if err := t.ExecuteTemplate(&b, "layout", v); err != nil {
+		u.o.Logger.Error("rendering a page", "page", name, "error", err)
+		c.String(http.StatusInternalServerError, "the page could not be drawn")
+		return
+	}
+	securityHeaders(c)
+	c.Data(status, "text/html; charset=utf-8", []byte(b.String()))
+}
+
+const crumbsKey = "khula.web.crumbs"
+
+func crumbs(c *gin.Context, links ...navLink) { c.Set(crumbsKey, links) }
+
+func securityHeaders(c *gin.Context) {
+	h := c.Writer.Header()
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "same-origin")
+	h.Set("X-Frame-Options", "DENY")
+	// Pages carry children's data: never keep them in a shared cache.
+	h.Set("Cache-Control", "no-store")
+}
+
+// fail renders an error page.
+func (u *UI) fail(c *gin.Context, status int, title, detail string) {
+	u.render(c, status, "error", title, errorPage{Status: status, Title: title, Detail: detail})
+	c.Abort()
+}
+
+type errorPage struct {
+	Status        int
+	Title, Detail string
+}
+
+// languageNames names the languages sites use, in their own words.
+var languageNames = map[string]string{
+	"en": "English", "zu": "isiZulu", "xh": "isiXhosa", "st": "Sesotho", "tn": "Setswana", "nso": "Sepedi",
+	"nr": "isiNdebele", "ts": "Xitsonga", "ss": "siSwati", "ve": "Tshivenḓa", "af": "Afrikaans",
+}
+
+func languageName(code string) string {
+	if n, ok := languageNames[code]; ok {
+		return n
+	}
+	return code
+}
+
+var stageNames = map[string]string{
+	cycle.StageEnrol: "Enrol", cycle.StageAssess: "Assess", cycle.StageScore: "Score", cycle.StagePlan: "Plan",
+	cycle.StageRefer: "Refer", cycle.StageFollowUp: "Follow up", cycle.StageReassess: "Reassess", cycle.StageClosed: "Closed",
+}
+
+func stageName(s string) string {
+	if n, ok := stageNames[s]; ok {
+		return n
+	}
+	return s
+}
+
+func humanize(s string) string {
+	s = strings.ReplaceAll(s, "_", " ")
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+var funcs = template.FuncMap{
+	"stage":    stageName,
+	"human":    humanize,
+	"language": languageName,
+	"date": func(t any) string {
+		switch v := t.(type) {
+		case time.Time:
+			if v.IsZero() {
+				return ""
+			}
+			return v.UTC().Format("2 Jan 2006")
+		case *time.Time:
+			if v == nil || v.IsZero() {
+				return ""
+			}
+			return v.UTC().Format("2 Jan 2006")
+		}
+		return ""
+	},
+	"datetime": func(t any) string {
+		switch v := t.(type) {
+		case time.Time:
+			if v.IsZero() {
+				return ""
+			}
+			return v.UTC().Format("2 Jan 2006 15:04 UTC")
+		case *time.Time:
+			if v == nil || v.IsZero() {
+				return ""
+			}
+			return v.UTC().Format("2 Jan 2006 15:04 UTC")
+		}
+		return ""
+	},
+	"iso": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+	"pct": func(n, of int) string {
+		if of == 0 {
+			return "–"
+		}
+		return fmt.Sprintf("%.0f%%", 100*float64(n)/float64(of))
+	},
+	"childOf": func(cycleID string) string {
+		if ref, err := cycle.ParseCycleID(cycleID); err == nil {
+			return ref.Child
+		}
+		return cycleID
+	},
+	"cycleHref": cycleHref,
+	"inc":       func(i int) int { return i + 1 },
+	"join":      strings.Join,
+}
+
+// cycleHref links a cycle ID (cycle/SITE/WAVE/CHILD) to the child's page.
+func cycleHref(cycleID string) string {
+	ref, err := cycle.ParseCycleID(cycleID)
+	if err != nil {
+		return "/"
+	}
+	return fmt.Sprintf("/cycles/%s/%d/%s", ref.Site, ref.Wave, ref.Child)
+}

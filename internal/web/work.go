@@ -1,0 +1,267 @@
+package web
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html/template"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+
+	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
+
+	"github.com/khula-cop/khula/internal/auth"
+	"github.com/khula-cop/khula/internal/cycle"
+	"github.com/khula-cop/khula/internal/store"
+	"github.com/khula-cop/khula/sites"
+)
+
+type workView struct {
+	Site       *sites.Site
+	School     string
+	SchoolName string
+	Schools    []calendarSchool
+	Sites      []siteOption
+	Work       store.Work
+	Next       map[string]string
+	CanCapture bool
+	PlanTotal  int
+	Key        string
+	Today      string
+}
+
+// work shows what practitioners have to do: forms to capture, meetings
+// awaiting minutes, children awaiting a plan, referrals and follow-ups.
+func (u *UI) work(c *gin.Context) {
+	p := me(c)
+	scope := u.sitesInScope(p)
+	if len(scope) == 0 {
+		u.fail(c, http.StatusForbidden, "No site", "You work at no site yet: ask your coordinator.")
+		return
+	}
+	siteID := c.Query("site")
+	if siteID == "" {
+		siteID = scope[0].ID
+	}
+	site, ok := u.o.Sites.Site(siteID)
+	if !ok {
+		u.fail(c, http.StatusNotFound, "Unknown site", "no such site")
+		return
+	}
+	if !u.inSite(c, site.ID) {
+		return
+	}
+	school := c.Query("school")
+	v := workView{Site: site, CanCapture: p.Role != auth.ProgrammeManager, Key: uuid.NewString()}
+	for _, s := range scope {
+		v.Sites = append(v.Sites, siteOption{ID: s.ID, Name: s.Name, Selected: s.ID == site.ID})
+	}
+	for _, sc := range site.Schools {
+		if p.InSchool(site.ID, sc.ID) {
+			v.Schools = append(v.Schools, calendarSchool{ID: sc.ID, Name: sc.Name})
+		}
+	}
+	if school == "" && p.Role == auth.Practitioner && len(v.Schools) > 0 {
+		school = v.Schools[0].ID
+	}
+	v.School = school
+	if sc, ok := site.School(school); ok {
+		v.SchoolName = sc.Name
+	}
+	q := url.Values{"site": {site.ID}, "limit": {"50"}}
+	if school != "" {
+		q.Set("school", school)
+	}
+	var out struct {
+		store.Work
+		Next map[string]string `json:"next"`
+	}
+	if !u.get(c, "/api/v1/work?"+q.Encode(), &out) {
+		return
+	}
+	v.Work, v.Next = out.Work, out.Next
+	for _, n := range v.Work.PlanBySchool {
+		v.PlanTotal += n
+	}
+	v.Today = u.now().Format("2006-01-02")
+	u.render(c, http.StatusOK, "work", "Today's work", v)
+}
+
+type childView struct {
+	Detail     store.CycleDetail
+	Child      store.Child
+	Ref        cycle.CycleRef
+	SiteName   string
+	SchoolName string
+	Track      template.HTML
+	Domains    []domainRow
+	Plans      []planView
+	Forms      []store.Assessment
+	Due        []string
+	Phase      string
+	CanCapture bool
+	Key        string
+	Errors     map[string]string
+	Problem    string
+	Note       string
+	Events     []store.StageEvent
+}
+
+type domainRow struct {
+	Label, Baseline, Reassessment, Change string
+}
+
+type planView struct {
+	Meeting  string
+	AgreedAt string
+	Actions  []cycle.PlanAction
+}
+
+// child shows a child's page: the name (to those in scope), stage, timeline,
+// domain results, plans, referrals and forms.
+func (u *UI) child(c *gin.Context) {
+	u.showChild(c, http.StatusOK, nil, "")
+}
+
+func (u *UI) showChild(c *gin.Context, status int, errs map[string]string, problem string) {
+	siteID, n, ok := waveParams(c)
+	if !ok {
+		u.fail(c, http.StatusNotFound, "Not found", "no such cycle")
+		return
+	}
+	childID := c.Param("child")
+	var d store.CycleDetail
+	if !u.get(c, fmt.Sprintf("/api/v1/cycles/%s/%d/%s", url.PathEscape(siteID), n, url.PathEscape(childID)), &d) {
+		return
+	}
+	// The API let the user see this cycle: the child is in their scope.
+	ctx := c.Request.Context()
+	site, _ := u.o.Sites.Site(siteID)
+	v := childView{Detail: d, Ref: cycle.CycleRef{Site: siteID, Wave: n, Child: childID}, SiteName: site.Name,
+		CanCapture: me(c).Role != auth.ProgrammeManager, Key: uuid.NewString(), Errors: errs, Problem: problem, Note: c.PostForm("note")}
+	if v.Errors == nil {
+		v.Errors = map[string]string{}
+	}
+	if sc, ok := site.School(d.Cycle.SchoolID); ok {
+		v.SchoolName = sc.Name
+	}
+	ch, err := u.childRecord(ctx, childID)
+	if err == nil {
+		v.Child = ch
+	}
+	reached := map[string]bool{}
+	for _, e := range d.Timeline {
+		reached[e.Stage] = true
+	}
+	v.Events = append(v.Events, d.Timeline...)
+	sort.SliceStable(v.Events, func(i, j int) bool { return v.Events[i].Seq > v.Events[j].Seq })
+	v.Track = stageTrack("track", d.Cycle.Stage, reached)
+	risks, _ := u.cycleRisks(ctx, d.Cycle.ID)
+	byDomain := map[string]*domainRow{}
+	for _, dl := range u.domains(siteID) {
+		byDomain[dl.ID] = &domainRow{Label: dl.Label}
+	}
+	for _, r := range risks {
+		row := byDomain[r.Domain]
+		if row == nil {
+			continue
+		}
+		if r.Phase == cycle.PhaseBaseline {
+			row.Baseline = r.Level
+		} else {
+			row.Reassessment, row.Change = r.Level, r.Change
+		}
+	}
+	for _, dl := range u.domains(siteID) {
+		if row := byDomain[dl.ID]; row.Baseline != "" || row.Reassessment != "" {
+			v.Domains = append(v.Domains, *row)
+		}
+	}
+	for _, p := range d.Plans {
+		pv := planView{Meeting: p.MeetingID, AgreedAt: p.AgreedAt.UTC().Format("2 Jan 2006")}
+		_ = json.Unmarshal([]byte(p.Actions), &pv.Actions)
+		v.Plans = append(v.Plans, pv)
+	}
+	v.Forms, _ = u.submitted(ctx, d.Cycle.ID)
+	if d.Cycle.Status == store.CycleOpen && (d.Cycle.Stage == cycle.StageAssess || d.Cycle.Stage == cycle.StageReassess) {
+		v.Phase = cycle.PhaseBaseline
+		if d.Cycle.Stage == cycle.StageReassess {
+			v.Phase = cycle.PhaseReassessment
+		}
+		got := map[string]bool{}
+		for _, f := range v.Forms {
+			if f.Phase == v.Phase {
+				got[f.Respondent] = true
+			}
+		}
+		for _, r := range store.SplitList(d.Cycle.Awaiting) {
+			if !got[r] {
+				v.Due = append(v.Due, r)
+			}
+		}
+	}
+	crumbs(c, navLink{Href: "/work", Label: "Today's work"})
+	u.render(c, status, "child", "Child "+childID, v)
+}
+
+// followUp records a check-in through the API.
+func (u *UI) followUp(c *gin.Context) {
+	siteID, n, ok := waveParams(c)
+	if !ok {
+		u.fail(c, http.StatusNotFound, "Not found", "no such cycle")
+		return
+	}
+	path := fmt.Sprintf("/api/v1/cycles/%s/%d/%s/follow-ups", url.PathEscape(siteID), n, url.PathEscape(c.Param("child")))
+	res := u.send(c, http.MethodPost, path, cycle.FollowUpInput{Note: c.PostForm("note"), RecordedBy: recordedBy(me(c))})
+	if p := res.problem(); p != nil {
+		u.showChild(c, res.Status, fieldErrors(p), p.Title+". "+p.Detail)
+		return
+	}
+	c.Redirect(http.StatusSeeOther, fmt.Sprintf("/cycles/%s/%d/%s?ok=follow-up", siteID, n, url.PathEscape(c.Param("child"))))
+}
+
+// referralAction acknowledges a referral or records its outcome through the API.
+func (u *UI) referralAction(c *gin.Context) {
+	siteID, n, ok := waveParams(c)
+	k, err := strconv.Atoi(c.Param("k"))
+	action := c.Param("action")
+	if !ok || err != nil || (action != "acknowledge" && action != "outcome") {
+		u.fail(c, http.StatusNotFound, "Not found", "no such referral action")
+		return
+	}
+	path := fmt.Sprintf("/api/v1/referrals/%s/%d/%s/%d/%s", url.PathEscape(siteID), n, url.PathEscape(c.Param("child")), k, action)
+	var body any = cycle.AcknowledgeInput{By: recordedBy(me(c))}
+	if action == "outcome" {
+		body = cycle.ReferralOutcomeInput{Outcome: c.PostForm("outcome"), By: recordedBy(me(c))}
+	}
+	res := u.send(c, http.MethodPost, path, body)
+	if p := res.problem(); p != nil {
+		msg := p.Title
+		if p.Detail != "" {
+			msg += ". " + p.Detail
+		}
+		for _, fe := range p.Errors {
+			msg += " " + fe.Message + "."
+		}
+		u.fail(c, res.Status, "The referral was not updated", msg)
+		return
+	}
+	back := c.PostForm("back")
+	if !localPath(back) {
+		back = fmt.Sprintf("/cycles/%s/%d/%s", siteID, n, url.PathEscape(c.Param("child")))
+	}
+	c.Redirect(http.StatusSeeOther, back+"?ok=referral")
+}
+
+// recordedBy names who records an input: the user's display name and username.
+func recordedBy(p auth.Principal) string {
+	if p.DisplayName != "" {
+		return p.DisplayName + " (" + p.Username + ")"
+	}
+	return p.Username
+}
+
+var errNoInstrument = errors.New("the site has no instrument loaded")
