@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 
 	"github.com/khula-cop/khula/internal/cycle"
 	"github.com/khula-cop/khula/internal/metrics"
@@ -41,6 +42,10 @@ type Server struct {
 	Ready func(ctx context.Context) error
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Codec, when set, serves /codec/decode and /codec/encode for an
+	// operator's Temporal UI; CodecCORSOrigin is that UI's origin.
+	Codec           converter.PayloadCodec
+	CodecCORSOrigin string
 	// Metrics, when set, counts requests; Gatherer, when set, is served at /metrics.
 	Metrics  *metrics.HTTP
 	Gatherer prometheus.Gatherer
@@ -76,6 +81,7 @@ func (s *Server) Handler() http.Handler {
 		r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(s.Gatherer, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})))
 	}
 
+	s.codecRoutes(r)
 	r.POST("/api/v1/session", s.signIn)
 	r.GET("/api/v1/openapi.json", s.openAPI)
 	v1 := r.Group("/api/v1", s.authenticate())

@@ -9,8 +9,12 @@ import (
 
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
+	commonpb "go.temporal.io/api/common/v1"
+	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/khula-cop/khula/internal/auth"
+	"github.com/khula-cop/khula/internal/codec"
+	"github.com/khula-cop/khula/internal/codec/codectest"
 	"github.com/khula-cop/khula/internal/cycle"
 	"github.com/khula-cop/khula/internal/store"
 	"github.com/khula-cop/khula/internal/users"
@@ -133,4 +137,34 @@ func openWave3(t *testing.T, f *fixture) {
 	t.Helper()
 	require.NoError(t, f.store.SaveWave(context.Background(), cycle.WaveRecord{WaveID: "wave/johannesburg/3", SiteID: "johannesburg", Number: 3,
 		WindowOpen: now, WindowClose: now, Status: cycle.WaveOpen, At: now}))
+}
+
+func TestCodecEndpointDecodesForProgrammeManagersOnly(t *testing.T) {
+	f := newFixture(t, func(f *fixture) {
+		f.srv.Codec = codec.New(codectest.Keyring())
+		f.srv.CodecCORSOrigin = "https://temporal-ui.example.org"
+	})
+	sealed, err := codec.New(codectest.Keyring()).Encode([]*commonpb.Payload{{Metadata: map[string][]byte{"encoding": []byte("json/plain")}, Data: []byte(`{"sdq01":2}`)}})
+	require.NoError(t, err)
+	body, err := protojson.Marshal(&commonpb.Payloads{Payloads: sealed})
+	require.NoError(t, err)
+	pm := tokenFor(t, f, users.Spec{Username: "pm", Role: auth.ProgrammeManager})
+	ops := tokenFor(t, f, users.Spec{Username: "ops", Role: auth.Ops})
+
+	if rec := f.doAs(t, "POST", "/codec/decode", string(body), "Authorization", "Bearer "+ops); rec.Code != http.StatusForbidden {
+		t.Fatalf("ops decoded payloads: %d", rec.Code)
+	}
+	rec := f.doAs(t, "POST", "/codec/decode", string(body), "Authorization", "Bearer "+pm, "Origin", "https://temporal-ui.example.org", "X-Namespace", "khula")
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	var out commonpb.Payloads
+	require.NoError(t, protojson.Unmarshal(rec.Body.Bytes(), &out))
+	if got := string(out.GetPayloads()[0].GetData()); got != `{"sdq01":2}` {
+		t.Fatalf("decoded %q", got)
+	}
+	if rec.Header().Get("Access-Control-Allow-Origin") != "https://temporal-ui.example.org" {
+		t.Errorf("no CORS header for the Temporal UI")
+	}
+	if rep, _ := f.store.VerifyAudit(context.Background(), nil); rep.Entries != 1 {
+		t.Errorf("a decode was not audited: %d entries", rep.Entries)
+	}
 }

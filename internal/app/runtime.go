@@ -54,6 +54,7 @@ type Runtime struct {
 	Sites      *sitedir.Directory
 	Scoring    *scoring.Registry
 	Prom       *prometheus.Registry
+	Keys       *codec.Keyring
 	GrowthNote string
 	Logger     *slog.Logger
 }
@@ -63,7 +64,7 @@ func Connect(ctx context.Context, o ConnectOptions) (*Runtime, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
-	rt := &Runtime{Logger: o.Logger, Prom: metrics.NewRegistry()}
+	rt := &Runtime{Logger: o.Logger, Prom: metrics.NewRegistry(), Keys: o.Keys}
 	ok := false
 	defer func() {
 		if !ok {
@@ -140,7 +141,7 @@ func (rt *Runtime) Ready(ctx context.Context) error {
 func (rt *Runtime) APIServer(allowCompressedTime bool) *api.Server {
 	return &api.Server{
 		Temporal: rt.Client, Store: rt.Store, Sites: rt.Sites, Logger: rt.Logger,
-		AllowCompressedTime: allowCompressedTime, Ready: rt.Ready,
+		AllowCompressedTime: allowCompressedTime, Ready: rt.Ready, Codec: codec.New(rt.Keys),
 		Metrics: metrics.NewHTTP(rt.Prom), Gatherer: rt.Prom,
 	}
 }
