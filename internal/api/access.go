@@ -27,6 +27,11 @@ const CSRFHeader = "X-CSRF-Token"
 func (s *Server) authenticate() gin.HandlerFunc {
 	return func(c *gin.Context) {
 		p, err := s.principalOf(c)
+		if errors.Is(err, errStoreDown) {
+			// The credentials could not be checked: not the caller's fault.
+			problem(c, http.StatusServiceUnavailable, "The database is unavailable", "try again shortly")
+			return
+		}
 		if err != nil {
 			c.Header("WWW-Authenticate", `Bearer realm="khula"`)
 			problem(c, http.StatusUnauthorized, "Sign in required", err.Error())
@@ -51,7 +56,10 @@ func safeMethod(m string) bool {
 	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions
 }
 
-var errNoCredentials = errors.New("send an API token (Authorization: Bearer khula_…) or sign in")
+var (
+	errNoCredentials = errors.New("send an API token (Authorization: Bearer khula_…) or sign in")
+	errStoreDown     = errors.New("the database is unavailable")
+)
 
 func (s *Server) principalOf(c *gin.Context) (auth.Principal, error) {
 	ctx := c.Request.Context()
@@ -65,6 +73,9 @@ func (s *Server) principalOf(c *gin.Context) (auth.Principal, error) {
 			return auth.Principal{}, errors.New("that is not a khula API token")
 		}
 		tok, u, err := s.Store.Token(ctx, id, s.now())
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return auth.Principal{}, errStoreDown
+		}
 		if err != nil || !auth.HashMatches(tok.SecretHash, secret) {
 			return auth.Principal{}, errors.New("the token is unknown, revoked or expired")
 		}
@@ -75,6 +86,9 @@ func (s *Server) principalOf(c *gin.Context) (auth.Principal, error) {
 	}
 	if cookie, err := c.Cookie(SessionCookie); err == nil && cookie != "" {
 		sess, u, err := s.Store.SessionByHash(ctx, auth.Hash(cookie), s.now())
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return auth.Principal{}, errStoreDown
+		}
 		if err != nil {
 			return auth.Principal{}, errors.New("the session has ended: sign in again")
 		}

@@ -285,3 +285,5 @@ func TestRestartMidWaveLosesNothing(t *testing.T) {
 		t.Errorf("forms saved before the restart were lost: %d then %d", before, after)
 	}
 }
+
+type simulateSummary = simulate.Summary

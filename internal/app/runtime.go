@@ -27,6 +27,7 @@ import (
 	"github.com/khula-cop/khula/internal/sitedir"
 	"github.com/khula-cop/khula/internal/store"
 	"github.com/khula-cop/khula/internal/temporalx"
+	"github.com/khula-cop/khula/internal/web"
 	"github.com/khula-cop/khula/plugins/host"
 )
 
@@ -143,6 +144,8 @@ func (rt *Runtime) APIServer(allowCompressedTime bool) *api.Server {
 		Temporal: rt.Client, Store: rt.Store, Sites: rt.Sites, Logger: rt.Logger,
 		AllowCompressedTime: allowCompressedTime, Ready: rt.Ready, Codec: codec.New(rt.Keys),
 		Metrics: metrics.NewHTTP(rt.Prom), Gatherer: rt.Prom,
+		Mount: web.New(web.Options{Store: rt.Store, Sites: rt.Sites, Instruments: rt.Scoring, SitesFS: rt.Sites.FS,
+			AllowCompressedTime: allowCompressedTime, Logger: rt.Logger}).Register,
 	}
 }
 

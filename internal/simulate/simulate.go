@@ -235,6 +235,9 @@ func (s *sim) loop(ctx context.Context) (Summary, error) {
 		}
 		var w waveView
 		err := s.api.do(ctx, http.MethodGet, fmt.Sprintf("/api/v1/waves/%s/%d", s.opts.Site, s.wave), "", nil, &w)
+		if statusOf(err) == http.StatusServiceUnavailable {
+			continue // the database or engine is down for a moment: try again
+		}
 		if err != nil && statusOf(err) != http.StatusNotFound {
 			return Summary{WaveID: waveID}, fmt.Errorf("simulate: reading progress: %w", err)
 		}

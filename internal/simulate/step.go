@@ -67,6 +67,9 @@ func (s *sim) formArrived(waited, delay float64) bool {
 func (s *sim) step(ctx context.Context) error {
 	var w workView
 	if err := s.api.do(ctx, http.MethodGet, "/api/v1/work?limit=1000&site="+s.opts.Site, "", nil, &w); err != nil {
+		if statusOf(err) == http.StatusServiceUnavailable {
+			return nil // down for a moment: the next tick tries again
+		}
 		return fmt.Errorf("simulate: reading open work: %w", err)
 	}
 	var jobs []func(context.Context) error
@@ -148,6 +151,9 @@ func (s *sim) step(ctx context.Context) error {
 		jobs = append(jobs, func(ctx context.Context) error {
 			err := s.api.do(ctx, http.MethodPost, fmt.Sprintf("/api/v1/cycles/%s/%d/%s/follow-ups", s.opts.Site, s.wave, child), "sim-fu-"+child,
 				map[string]any{"note": "Check-in (simulated): family reached, referral in progress.", "recorded_by": "social worker (simulated)"}, nil)
+			if statusOf(err) == http.StatusServiceUnavailable {
+				s.forget("followup/" + id)
+			}
 			return s.tolerate(err, "follow-up")
 		})
 	}
@@ -255,6 +261,9 @@ func (s *sim) holdMeeting(ctx context.Context, key, meetingID string) error {
 	}
 	body := cycle.MinutesInput{Plans: plans, RecordedBy: "LLCoP chair (simulated)"}
 	err := s.api.do(ctx, http.MethodPost, fmt.Sprintf("/api/v1/meetings/%s/%s/%s/minutes", parts[1], parts[2], parts[3]), "sim-"+strings.ReplaceAll(key, "/", "."), body, nil)
+	if statusOf(err) == http.StatusServiceUnavailable {
+		s.forget(key)
+	}
 	return s.tolerate(err, "meeting minutes")
 }
 
@@ -262,5 +271,12 @@ func (s *sim) referralAction(ctx context.Context, action, referralID string, bod
 	// referral/SITE/WAVE/CHILD/K
 	path := "/api/v1/" + strings.Replace(referralID, "referral/", "referrals/", 1) + "/" + action
 	err := s.api.do(ctx, http.MethodPost, path, "sim-"+action+"-"+strings.ReplaceAll(referralID, "/", "."), body, nil)
+	if statusOf(err) == http.StatusServiceUnavailable {
+		key := "ack/" + referralID
+		if action == "outcome" {
+			key = "outcome/" + referralID
+		}
+		s.forget(key)
+	}
 	return s.tolerate(err, "referral "+action)
 }

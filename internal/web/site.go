@@ -54,6 +54,7 @@ type overviewView struct {
 	Durations    [][2]string
 	Waves        []store.Wave
 	Plans        map[string]int
+	PlanTotal    int
 	Overdue      int
 	Open         int
 	IsPlanner    bool
@@ -97,6 +98,9 @@ func (u *UI) siteOverview(c *gin.Context) {
 		v.Waves = v.Waves[:5]
 	}
 	v.Plans, _ = u.planCount(ctx, site.ID)
+	for _, n := range v.Plans {
+		v.PlanTotal += n
+	}
 	scope := schoolsInScope(p, site)
 	overdue, _ := u.siteReferrals(ctx, site.ID, scope, true, 1000)
 	open, _ := u.siteReferrals(ctx, site.ID, scope, false, 1000)

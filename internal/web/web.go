@@ -371,8 +371,24 @@ var funcs = template.FuncMap{
 		return cycleID
 	},
 	"cycleHref": cycleHref,
-	"inc":       func(i int) int { return i + 1 },
-	"join":      strings.Join,
+	"refHref":   refHref,
+	"rows": func(rows []store.Referral, canRecord bool, csrf, key, back string) refTable {
+		return refTable{Rows: rows, CanRecord: canRecord, CSRF: csrf, Key: key, Back: back}
+	},
+	"inc":  func(i int) int { return i + 1 },
+	"join": strings.Join,
+}
+
+// refTable is what the referrals table template gets.
+type refTable struct {
+	Rows            []store.Referral
+	CanRecord       bool
+	CSRF, Key, Back string
+}
+
+// refHref is the UI path of a referral (referral/SITE/WAVE/CHILD/K).
+func refHref(referralID string) string {
+	return "/referrals/" + strings.TrimPrefix(referralID, "referral/")
 }
 
 // cycleHref links a cycle ID (cycle/SITE/WAVE/CHILD) to the child's page.
