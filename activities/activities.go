@@ -34,6 +34,7 @@ type Records interface {
 	CohortPage(ctx context.Context, siteID, after string, limit int) ([]cycle.CohortMember, error)
 	WaveProgress(ctx context.Context, waveID string) (cycle.WaveProgress, error)
 	WaveReport(ctx context.Context, waveID string) (cycle.WaveReport, error)
+	WaveAggregates(ctx context.Context, waveID string) ([]cycle.Aggregate, error)
 }
 
 // Scorer turns a phase's answers into scales, domain risks and red flags.
@@ -60,6 +61,7 @@ type SiteDirectory interface {
 type Plugins interface {
 	Referrer(siteID string) (plugins.Referrer, error)
 	Notifier(siteID string) (plugins.Notifier, error)
+	Exporter(siteID string) (plugins.Exporter, error)
 }
 
 // CycleStarter starts a ChildCycleWorkflow; started is false when one with

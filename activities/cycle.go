@@ -149,7 +149,7 @@ func (a *Activities) Notify(ctx context.Context, in NotifyInput) (NotifyResult, 
 	}
 	var res NotifyResult
 	for i, p := range recipients(site, in.SchoolID, in.To) {
-		subject, body, err := a.Messages.Render(in.Template, p.Language, in.Params)
+		subject, body, err := a.Messages.RenderFor(in.SiteID, in.Template, p.Language, in.Params)
 		if err != nil {
 			return res, temporal.NewNonRetryableApplicationError(err.Error(), "BadTemplate", nil)
 		}

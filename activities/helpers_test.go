@@ -26,7 +26,8 @@ var fixedNow = time.Date(2026, 3, 2, 8, 30, 0, 0, time.UTC)
 // fakeRecords is an in-memory Records. Only the methods the activities
 // under test read have behaviour; the rest accept and forget.
 type fakeRecords struct {
-	mu sync.Mutex
+	aggregates []cycle.Aggregate
+	mu         sync.Mutex
 
 	answers      map[string]map[string]cycle.Answers // cycleID/phase -> respondent -> answers
 	answersErr   error
@@ -138,6 +139,10 @@ func (f *fakeRecords) WaveReport(context.Context, string) (cycle.WaveReport, err
 	return f.report, f.reportErr
 }
 
+func (f *fakeRecords) WaveAggregates(context.Context, string) ([]cycle.Aggregate, error) {
+	return f.aggregates, nil
+}
+
 // fakeSites is a SiteDirectory of sites built in the test.
 type fakeSites map[string]*sites.Site
 
@@ -148,6 +153,7 @@ func (f fakeSites) Site(id string) (*sites.Site, bool) {
 
 // fakePlugins hands out one notifier and one referrer for every site.
 type fakePlugins struct {
+	exporter    *fakeExporter
 	notifier    *fakeNotifier
 	referrer    *fakeReferrer
 	notifierErr error
@@ -166,6 +172,21 @@ func (p *fakePlugins) Notifier(string) (plugins.Notifier, error) {
 		return nil, p.notifierErr
 	}
 	return p.notifier, nil
+}
+
+func (p *fakePlugins) Exporter(string) (plugins.Exporter, error) {
+	if p.exporter == nil {
+		return nil, errors.New("no exporter")
+	}
+	return p.exporter, nil
+}
+
+// fakeExporter records pushed batches.
+type fakeExporter struct{ got []plugins.ExportBatch }
+
+func (e *fakeExporter) Push(_ context.Context, b plugins.ExportBatch) (plugins.ExportReceipt, error) {
+	e.got = append(e.got, b)
+	return plugins.ExportReceipt{PushRef: "push-1", Accepted: len(b.Aggregates)}, nil
 }
 
 // fakeNotifier records every message and, like a real plugin, sends each

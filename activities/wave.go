@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"sync"
+	"time"
 
 	"go.temporal.io/sdk/activity"
 
 	"github.com/khula-cop/khula/internal/cycle"
+	"github.com/khula-cop/khula/plugins"
 )
 
 // SaveWave mirrors a wave's state into the database.
@@ -136,4 +138,42 @@ func (a *Activities) CloseWave(ctx context.Context, in CloseWaveInput) (cycle.Wa
 		return cycle.WaveReport{}, fmt.Errorf("closing %s: %w", in.Wave.WaveID, err)
 	}
 	return rep, nil
+}
+
+// ExportInput asks for a closed wave's aggregates to be pushed to the site's export plugin.
+type ExportInput struct {
+	SiteID   string    `json:"site_id"`
+	WaveID   string    `json:"wave_id"`
+	Launched time.Time `json:"launched"`
+}
+
+// ExportWave pushes a closed wave's per-school aggregates (outcomes and
+// baseline risk by domain) through the site's export plugin, once per wave
+// however often it is retried. Sites without an export plugin skip it.
+func (a *Activities) ExportWave(ctx context.Context, in ExportInput) (string, error) {
+	site, err := a.site(in.SiteID)
+	if err != nil {
+		return "", err
+	}
+	if site.Plugins.Export.Builtin == "" && site.Plugins.Export.Path == "" {
+		return "no export plugin configured", nil
+	}
+	aggs, err := a.Records.WaveAggregates(ctx, in.WaveID)
+	if err != nil {
+		return "", fmt.Errorf("aggregates of %s: %w", in.WaveID, err)
+	}
+	exp, err := a.Plugins.Exporter(in.SiteID)
+	if err != nil {
+		return "", fmt.Errorf("export plugin for %s: %w", in.SiteID, err)
+	}
+	batch := plugins.ExportBatch{IdempotencyKey: "export/" + in.WaveID, SiteID: in.SiteID}
+	period := in.Launched.UTC().Format("200601")
+	for _, ag := range aggs {
+		batch.Aggregates = append(batch.Aggregates, plugins.ExportAggregate{SchoolID: ag.SchoolID, Period: period, Key: ag.Key, Value: fmt.Sprint(ag.Value)})
+	}
+	rec, err := exp.Push(ctx, batch)
+	if err != nil {
+		return "", pluginError("export", err)
+	}
+	return fmt.Sprintf("pushed %d aggregates (%s)", len(batch.Aggregates), rec.PushRef), nil
 }

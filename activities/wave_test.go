@@ -8,9 +8,11 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/testsuite"
 
 	"github.com/khula-cop/khula/activities"
 	"github.com/khula-cop/khula/internal/cycle"
+	"github.com/khula-cop/khula/sites"
 )
 
 // cohort20 is children c01..c20; odd ones at meadowlands, even at malvern.
@@ -273,4 +275,33 @@ func TestWaveProgressStampsTheTime(t *testing.T) {
 	var got cycle.WaveProgress
 	require.NoError(t, val.Get(&got))
 	assert.Equal(t, cycle.WaveProgress{CohortSize: 3, ByStage: map[string]int{"assess": 2, "closed": 1}, Open: 2, UpdatedAt: fixedNow}, got)
+}
+
+func TestExportWavePushesAggregatesOnce(t *testing.T) {
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestActivityEnvironment()
+	site := testSite()
+	site.Plugins.Export = sites.PluginRef{Builtin: "csv"}
+	exp := &fakeExporter{}
+	recs := &fakeRecords{aggregates: []cycle.Aggregate{{SchoolID: "meadowlands", Key: "outcome.completed", Value: 3}, {SchoolID: "meadowlands", Key: "risk.material.high", Value: 1}}}
+	acts := &activities.Activities{Records: recs, Sites: fakeSites{site.ID: site}, Plugins: &fakePlugins{exporter: exp}}
+	env.RegisterActivity(acts)
+	v, err := env.ExecuteActivity(acts.ExportWave, activities.ExportInput{SiteID: site.ID, WaveID: "wave/" + site.ID + "/2", Launched: time.Date(2026, 8, 3, 0, 0, 0, 0, time.UTC)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res string
+	_ = v.Get(&res)
+	if len(exp.got) != 1 {
+		t.Fatalf("pushed %d batches", len(exp.got))
+	}
+	b := exp.got[0]
+	if b.IdempotencyKey != "export/wave/"+site.ID+"/2" || len(b.Aggregates) != 2 || b.Aggregates[0].Period != "202608" || b.Aggregates[0].Value != "3" {
+		t.Errorf("batch = %+v", b)
+	}
+	// A site without an export plugin skips it.
+	site.Plugins.Export = sites.PluginRef{}
+	if _, err := env.ExecuteActivity(acts.ExportWave, activities.ExportInput{SiteID: site.ID, WaveID: "w"}); err != nil || len(exp.got) != 1 {
+		t.Errorf("no export plugin: err %v, %d pushes", err, len(exp.got))
+	}
 }

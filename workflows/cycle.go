@@ -261,7 +261,7 @@ func (c *cycleRun) run(ctx workflow.Context) (cycle.CycleResult, error) {
 func (c *cycleRun) enter(ctx workflow.Context, stage string, awaiting []string, detail string) error {
 	c.stage, c.awaiting = stage, awaiting
 	c.seq++
-	updates := []temporal.SearchAttributeUpdate{cycle.SAStage.ValueSet(stage)}
+	updates := []temporal.SearchAttributeUpdate{cycle.SAStage.ValueSet(stage), cycle.SAStageSince.ValueSet(workflow.Now(ctx))}
 	if c.risk != "" {
 		updates = append(updates, cycle.SARisk.ValueSet(c.risk))
 	}

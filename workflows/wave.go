@@ -138,5 +138,14 @@ func (w *Workflows) Wave(ctx workflow.Context, in cycle.WaveInput) (cycle.WaveRe
 		return cycle.WaveReport{}, err
 	}
 	progress.Status = cycle.WaveClosed
+	// Waves closed by earlier releases did not export: replay keeps them so.
+	if workflow.GetVersion(ctx, "export-wave-aggregates", workflow.DefaultVersion, 1) == 1 {
+		var res string
+		ectx := workflow.WithScheduleToCloseTimeout(pluginCtx(ctx), 24*time.Hour)
+		if err := workflow.ExecuteActivity(ectx, a.ExportWave, activities.ExportInput{SiteID: in.SiteID, WaveID: waveID, Launched: in.WindowOpen}).Get(ctx, &res); err != nil {
+			// An export that keeps failing is reported, not a reason to fail the wave.
+			workflow.GetLogger(ctx).Warn("wave export failed", "wave", waveID, "error", err)
+		}
+	}
 	return report, nil
 }

@@ -53,6 +53,7 @@ func TestWaveLaunchesEveryChildWaitsAndReports(t *testing.T) {
 		return cycle.WaveProgress{ByStage: map[string]int{cycle.StageClosed: closed, cycle.StageAssess: 5 - closed}}, nil
 	})
 	f.env.OnActivity(a.CloseWave, mock.Anything, mock.Anything).Return(cycle.WaveReport{CohortSize: 5, Outcomes: map[string]int{"low_risk": 5}}, nil)
+	f.env.OnActivity(a.ExportWave, mock.Anything, mock.Anything).Return("pushed 3 aggregates", nil).Once()
 	var mid cycle.WaveProgress
 	f.env.RegisterDelayedCallback(func() {
 		v, err := f.env.QueryWorkflow(cycle.QueryWaveProgress)
@@ -81,6 +82,7 @@ func TestWaveLaunchesEveryChildWaitsAndReports(t *testing.T) {
 	if got := f.env.Now().Sub(startTime); got < 50*day {
 		t.Errorf("closed after %s, before the last cycle closed on day 50", got)
 	}
+	f.env.AssertExpectations(t)
 }
 
 func TestWaveContinuesAsNewDuringALargeLaunch(t *testing.T) {

@@ -217,6 +217,10 @@ func (s *Server) importCohort(c *gin.Context) {
 		s.replayImport(c, rec, hash)
 		return
 	}
+	c.Status(http.StatusCreated)
+	for _, ch := range res.Children {
+		s.audit(c, store.AuditWrite, site.ID, ch.ChildID, fmt.Sprintf("enrolled from a class list (line %d)", ch.Line), "")
+	}
 	c.Header("Location", "/api/v1/sites/"+site.ID)
 	writeStored(c, http.StatusCreated, doc)
 }

@@ -127,6 +127,20 @@ func operations() []operation {
 		{method: "POST", path: "/api/v1/referrals/{site}/{wave}/{child}/{k}/outcome", id: "recordReferralOutcome", summary: "A referral's outcome: completed, declined or unreachable", tag: "referrals",
 			roles: fieldWorkers, params: []obj{siteParam, waveParam, childParam, kParam}, body: cycle.ReferralOutcomeInput{}, idempotent: true,
 			ok: 200, okBody: cycle.ReferralStatus{}, errors: []int{404, 409, 422, 502, 503}},
+		{method: "GET", path: "/api/v1/children/{site}/{child}/audit", id: "getChildAudit", summary: "A child's audit trail: every read and write of the record", tag: "privacy",
+			roles: viewers, params: []obj{siteParam, childParam, queryParam("limit", "at most this many entries (default 500)", obj{"type": "integer", "minimum": 1, "maximum": 5000, "default": 500})},
+			ok: 200, okBody: auditTrail{}, errors: []int{404, 422, 503}},
+		{method: "POST", path: "/api/v1/children/{site}/{child}/consent/withdraw", id: "withdrawConsent", summary: "Withdraw consent: stop the child's cycles and erase personal fields", tag: "privacy",
+			roles: []auth.Role{auth.SiteCoordinator, auth.Practitioner}, params: []obj{siteParam, childParam}, body: withdrawRequest{},
+			ok: 200, okBody: withdrawn{}, errors: []int{404, 422, 502, 503},
+			description: "De-identified scores stay for aggregate statistics; the withdrawal and the erasure are audited."},
+		{method: "POST", path: "/api/v1/children/{site}/{child}/access", id: "breakGlass", summary: "Break the glass: time-limited access to a child outside one's schools", tag: "privacy",
+			roles: []auth.Role{auth.Practitioner}, params: []obj{siteParam, childParam}, body: accessRequest{},
+			ok: 201, okBody: grantGiven{}, errors: []int{404, 409, 422, 503},
+			description: "The reason is audited and the grant listed for the site's coordinators."},
+		{method: "GET", path: "/api/v1/access-grants", id: "listAccessGrants", summary: "Break-the-glass grants of a site (last 90 days)", tag: "privacy", roles: planners,
+			params: []obj{queryParam("site", "site ID", obj{"type": "string"}), queryParam("limit", "at most this many (default 100)", obj{"type": "integer", "minimum": 1, "maximum": 1000, "default": 100})},
+			ok:     200, okBody: itemsOf[store.AccessGrant]{}, errors: []int{404, 422}},
 	}
 }
 
@@ -150,6 +164,27 @@ type (
 	}
 	meetingStarted struct {
 		MeetingID string `json:"meeting_id"`
+	}
+	auditTrail struct {
+		Child string `json:"child"`
+		Items []struct {
+			Seq     int64     `json:"seq"`
+			At      time.Time `json:"at"`
+			Who     string    `json:"who"`
+			Role    string    `json:"role"`
+			Action  string    `json:"action"`
+			What    string    `json:"what"`
+			Why     string    `json:"why"`
+			Outcome string    `json:"outcome"`
+		} `json:"items"`
+	}
+	withdrawn struct {
+		Withdrawn     any      `json:"withdrawn"`
+		CyclesStopped []string `json:"cycles_stopped"`
+		Erased        bool     `json:"erased"`
+	}
+	grantGiven struct {
+		ExpiresAt time.Time `json:"expires_at"`
 	}
 	meetingView struct {
 		ID     string             `json:"id"`
@@ -247,6 +282,16 @@ func (sc *schemas) of(t reflect.Type) obj {
 	case reflect.Interface:
 		return obj{}
 	case reflect.Struct:
+		if t.Name() == "" { // an anonymous struct: inline
+			props, required := obj{}, []string{}
+			sc.fields(t, props, &required)
+			s := obj{"type": "object", "properties": props}
+			if len(required) > 0 {
+				sort.Strings(required)
+				s["required"] = required
+			}
+			return s
+		}
 		name := sc.name(t)
 		if _, done := sc.defs[name]; !done {
 			sc.defs[name] = obj{} // placeholder against recursion
@@ -401,7 +446,7 @@ func OpenAPI() map[string]any {
 		"security": []obj{{"bearerAuth": []string{}}, {"cookieAuth": []string{}}},
 		"tags": []obj{
 			{"name": "access"}, {"name": "sites"}, {"name": "waves"}, {"name": "cycles"}, {"name": "meetings"},
-			{"name": "referrals"}, {"name": "work"}, {"name": "meta"},
+			{"name": "referrals"}, {"name": "work"}, {"name": "privacy"}, {"name": "meta"},
 		},
 		"paths": paths,
 		"components": obj{

@@ -123,3 +123,21 @@ func compact(t *testing.T, b []byte) string {
 	require.NoError(t, err)
 	return string(out)
 }
+
+// TestOpenAPISchemasFollowTheTypes spot-checks schemas derived from the Go
+// types: required fields, nested references, problem documents.
+func TestOpenAPISchemasFollowTheTypes(t *testing.T) {
+	doc := api.OpenAPI()
+	schemas := doc["components"].(map[string]any)["schemas"].(map[string]any)
+	for name := range schemas {
+		assert.Regexp(t, `^[A-Za-z0-9._-]+$`, name)
+	}
+	input := schemas["SubmitAssessmentInput"].(map[string]any)
+	assert.ElementsMatch(t, []string{"answers", "phase", "respondent", "submitted_by"}, input["required"])
+	cohort := schemas["CohortProblem"].(map[string]any)["properties"].(map[string]any)
+	for _, k := range []string{"type", "title", "status", "errors", "lines"} {
+		assert.Contains(t, cohort, k, "the cohort problem is a problem document with lines")
+	}
+	op := doc["paths"].(map[string]any)["/api/v1/sites/{site}/cohort"].(map[string]any)["post"].(map[string]any)
+	assert.Contains(t, op["requestBody"].(map[string]any)["content"], "text/csv")
+}

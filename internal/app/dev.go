@@ -57,6 +57,8 @@ type Dev struct {
 	BaseURL string
 	// SimulatorToken is the API token of the dev user the simulator acts as.
 	SimulatorToken string
+	// DataDir is the absolute data directory.
+	DataDir string
 	// Mail is the dev mail relay: e-mail referrals and messages land there.
 	Mail    *mailsink.Sink
 	Plugins *host.Host
@@ -76,7 +78,7 @@ func StartDev(ctx context.Context, opts DevOptions) (*Dev, error) {
 	if err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
-	d := &Dev{served: make(chan struct{})}
+	d := &Dev{served: make(chan struct{}), DataDir: dataDir}
 	ok := false
 	defer func() {
 		if !ok {
@@ -134,8 +136,15 @@ func StartDev(ctx context.Context, opts DevOptions) (*Dev, error) {
 		close(d.served)
 		return nil, err
 	}
+	exportDir := filepath.Join(dataDir, "exports")
+	if err := os.MkdirAll(exportDir, 0o700); err != nil {
+		ln.Close()
+		close(d.served)
+		return nil, err
+	}
 	if d.Plugins, err = d.StartPlugins(PluginOptions{
-		StateDir: filepath.Join(dataDir, "plugins"), Command: opts.PluginCommand, Env: []string{"KHULA_SMTP_ADDR=" + d.Mail.Addr()},
+		StateDir: filepath.Join(dataDir, "plugins"), Command: opts.PluginCommand,
+		Env: []string{"KHULA_SMTP_ADDR=" + d.Mail.Addr(), "KHULA_EXPORT_DIR=" + exportDir},
 	}); err != nil {
 		ln.Close()
 		close(d.served)
@@ -179,7 +188,7 @@ func StartDev(ctx context.Context, opts DevOptions) (*Dev, error) {
 		fmt.Fprintf(w, "  demo         %s\n", seeded)
 	}
 	fmt.Fprintf(w, "  users        %s\n", access)
-	fmt.Fprintf(w, "  plugins      run as processes, state in %s; e-mail lands in %s\n", filepath.Join(dataDir, "plugins"), d.Mail.Dir())
+	fmt.Fprintf(w, "  plugins      run as processes, state in %s; e-mail lands in %s, exports in %s\n", filepath.Join(dataDir, "plugins"), d.Mail.Dir(), exportDir)
 	if schedules > 0 {
 		fmt.Fprintf(w, "  meetings     %d school meeting schedule(s) created\n", schedules)
 	}

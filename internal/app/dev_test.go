@@ -147,6 +147,15 @@ func TestWaveEndToEndOnEmbeddedEngine(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkWave(t, d, sum, 20)
+	// The closed wave's aggregates go out through the export plugin just
+	// after the wave closes.
+	var exported []string
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline) && len(exported) == 0; time.Sleep(200 * time.Millisecond) {
+		exported, _ = filepath.Glob(filepath.Join(d.DataDir, "exports", "*aggregates.csv"))
+	}
+	if len(exported) != 1 {
+		t.Errorf("exports: %v, want one aggregates file for wave 1", exported)
+	}
 
 	// Launching the same wave again launches nothing.
 	again, err := simulate.RunSummary(ctx, simulate.Options{Addr: d.BaseURL, Token: d.SimulatorToken, Wave: 1, DayLength: 200 * time.Millisecond, Timeout: 10 * time.Second})
@@ -287,3 +296,49 @@ func TestRestartMidWaveLosesNothing(t *testing.T) {
 }
 
 type simulateSummary = simulate.Summary
+
+// TestMoutseWaveWithItsPlugins runs a wave at the rural site: forms arrive
+// in batches after connectivity gaps, referrals go to community health
+// workers through the outreach plugin process.
+func TestMoutseWaveWithItsPlugins(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the embedded engine")
+	}
+	t.Setenv(EnvPayloadKeys, codectest.Spec)
+	root, _ := filepath.Abs(filepath.Join("..", ".."))
+	d, err := StartDev(context.Background(), DevOptions{
+		DataDir: t.TempDir(), Addr: "127.0.0.1:0", SitesDir: filepath.Join(root, "sites"), GrowthDir: growthDir(root),
+		DemoSite: "moutse", DemoPerSchool: 12, PluginCommand: pluginCommand,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Stop(context.Background())
+	sum, err := simulate.RunSummary(context.Background(), simulate.Options{
+		Addr: d.BaseURL, Token: d.SimulatorToken, Site: "moutse", Wave: 1, DayLength: 200 * time.Millisecond,
+		SitesDir: filepath.Join(root, "sites"), Timeout: 4 * time.Minute, Out: testWriter{t},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Report == nil || sum.Report.CohortSize != 12 {
+		t.Fatalf("report %+v", sum.Report)
+	}
+	total := 0
+	for _, n := range sum.Report.Outcomes {
+		total += n
+	}
+	if total != 12 {
+		t.Errorf("outcomes %v cover %d of 12", sum.Report.Outcomes, total)
+	}
+	// The outreach plugin process took the referrals: its journal names
+	// each one, assigned to a community health worker for a home visit.
+	journal, err := os.ReadFile(filepath.Join(d.DataDir, "plugins", "moutse", "referral-outreach", "referrals.jsonl"))
+	referrals := 0
+	for _, n := range sum.Report.Referrals {
+		referrals += n
+	}
+	if referrals > 0 && (err != nil || !strings.Contains(string(journal), "referral/moutse/1/") || !strings.Contains(string(journal), "chw-ward7")) {
+		t.Errorf("referrals %v but the outreach journal lacks them (%v):\n%.400s", sum.Report.Referrals, err, journal)
+	}
+}

@@ -18,8 +18,6 @@ import (
 	"github.com/khula-cop/khula/internal/retention"
 	"github.com/khula-cop/khula/internal/store"
 	"github.com/khula-cop/khula/internal/temporalx"
-	"github.com/khula-cop/khula/plugins"
-	"github.com/khula-cop/khula/plugins/record"
 	"github.com/khula-cop/khula/sites"
 	"github.com/khula-cop/khula/workflows"
 )
@@ -28,22 +26,6 @@ import (
 type Scoring interface {
 	workflows.FormChecker
 	activities.Scorer
-}
-
-// RecordingPlugins serve every site with the recording referral and notify
-// implementations (dev mode): sends land in the outbox table.
-type RecordingPlugins struct {
-	Outbox record.Outbox
-}
-
-// Referrer returns the recording referrer.
-func (p RecordingPlugins) Referrer(string) (plugins.Referrer, error) {
-	return &record.Referrer{Outbox: p.Outbox}, nil
-}
-
-// Notifier returns the recording notifier.
-func (p RecordingPlugins) Notifier(string) (plugins.Notifier, error) {
-	return &record.Notifier{Outbox: p.Outbox}, nil
 }
 
 // WorkerOptions tune the site workers.

@@ -239,6 +239,22 @@ func TestEngineWorkerAndAPIInSeparateProcesses(t *testing.T) {
 	if strings.Contains(apiMetrics, "ch-") {
 		t.Errorf("a child ID appears in the API's metrics")
 	}
+	// ops stuck finds cycles that have not moved: launch wave 2 and leave it.
+	req, _ := http.NewRequest(http.MethodPost, base+"/api/v1/waves", strings.NewReader(`{"site":"johannesburg","number":2}`))
+	req.Header.Set("Authorization", "Bearer "+token)
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("launching wave 2: %v %v", resp, err)
+	}
+	time.Sleep(3 * time.Second)
+	cmd := exec.Command(bin, "ops", "stuck", "--site", "johannesburg", "--older-than", "1s", "--stage", "assess")
+	cmd.Env = append(os.Environ(), env...)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("ops stuck: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "15 cycle(s) at johannesburg") || !strings.Contains(string(out), "cycle/johannesburg/2/") {
+		t.Errorf("ops stuck did not list wave 2's 15 cycles:\n%s", out)
+	}
 	// Referrals went through the worker's plugin processes to the relay.
 	if msgs, _ := mail.Messages(); len(msgs) == 0 && len(sum.Report.Referrals) > 0 {
 		t.Errorf("referrals %v but no mail reached the relay", sum.Report.Referrals)

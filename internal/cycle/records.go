@@ -139,3 +139,11 @@ type OutboxRecord struct {
 	Body      string    `json:"body"`
 	At        time.Time `json:"at"`
 }
+
+// Aggregate is one count for an export: per school, a key such as
+// "risk.material.high" or "outcome.completed", and the number of children.
+type Aggregate struct {
+	SchoolID string `json:"school_id"`
+	Key      string `json:"key"`
+	Value    int    `json:"value"`
+}

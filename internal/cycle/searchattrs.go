@@ -13,16 +13,20 @@ var (
 	SAStage  = temporal.NewSearchAttributeKeyKeyword("KhulaStage")
 	SASchool = temporal.NewSearchAttributeKeyKeyword("KhulaSchool")
 	SARisk   = temporal.NewSearchAttributeKeyKeyword("KhulaRisk")
+	// SAStageSince is when the cycle entered its current stage: ops find
+	// cycles that have not moved with it (khula ops stuck).
+	SAStageSince = temporal.NewSearchAttributeKeyTime("KhulaStageSince")
 )
 
 // SearchAttributeTypes lists the custom search attributes for the engine to register.
 func SearchAttributeTypes() map[string]enumspb.IndexedValueType {
 	return map[string]enumspb.IndexedValueType{
-		SASite.GetName():   enumspb.INDEXED_VALUE_TYPE_KEYWORD,
-		SAWave.GetName():   enumspb.INDEXED_VALUE_TYPE_INT,
-		SAStage.GetName():  enumspb.INDEXED_VALUE_TYPE_KEYWORD,
-		SASchool.GetName(): enumspb.INDEXED_VALUE_TYPE_KEYWORD,
-		SARisk.GetName():   enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+		SASite.GetName():       enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+		SAWave.GetName():       enumspb.INDEXED_VALUE_TYPE_INT,
+		SAStage.GetName():      enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+		SASchool.GetName():     enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+		SARisk.GetName():       enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+		SAStageSince.GetName(): enumspb.INDEXED_VALUE_TYPE_DATETIME,
 	}
 }
 

@@ -41,13 +41,15 @@ var builtin = map[string]text{
 }
 
 // Catalog renders templates by name and language, falling back to English.
+// Sites may add their own texts (per language), which win over the built-in ones.
 type Catalog struct {
-	texts map[string]map[string]text // template -> language -> text
+	texts map[string]map[string]text            // template -> language -> text
+	sites map[string]map[string]map[string]text // site -> template -> language -> text
 }
 
 // NewCatalog returns a catalog holding the built-in English texts.
 func NewCatalog() *Catalog {
-	c := &Catalog{texts: map[string]map[string]text{}}
+	c := &Catalog{texts: map[string]map[string]text{}, sites: map[string]map[string]map[string]text{}}
 	for name, t := range builtin {
 		c.texts[name] = map[string]text{"en": t}
 	}
@@ -66,6 +68,41 @@ func (c *Catalog) Add(name, lang, subject, body string) error {
 	}
 	c.texts[name][lang] = text{subject, body}
 	return nil
+}
+
+// AddSite registers a site's own text for a template in a language.
+func (c *Catalog) AddSite(site, name, lang, subject, body string) error {
+	if _, ok := c.texts[name]; !ok {
+		return fmt.Errorf("messages: unknown template %q (known: %v)", name, Names())
+	}
+	for _, src := range []string{subject, body} {
+		if _, err := template.New(name).Option("missingkey=error").Parse(src); err != nil {
+			return fmt.Errorf("messages: site %s template %q (%s): %w", site, name, lang, err)
+		}
+	}
+	if c.sites[site] == nil {
+		c.sites[site] = map[string]map[string]text{}
+	}
+	if c.sites[site][name] == nil {
+		c.sites[site][name] = map[string]text{}
+	}
+	c.sites[site][name][lang] = text{subject, body}
+	return nil
+}
+
+// RenderFor fills a template for a site: the site's text in lang, else the
+// built-in text in lang, else English.
+func (c *Catalog) RenderFor(site, name, lang string, params map[string]string) (subject, body string, err error) {
+	if t, ok := c.sites[site][name][lang]; ok {
+		if subject, err = fill(name, t.subject, params); err != nil {
+			return "", "", err
+		}
+		if body, err = fill(name, t.body, params); err != nil {
+			return "", "", err
+		}
+		return subject, body, nil
+	}
+	return c.Render(name, lang, params)
 }
 
 // Names lists the template names.

@@ -43,3 +43,23 @@ func TestRender(t *testing.T) {
 		t.Fatal("adding a broken template succeeded")
 	}
 }
+
+func TestSiteTextsWin(t *testing.T) {
+	c := NewCatalog()
+	if err := c.AddSite("moutse", FollowUpDue, "nso", "Go latelela", "Cycle {{.cycle}}: {{.open}}"); err != nil {
+		t.Fatal(err)
+	}
+	params := map[string]string{"cycle": "c1", "open": "2"}
+	if _, body, _ := c.RenderFor("moutse", FollowUpDue, "nso", params); body != "Cycle c1: 2" {
+		t.Errorf("moutse in Sepedi = %q", body)
+	}
+	if _, body, _ := c.RenderFor("johannesburg", FollowUpDue, "nso", params); !strings.Contains(body, "open referral") {
+		t.Errorf("another site falls back to English: %q", body)
+	}
+	if _, body, _ := c.RenderFor("moutse", FollowUpDue, "nr", params); !strings.Contains(body, "open referral") {
+		t.Errorf("a language the site did not translate falls back to English: %q", body)
+	}
+	if err := c.AddSite("moutse", "nope", "nso", "x", "y"); err == nil {
+		t.Error("an unknown template was accepted")
+	}
+}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"sort"
 
 	"github.com/khula-cop/khula/internal/cycle"
 )
@@ -34,4 +35,36 @@ func (s *Store) RiskHeatmap(ctx context.Context, waveID string) (Heatmap, error)
 		h[r.Domain][r.School][r.Level] = r.N
 	}
 	return h, nil
+}
+
+// WaveAggregates counts a wave's children per school by outcome and by
+// baseline risk level per domain: what an export plugin pushes.
+func (s *Store) WaveAggregates(ctx context.Context, waveID string) ([]cycle.Aggregate, error) {
+	var out []cycle.Aggregate
+	var outcomes []keyCount
+	if err := s.with(ctx).Model(&Cycle{}).Select("school_id AS k1, outcome AS k2, count(*) AS n").
+		Where("wave_id = ? AND status = ?", waveID, CycleClosed).Group("school_id, outcome").Scan(&outcomes).Error; err != nil {
+		return nil, err
+	}
+	for _, r := range outcomes {
+		out = append(out, cycle.Aggregate{SchoolID: r.K1, Key: "outcome." + r.K2, Value: r.N})
+	}
+	h, err := s.RiskHeatmap(ctx, waveID)
+	if err != nil {
+		return nil, err
+	}
+	for domain, bySchool := range h {
+		for school, byLevel := range bySchool {
+			for level, n := range byLevel {
+				out = append(out, cycle.Aggregate{SchoolID: school, Key: "risk." + domain + "." + level, Value: n})
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].SchoolID != out[j].SchoolID {
+			return out[i].SchoolID < out[j].SchoolID
+		}
+		return out[i].Key < out[j].Key
+	})
+	return out, nil
 }

@@ -26,8 +26,8 @@ import (
 // shown next to each item and in a summary at the top.
 
 type choiceOption struct {
-	Value, Label, ID string
-	Checked          bool
+	Value, Label, ID, Lang string
+	Checked                bool
 }
 
 type formItem struct {
@@ -259,12 +259,16 @@ func (u *UI) showForm(c *gin.Context, status int, site *sites.Site, in *instrume
 		case instrument.TypeChoice:
 			for k, ch := range it.Choices {
 				val := valueString(ch.Value)
-				fi.Choices = append(fi.Choices, choiceOption{Value: val, Label: ch.Label.In(lang, def), ID: choiceID(it.ID, k), Checked: val == fi.Value})
+				cl := lang
+				if ch.Label[lang] == "" {
+					cl = def
+				}
+				fi.Choices = append(fi.Choices, choiceOption{Value: val, Label: ch.Label.In(lang, def), ID: choiceID(it.ID, k), Lang: cl, Checked: val == fi.Value})
 			}
 		case instrument.TypeYesNo:
 			fi.Choices = []choiceOption{
-				{Value: "true", Label: "Yes", ID: choiceID(it.ID, 0), Checked: fi.Value == "true"},
-				{Value: "false", Label: "No", ID: choiceID(it.ID, 1), Checked: fi.Value == "false"},
+				{Value: "true", Label: "Yes", ID: choiceID(it.ID, 0), Lang: "en", Checked: fi.Value == "true"},
+				{Value: "false", Label: "No", ID: choiceID(it.ID, 1), Lang: "en", Checked: fi.Value == "false"},
 			}
 		}
 		label := domainLabel[it.Domain]

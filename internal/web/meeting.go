@@ -304,19 +304,22 @@ func (u *UI) holdMeeting(c *gin.Context) {
 			u.showCalendar(c, res.Status, msg)
 			return
 		}
-		u.awaitMeeting(c, cycle.MeetingID(site.ID, school, d))
+		u.awaitRecord(c, func() error {
+			_, err := u.o.Store.Meeting(ctx, cycle.MeetingID(site.ID, school, d))
+			return err
+		})
 		c.Redirect(http.StatusSeeOther, "/meetings/"+meetingPath(site.ID, school, d)+"?ok=meeting")
 		return
 	}
 	u.showCalendar(c, http.StatusConflict, "Nine meetings were held at this school that day already.")
 }
 
-// awaitMeeting waits briefly for a new meeting's agenda to be recorded, so
-// the page it opens shows it.
-func (u *UI) awaitMeeting(c *gin.Context, id string) {
+// awaitRecord waits briefly for a workflow just started to record itself
+// (find returns store.ErrNotFound until then), so the page it opens shows it.
+func (u *UI) awaitRecord(c *gin.Context, find func() error) {
 	deadline := time.Now().Add(5 * time.Second)
 	for time.Now().Before(deadline) {
-		if _, err := u.o.Store.Meeting(c.Request.Context(), id); err == nil || !errors.Is(err, store.ErrNotFound) {
+		if err := find(); err == nil || !errors.Is(err, store.ErrNotFound) {
 			return
 		}
 		select {

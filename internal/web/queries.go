@@ -3,6 +3,9 @@ package web
 import (
 	"context"
 	"encoding/json"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
 
 	"github.com/khula-cop/khula/internal/cycle"
 	"github.com/khula-cop/khula/internal/store"
@@ -136,4 +139,21 @@ func (u *UI) planCount(ctx context.Context, siteID string) (map[string]int, erro
 		out[r.School] = r.N
 	}
 	return out, err
+}
+
+// audit records in the audit log that the signed-in user read a child's
+// record through a page; when the log cannot be written it renders 503 and
+// returns false, and the page shows nothing (no unaudited access).
+func (u *UI) audit(c *gin.Context, site, child, what string) bool {
+	p := me(c)
+	_, err := u.o.Store.Audit(c.Request.Context(), store.AuditEntry{
+		At: u.now(), Actor: p.UserID, ActorName: p.Username, Role: string(p.Role), Action: store.AuditRead,
+		SiteID: site, ChildID: child, What: what, Why: "in scope as " + string(p.Role), Outcome: "200",
+	})
+	if err != nil {
+		u.o.Logger.Error("audit log write failed", "route", c.FullPath(), "error", err)
+		u.fail(c, http.StatusServiceUnavailable, "The access could not be audited", "Nothing was shown. Please try again.")
+		return false
+	}
+	return true
 }

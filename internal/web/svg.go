@@ -43,8 +43,8 @@ type barRow struct {
 // stageBars draws one stacked bar per row, a segment per stage in cycle order.
 func stageBars(id, title string, rows []barRow) template.HTML {
 	const (
-		labelW = 150
-		barW   = 330
+		labelW = 170
+		barW   = 310
 		rowH   = 30
 		top    = 8
 	)
@@ -69,7 +69,7 @@ func stageBars(id, title string, rows []barRow) template.HTML {
 		for _, n := range r.Counts {
 			total += n
 		}
-		fmt.Fprintf(&b, `<text x="%d" y="%d" class="lbl" text-anchor="end">%s</text>`, labelW-8, y+18, esc(clip(r.Label, 22)))
+		fmt.Fprintf(&b, `<text x="%d" y="%d" class="lbl" text-anchor="end">%s</text>`, labelW-8, y+18, esc(clip(strings.TrimSuffix(r.Label, " (demo)"), 21)))
 		fmt.Fprintf(&b, `<rect x="%d" y="%d" width="%d" height="%d" fill="#f3f4f6"/>`, labelW, y+2, barW, rowH-6)
 		if total == 0 {
 			continue
@@ -131,7 +131,7 @@ func heatFill(h heatCell) (fill, text string) {
 // of assessed children at moderate or high risk, with the counts.
 func heatmap(id, title string, domains []string, schools []string, cells [][]heatCell) template.HTML {
 	const (
-		labelW = 150
+		labelW = 170
 		cellW  = 86
 		cellH  = 40
 		headH  = 44
@@ -162,7 +162,7 @@ func heatmap(id, title string, domains []string, schools []string, cells [][]hea
 	}
 	for i, d := range domains {
 		y := headH + i*cellH
-		fmt.Fprintf(&b, `<text x="%d" y="%d" class="lbl" text-anchor="end">%s</text>`, labelW-8, y+cellH/2+5, esc(clip(d, 22)))
+		fmt.Fprintf(&b, `<text x="%d" y="%d" class="lbl" text-anchor="end">%s</text>`, labelW-8, y+cellH/2+5, esc(clip(d, 21)))
 		for j := range schools {
 			c := cells[i][j]
 			x := labelW + j*cellW
@@ -200,7 +200,7 @@ type compareRow struct {
 // by level as two stacked bars.
 func compareBars(id, title, labelA, labelB string, rows []compareRow) template.HTML {
 	const (
-		labelW = 150
+		labelW = 170
 		tagW   = 44
 		barW   = 290
 		pairH  = 50
@@ -241,7 +241,7 @@ func compareBars(id, title, labelA, labelB string, rows []compareRow) template.H
 	}
 	for i, r := range rows {
 		y := top + i*pairH
-		fmt.Fprintf(&b, `<text x="%d" y="%d" class="lbl" text-anchor="end">%s</text>`, labelW-8, y+25, esc(clip(r.Label, 22)))
+		fmt.Fprintf(&b, `<text x="%d" y="%d" class="lbl" text-anchor="end">%s</text>`, labelW-8, y+25, esc(clip(r.Label, 21)))
 		bar(y, labelA, r.A)
 		bar(y+21, labelB, r.B)
 	}

@@ -154,6 +154,10 @@ func (u *UI) launchWave(c *gin.Context) {
 	if out.Existing {
 		flash = "existing"
 	}
+	u.awaitRecord(c, func() error {
+		_, err := u.o.Store.Wave(c.Request.Context(), cycle.WaveID(form.Site, n))
+		return err
+	})
 	c.Redirect(http.StatusSeeOther, fmt.Sprintf("/waves/%s/%d?ok=%s", url.PathEscape(form.Site), n, flash))
 }
 
@@ -319,6 +323,9 @@ func (u *UI) waveSchool(c *gin.Context) {
 		v.Next = cycles[pageSize-1].ID
 	}
 	for _, cy := range cycles {
+		if !u.audit(c, site.ID, cy.ChildID, fmt.Sprintf("domain results in the list of %s, wave %d (web)", school.ID, n)) {
+			return
+		}
 		r := cycleRow{Cycle: cy}
 		for _, d := range v.Domains {
 			r.Levels = append(r.Levels, levels[cy.ID][d.ID])

@@ -98,6 +98,7 @@ type childView struct {
 	SchoolName string
 	Track      template.HTML
 	Domains    []domainRow
+	Reassessed bool
 	Plans      []planView
 	Forms      []store.Assessment
 	Due        []string
@@ -148,6 +149,9 @@ func (u *UI) showChild(c *gin.Context, status int, errs map[string]string, probl
 	if sc, ok := site.School(d.Cycle.SchoolID); ok {
 		v.SchoolName = sc.Name
 	}
+	if !u.audit(c, siteID, childID, fmt.Sprintf("child page of cycle %s (web): name, results, plans, forms received", d.Cycle.ID)) {
+		return
+	}
 	ch, err := u.childRecord(ctx, childID)
 	if err == nil {
 		v.Child = ch
@@ -173,6 +177,7 @@ func (u *UI) showChild(c *gin.Context, status int, errs map[string]string, probl
 			row.Baseline = r.Level
 		} else {
 			row.Reassessment, row.Change = r.Level, r.Change
+			v.Reassessed = true
 		}
 	}
 	for _, dl := range u.domains(siteID) {

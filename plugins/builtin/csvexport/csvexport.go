@@ -8,7 +8,7 @@
 //
 // Settings (site.yaml plugins.export.config):
 //
-//	dir: /var/lib/khula/exports     # required, must exist
+//	dir: /var/lib/khula/exports     # required (or dir_env naming a variable), must exist
 //	prefix: khula                   # default khula
 package csvexport
 
@@ -34,7 +34,10 @@ const Name = "csv"
 
 // Settings are the plugin's config.
 type Settings struct {
-	Dir    string `json:"dir"`
+	Dir string `json:"dir,omitempty"`
+	// DirEnv names an environment variable holding the directory, for a
+	// drop folder that differs per deployment (khula dev uses its data directory).
+	DirEnv string `json:"dir_env,omitempty"`
 	Prefix string `json:"prefix,omitempty"`
 }
 
@@ -73,6 +76,12 @@ func (p *Plugin) Configure(ctx context.Context, cfg plugins.Config) error {
 	}
 	if strings.ContainsAny(p.settings.Prefix, `/\`) {
 		return deliver.Permanent("prefix %q must not contain a path separator", p.settings.Prefix)
+	}
+	if p.settings.Dir == "" && p.settings.DirEnv != "" {
+		p.settings.Dir = os.Getenv(p.settings.DirEnv)
+		if p.settings.Dir == "" {
+			return deliver.Permanent("dir_env: $%s is not set (the export directory)", p.settings.DirEnv)
+		}
 	}
 	if !filepath.IsAbs(p.settings.Dir) {
 		return deliver.Permanent("dir %q: an absolute path to an existing directory is required", p.settings.Dir)

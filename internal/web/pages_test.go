@@ -1,0 +1,148 @@
+package web_test
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+const (
+	childPage   = "/cycles/johannesburg/2/" + childPlan
+	alexPage    = "/cycles/johannesburg/2/" + childAlex
+	meetingPage = "/meetings/johannesburg/meadowlands/2026-03-02"
+	formPage    = "/cycles/johannesburg/2/" + childAssess + "/forms/caregiver?phase=baseline"
+)
+
+// TestPagesByRole opens every page as every role: who may see it gets 200,
+// a role or scope that may not gets 403, exactly as the API decides.
+func TestPagesByRole(t *testing.T) {
+	f := newFixture(t, true)
+	everyone := []string{"manager", "coordinator", "coord-moutse", "social-worker", "nurse-alex", "ops"}
+	pages := []struct {
+		path  string
+		allow []string
+	}{
+		{"/waves", []string{"manager", "coordinator", "coord-moutse", "social-worker", "nurse-alex"}},
+		{"/waves/johannesburg/2", []string{"manager", "coordinator", "social-worker", "nurse-alex"}},
+		{"/waves/johannesburg/2/schools/meadowlands", []string{"manager", "coordinator", "social-worker"}},
+		{"/compare?site=johannesburg&a=1&b=2", []string{"manager", "coordinator", "social-worker", "nurse-alex"}},
+		{"/sites/johannesburg", []string{"manager", "coordinator", "social-worker", "nurse-alex"}},
+		{"/sites/johannesburg/services", []string{"manager", "coordinator", "social-worker", "nurse-alex"}},
+		{"/sites/johannesburg/meetings", []string{"manager", "coordinator", "social-worker", "nurse-alex"}},
+		{"/sites/johannesburg/referrals", []string{"manager", "coordinator", "social-worker", "nurse-alex"}},
+		{"/sites/johannesburg/check", []string{"manager", "coordinator"}},
+		{"/sites/johannesburg/cohort", []string{"manager", "coordinator"}},
+		{"/sites/moutse", []string{"manager", "coord-moutse"}},
+		{"/work?site=johannesburg", []string{"manager", "coordinator", "social-worker", "nurse-alex"}},
+		{childPage, []string{"manager", "coordinator", "social-worker"}},
+		{alexPage, []string{"manager", "coordinator", "nurse-alex"}},
+		{formPage, []string{"coordinator", "social-worker"}},
+		{meetingPage, []string{"manager", "coordinator", "social-worker"}},
+		{"/ops", []string{"manager", "ops"}},
+	}
+	browsers := map[string]*browser{}
+	for _, who := range everyone {
+		browsers[who] = f.as(who)
+	}
+	for _, pg := range pages {
+		for _, who := range everyone {
+			allowed := false
+			for _, a := range pg.allow {
+				allowed = allowed || a == who
+			}
+			res := browsers[who].get(pg.path)
+			switch {
+			case allowed && res.status != http.StatusOK:
+				t.Errorf("%s GET %s = %d, want 200: %s", who, pg.path, res.status, excerpt(res.body))
+			case !allowed && res.status != http.StatusForbidden:
+				t.Errorf("%s GET %s = %d, want 403", who, pg.path, res.status)
+			}
+			if !allowed && strings.Contains(res.body, secretName) {
+				t.Errorf("%s GET %s: a refusal shows a child's name", who, pg.path)
+			}
+		}
+	}
+	// Without a session every page sends the browser to sign in.
+	anon := &browser{f: f, client: &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	for _, pg := range pages {
+		res := anon.get(pg.path)
+		if res.status != http.StatusSeeOther || !strings.HasPrefix(res.header.Get("Location"), "/login?next=") {
+			t.Errorf("anonymous GET %s = %d %s, want 303 to /login", pg.path, res.status, res.header.Get("Location"))
+		}
+	}
+}
+
+// TestNamesOnlyOnTheChildPage checks that list pages show opaque IDs and
+// the child's own page shows the name to those in scope.
+func TestNamesOnlyOnTheChildPage(t *testing.T) {
+	f := newFixture(t, true)
+	b := f.as("coordinator")
+	for _, path := range []string{"/work?site=johannesburg", "/waves/johannesburg/2/schools/meadowlands", meetingPage,
+		"/sites/johannesburg/referrals", "/waves/johannesburg/2", formPage} {
+		res := b.get(path)
+		require.Equal(t, http.StatusOK, res.status, path)
+		assert.NotContains(t, res.body, secretName, "%s shows a child's name", path)
+	}
+	res := b.get(childPage)
+	require.Equal(t, http.StatusOK, res.status)
+	assert.Contains(t, res.body, secretName+" Dlamini")
+	assert.Contains(t, res.body, childPlan)
+}
+
+func TestSignInAndOut(t *testing.T) {
+	f := newFixture(t, false)
+	b := &browser{f: f}
+	b.client = f.as("social-worker").client
+	res := b.get("/")
+	assert.Equal(t, http.StatusSeeOther, res.status)
+	assert.Equal(t, "/work", res.header.Get("Location"), "a practitioner starts at today's work")
+
+	// Wrong password: the form again, with a message and no session.
+	anon := f.as("manager")
+	anon.client.Jar, _ = newJar()
+	login := anon.get("/login")
+	res = anon.post("/login", url.Values{"_login": {attr(login.body, "_login")}, "username": {"manager"}, "password": {"wrong password!"}})
+	assert.Equal(t, http.StatusUnauthorized, res.status)
+	assert.Contains(t, res.body, "Wrong username or password")
+	// A sign-in without the form's token is refused (login CSRF).
+	res = anon.post("/login", url.Values{"username": {"manager"}, "password": {password}})
+	assert.Equal(t, http.StatusForbidden, res.status)
+	// An absolute next is not followed.
+	login = anon.get("/login")
+	res = anon.post("/login", url.Values{"_login": {attr(login.body, "_login")}, "username": {"manager"}, "password": {password}, "next": {"//evil.example/x"}})
+	assert.Equal(t, http.StatusSeeOther, res.status)
+	assert.Equal(t, "/", res.header.Get("Location"))
+
+	// Sign-out needs the CSRF token, then ends the session.
+	sw := f.as("social-worker")
+	res = sw.post("/logout", url.Values{})
+	assert.Equal(t, http.StatusForbidden, res.status)
+	res = sw.submit("/logout", nil)
+	assert.Equal(t, http.StatusSeeOther, res.status)
+	res = sw.get("/work")
+	assert.Equal(t, http.StatusSeeOther, res.status, "signed out")
+}
+
+func TestPostsNeedTheCSRFToken(t *testing.T) {
+	f := newFixture(t, true)
+	b := f.as("coordinator")
+	for _, path := range []string{"/waves", "/meetings", meetingPage + "/minutes", "/cycles/johannesburg/2/" + childAssess + "/forms/caregiver",
+		"/sites/johannesburg/cohort", "/cycles/johannesburg/2/" + childFollow + "/follow-ups"} {
+		res := b.post(path, url.Values{"_csrf": {"forged"}, "site": {"johannesburg"}, "number": {"3"}})
+		assert.Equal(t, http.StatusForbidden, res.status, path)
+	}
+}
+
+func excerpt(s string) string {
+	if i := strings.Index(s, "<main"); i >= 0 {
+		s = s[i:]
+	}
+	if len(s) > 400 {
+		s = s[:400]
+	}
+	return s
+}
