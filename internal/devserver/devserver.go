@@ -138,6 +138,10 @@ func New(opts Options) (*Server, error) {
 		// One engine on a small machine: keep the frontend from throttling a wave launch.
 		dynamicconfig.FrontendRPS.Key():                                 10000,
 		dynamicconfig.FrontendNamespaceReplicationInducingAPIsRPS.Key(): 100,
+		// One process, a handful of pollers: with the default four partitions
+		// a task can wait in a partition no poller is on. One partition each.
+		dynamicconfig.MatchingNumTaskqueueReadPartitions.Key():  1,
+		dynamicconfig.MatchingNumTaskqueueWritePartitions.Key(): 1,
 	}
 	srv, err := temporal.NewServer(
 		temporal.WithConfig(cfg),
