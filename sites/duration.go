@@ -2,6 +2,7 @@ package sites
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -44,14 +45,18 @@ func ParseDuration(s string) (Duration, error) {
 	unit := s[len(s)-1]
 	if unit == 'd' || unit == 'w' {
 		n, err := strconv.ParseFloat(s[:len(s)-1], 64)
-		if err != nil {
+		if err != nil || math.IsNaN(n) || math.IsInf(n, 0) {
 			return 0, fmt.Errorf("%q is not a duration: write e.g. 14d or 2w", s)
 		}
 		day := 24 * time.Hour
 		if unit == 'w' {
 			day *= 7
 		}
-		return Duration(time.Duration(n * float64(day))), nil
+		v := n * float64(day)
+		if v > float64(math.MaxInt64) || v < float64(math.MinInt64) {
+			return 0, fmt.Errorf("%q is too long a duration", s)
+		}
+		return Duration(time.Duration(v)), nil
 	}
 	d, err := time.ParseDuration(s)
 	if err != nil {

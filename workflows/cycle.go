@@ -21,6 +21,9 @@ type cycleRun struct {
 	w  *Workflows
 	in cycle.CycleInput
 	id string
+	// local runs the cycle's database writes as local activities (cycles
+	// started before that change replay with regular ones).
+	local bool
 
 	stage    string
 	seq      int
@@ -72,6 +75,7 @@ func (w *Workflows) ChildCycle(ctx workflow.Context, in cycle.CycleInput) (cycle
 	if err := c.registerHandlers(ctx); err != nil {
 		return cycle.CycleResult{}, err
 	}
+	c.local = workflow.GetVersion(ctx, "local-records", workflow.DefaultVersion, 1) == 1
 	res, err := c.run(ctx)
 	if err != nil {
 		return res, err
@@ -126,8 +130,7 @@ func (c *cycleRun) run(ctx workflow.Context) (cycle.CycleResult, error) {
 		return cycle.CycleResult{}, err
 	}
 	var enrol cycle.Enrolment
-	if err := workflow.ExecuteActivity(recordCtx(ctx), a.CheckEnrolment,
-		activities.EnrolInput{SiteID: c.in.SiteID, ChildID: c.in.ChildID}).Get(ctx, &enrol); err != nil {
+	if err := c.record(ctx, false, a.CheckEnrolment, activities.EnrolInput{SiteID: c.in.SiteID, ChildID: c.in.ChildID}).Get(ctx, &enrol); err != nil {
 		return cycle.CycleResult{}, err
 	}
 	if !enrol.Found || !enrol.Consented {
@@ -273,7 +276,22 @@ func (c *cycleRun) enter(ctx workflow.Context, stage string, awaiting []string, 
 		Seq: c.seq, Stage: stage, Outcome: c.outcome, Risk: c.risk, Flags: c.flags,
 		Awaiting: awaiting, Detail: detail, At: workflow.Now(ctx),
 	}
-	return workflow.ExecuteActivity(recordCtx(ctx), a.RecordStage, rec).Get(ctx, nil)
+	return c.record(ctx, false, a.RecordStage, rec).Get(ctx, nil)
+}
+
+// record runs a database activity: local in cycles started since that
+// change, a regular activity in older ones (as their histories recorded).
+func (c *cycleRun) record(ctx workflow.Context, inHandler bool, fn any, arg any) workflow.Future {
+	if c.local {
+		if inHandler {
+			return workflow.ExecuteLocalActivity(localHandlerCtx(ctx), fn, arg)
+		}
+		return workflow.ExecuteLocalActivity(localRecordCtx(ctx), fn, arg)
+	}
+	if inHandler {
+		return workflow.ExecuteActivity(handlerCtx(ctx), fn, arg)
+	}
+	return workflow.ExecuteActivity(recordCtx(ctx), fn, arg)
 }
 
 func (c *cycleRun) close(ctx workflow.Context, outcome, detail string) (cycle.CycleResult, error) {
@@ -512,7 +530,7 @@ func (c *cycleRun) submitAssessment(ctx workflow.Context, in cycle.SubmitAssessm
 		CycleID: c.id, Phase: in.Phase, Respondent: in.Respondent, Answers: in.Answers,
 		SubmittedBy: in.SubmittedBy, SubmittedAt: workflow.Now(ctx),
 	}
-	if err := workflow.ExecuteActivity(handlerCtx(ctx), a.SaveAssessment, rec).Get(ctx, nil); err != nil {
+	if err := c.record(ctx, true, a.SaveAssessment, rec).Get(ctx, nil); err != nil {
 		return cycle.SubmitAssessmentResult{}, fmt.Errorf("the form could not be saved; nothing was recorded, please submit again: %w", err)
 	}
 	c.received[in.Phase][in.Respondent] = true
@@ -542,7 +560,7 @@ func (c *cycleRun) validateFollowUp(in cycle.FollowUpInput) error {
 func (c *cycleRun) recordFollowUp(ctx workflow.Context, in cycle.FollowUpInput) (cycle.FollowUpResult, error) {
 	c.followUpSeq++
 	rec := cycle.FollowUpRecord{ID: fmt.Sprintf("%s/follow-up/%d", c.id, c.followUpSeq), CycleID: c.id, Note: in.Note, RecordedBy: in.RecordedBy, At: workflow.Now(ctx)}
-	if err := workflow.ExecuteActivity(handlerCtx(ctx), a.SaveFollowUp, rec).Get(ctx, nil); err != nil {
+	if err := c.record(ctx, true, a.SaveFollowUp, rec).Get(ctx, nil); err != nil {
 		return cycle.FollowUpResult{}, fmt.Errorf("the follow-up could not be saved, please submit again: %w", err)
 	}
 	c.followUps++

@@ -84,6 +84,34 @@ func handlerCtx(ctx workflow.Context) workflow.Context {
 	})
 }
 
+// localRecordCtx runs short database writes as local activities: in the
+// worker, with no task round trip through the engine, recorded as one
+// marker in the history. They retry until the database answers.
+func localRecordCtx(ctx workflow.Context) workflow.Context {
+	return workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+		StartToCloseTimeout: 10 * time.Second,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:    200 * time.Millisecond,
+			BackoffCoefficient: 2,
+			MaximumInterval:    time.Minute,
+		},
+	})
+}
+
+// localHandlerCtx is localRecordCtx for update handlers: it gives up sooner
+// so the caller gets an answer and can resubmit.
+func localHandlerCtx(ctx workflow.Context) workflow.Context {
+	return workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+		StartToCloseTimeout: 10 * time.Second,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:    200 * time.Millisecond,
+			BackoffCoefficient: 2,
+			MaximumInterval:    5 * time.Second,
+			MaximumAttempts:    6,
+		},
+	})
+}
+
 // pluginCtx is for calls to site plugins, which are untrusted: a short
 // per-call time-out, retried with backoff for as long as it takes.
 func pluginCtx(ctx workflow.Context) workflow.Context {

@@ -130,17 +130,13 @@ func (s *Server) withdrawConsent(c *gin.Context) {
 	}
 	ctx := c.Request.Context()
 	now := s.now()
-	withdrawn, err := s.Store.WithdrawConsent(ctx, child, req.Reason, now)
-	if err != nil {
-		storeProblem(c, err, "consent")
-		return
-	}
+	// Stop the running cycles first: if the engine cannot be reached,
+	// nothing has changed and the request can simply be repeated.
 	cycles, err := s.Store.OpenCyclesOf(ctx, child)
 	if err != nil {
 		storeProblem(c, err, "cycles")
 		return
 	}
-	var stopped []string
 	for _, cy := range cycles {
 		err := s.Temporal.TerminateWorkflow(ctx, cy.ID, "", "consent withdrawn")
 		var notFound *serviceerror.NotFound
@@ -148,6 +144,15 @@ func (s *Server) withdrawConsent(c *gin.Context) {
 			s.temporalProblem(c, err, "withdrawal")
 			return
 		}
+	}
+	// Then the database, each step idempotent, so a repeat finishes the job.
+	newly, err := s.Store.WithdrawConsent(ctx, child, req.Reason, now)
+	if err != nil {
+		storeProblem(c, err, "consent")
+		return
+	}
+	var stopped []string
+	for _, cy := range cycles {
 		if err := s.Store.CloseWithdrawn(ctx, cy.ID, now); err != nil {
 			storeProblem(c, err, "cycle")
 			return
@@ -158,9 +163,10 @@ func (s *Server) withdrawConsent(c *gin.Context) {
 		storeProblem(c, err, "erasure")
 		return
 	}
+	withdrawn := true
 	s.audit(c, store.AuditConsent, site, child, "consent withdrawn; cycles stopped: "+strings.Join(stopped, ", "), req.Reason)
 	s.audit(c, store.AuditErase, site, child, "personal fields erased; de-identified scores kept", req.Reason)
-	c.JSON(http.StatusOK, gin.H{"withdrawn": withdrawn, "cycles_stopped": stopped, "erased": true})
+	c.JSON(http.StatusOK, gin.H{"withdrawn": withdrawn, "already_withdrawn": !newly, "cycles_stopped": stopped, "erased": true})
 }
 
 type accessRequest struct {
@@ -184,7 +190,7 @@ func (s *Server) breakGlass(c *gin.Context) {
 	if len(strings.TrimSpace(req.Reason)) < minGrantReason {
 		fe.add("reason", "too_short", "say why you need this child's record (at least %d characters)", minGrantReason)
 	}
-	if req.Minutes < 5 || time.Duration(req.Minutes)*time.Minute > maxGrant {
+	if req.Minutes < 5 || req.Minutes > int(maxGrant/time.Minute) {
 		fe.add("minutes", "out_of_range", "minutes must be from 5 to %d", int(maxGrant.Minutes()))
 	}
 	if fe.reject(c, "access request") {

@@ -115,13 +115,21 @@ func (s *Server) launchWave(c *gin.Context) {
 	if siteOK {
 		closeAt = open.Add(scaleDuration(site.Durations.AssessmentWindow.D(), dayLength))
 	}
+	if req.WindowOpen != nil && (open.Before(now.AddDate(-1, 0, 0)) || open.After(now.AddDate(1, 0, 0))) {
+		fe.add("window_open", "out_of_range", "window_open must be within a year of today")
+	}
+	field := "window_open"
 	if req.WindowClose != nil {
-		closeAt = req.WindowClose.UTC()
+		closeAt, field = req.WindowClose.UTC(), "window_close"
+	}
+	if siteOK || req.WindowClose != nil {
 		switch {
 		case !closeAt.After(now):
-			fe.add("window_close", "out_of_range", "window_close is in the past: the wave would close before anyone could answer")
+			fe.add(field, "out_of_range", "the assessment window would close in the past (%s): nobody could answer", closeAt.Format(time.DateOnly))
 		case !closeAt.After(open):
 			fe.add("window_close", "out_of_range", "window_close must be after window_open")
+		case closeAt.After(now.AddDate(2, 0, 0)):
+			fe.add(field, "out_of_range", "the assessment window would close more than two years from now")
 		}
 	}
 	ref, refOK := cycle.InstrumentRef{}, false

@@ -48,7 +48,7 @@ func (k *Keyring) OpenString(column, sealed string) (string, error) {
 	if !ok {
 		return "", fmt.Errorf("%w (key id %q)", ErrUnknownKey, id)
 	}
-	data, err := base64.RawStdEncoding.DecodeString(b64)
+	data, err := base64.RawStdEncoding.Strict().DecodeString(b64)
 	if err != nil || len(data) < aead.NonceSize() {
 		return "", fmt.Errorf("codec: sealed value is damaged")
 	}

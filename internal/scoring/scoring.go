@@ -162,6 +162,11 @@ func (r *Registry) Score(ref cycle.InstrumentRef, subject cycle.Subject, assesse
 	sort.Strings(respondents)
 	for _, resp := range respondents {
 		for k, v := range answers[resp] {
+			// A null is "not answered": it must never blank out another
+			// respondent's answer (a disclosure, a self-harm item).
+			if v == nil {
+				continue
+			}
 			merged[k] = v
 		}
 	}

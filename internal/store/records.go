@@ -97,7 +97,14 @@ func AssessmentID(cycleID, phase, respondent string) string {
 
 // SaveAssessment stores a respondent's answers once.
 func (s *Store) SaveAssessment(ctx context.Context, r cycle.AssessmentRecord) error {
-	doc, err := json.Marshal(r.Answers)
+	// Nulls mean "not answered": they are not kept.
+	answers := make(cycle.Answers, len(r.Answers))
+	for k, v := range r.Answers {
+		if v != nil {
+			answers[k] = v
+		}
+	}
+	doc, err := json.Marshal(answers)
 	if err != nil {
 		return fmt.Errorf("encoding answers: %w", err)
 	}
