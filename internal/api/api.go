@@ -91,7 +91,6 @@ func (s *Server) Handler() http.Handler {
 	v1.GET("/sites/:site", roles(anyRole...), s.getSite)
 	v1.POST("/sites/:site/cohort", roles(planners...), s.importCohort)
 	v1.GET("/work", roles(childViewers...), s.getWorkPage)
-	v1.GET("/outbox", roles(planners...), s.getOutboxPage)
 
 	v1.POST("/waves", roles(planners...), s.launchWave)
 	v1.GET("/waves", roles(childViewers...), s.listWavesPage)

@@ -96,8 +96,6 @@ func operations() []operation {
 			},
 			ok: 200, okBody: workSummary{}, okDesc: "without list: the first page of every list and a next cursor per list that has more; with list: a workListPage",
 			errors: []int{404, 422}},
-		{method: "GET", path: "/api/v1/outbox", id: "getOutbox", summary: "Messages and dispatches the recording plugins sent (dev)", tag: "work", roles: planners,
-			params: []obj{queryParam("site", "site ID", obj{"type": "string"}), limitQuery(50, 500), afterQuery}, ok: 200, okBody: outboxPage{}, errors: []int{404, 422}},
 		{method: "POST", path: "/api/v1/waves", id: "launchWave", summary: "Launch a wave", tag: "waves", roles: planners,
 			body: launchWaveRequest{}, ok: 202, okBody: launchWaveResponse{}, okDesc: "launched (200 with existing: true when the wave was launched before)",
 			errors: []int{409, 422, 502, 503}},
@@ -403,7 +401,7 @@ func OpenAPI() map[string]any {
 			}
 			ok["content"] = obj{"application/json": obj{"schema": schema}}
 		}
-		if op.id == "listWaves" || op.id == "getOutbox" || op.id == "getWork" {
+		if op.id == "listWaves" || op.id == "getWork" {
 			ok["headers"] = obj{"Link": obj{"description": `the next page: <URL>; rel="next"`, "schema": obj{"type": "string"}}}
 		}
 		responses[fmt.Sprint(op.ok)] = ok

@@ -121,42 +121,6 @@ func (s *Server) listWavesPage(c *gin.Context) {
 	c.JSON(http.StatusOK, out)
 }
 
-type outboxPage struct {
-	Items []store.OutboxMessage `json:"items"`
-	Next  string                `json:"next,omitempty"`
-}
-
-func (s *Server) getOutboxPage(c *gin.Context) {
-	site, ok := s.site(c, c.Query("site"))
-	if !ok || !s.inSite(c, site.ID) {
-		return
-	}
-	limit, ok := pageLimit(c, 50, 500)
-	if !ok {
-		return
-	}
-	after, ok := afterParam(c)
-	if !ok {
-		return
-	}
-	items, err := s.Store.OutboxPage(c.Request.Context(), site.ID, after, limit+1)
-	if err != nil {
-		storeProblem(c, err, "outbox")
-		return
-	}
-	out := outboxPage{Items: items}
-	if len(items) > limit {
-		out.Items = items[:limit]
-		last := items[limit-1]
-		out.Next = encodeCursor(store.Cursor{At: last.CreatedAt, ID: last.ID})
-	}
-	if out.Items == nil {
-		out.Items = []store.OutboxMessage{}
-	}
-	setNext(c, out.Next, nil)
-	c.JSON(http.StatusOK, out)
-}
-
 // workSummary is every work list's first page, with the cursor of each
 // list that has more (page on with ?list=NAME&after=CURSOR).
 type workSummary struct {

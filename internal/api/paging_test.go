@@ -76,20 +76,6 @@ func TestWavesPage(t *testing.T) {
 	assert.Equal(t, "limit", p.Errors[0].Field)
 }
 
-func TestOutboxPage(t *testing.T) {
-	f := newFixture(t)
-	ctx := context.Background()
-	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	for i := 0; i < 7; i++ {
-		_, err := f.store.RecordOutbox(ctx, cycle.OutboxRecord{Key: fmt.Sprintf("k%d", i), Kind: "notify", SiteID: "johannesburg",
-			Recipient: "r", Channel: "email", Language: "en", Template: "t", Body: "b", At: at.Add(time.Duration(i/2) * time.Minute)})
-		require.NoError(t, err)
-	}
-	got, pages := pageThrough(t, f, "/api/v1/outbox?site=johannesburg&limit=3", func(m map[string]any) string { return m["ID"].(string) })
-	assert.Equal(t, []string{"k6", "k4", "k5", "k2", "k3", "k0", "k1"}, got, "newest first, ties by key")
-	assert.Equal(t, 3, pages)
-}
-
 func TestWorkPage(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()

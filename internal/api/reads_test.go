@@ -114,34 +114,3 @@ func TestGetMeeting(t *testing.T) {
 	wantProblem(t, f.do(t, http.MethodGet, "/api/v1/meetings/johannesburg/meadowlands/2026-03-06", ""), http.StatusNotFound)
 	wantProblem(t, f.do(t, http.MethodGet, "/api/v1/meetings/durban/meadowlands/2026-03-05", ""), http.StatusNotFound)
 }
-
-func TestGetOutboxValidatesQuery(t *testing.T) {
-	cases := []struct {
-		name   string
-		query  string
-		status int
-		want   []fe
-	}{
-		{name: "no site", query: "", status: http.StatusNotFound},
-		{name: "unknown site", query: "?site=durban", status: http.StatusNotFound},
-		{name: "limit too high", query: "?site=johannesburg&limit=501", status: http.StatusUnprocessableEntity, want: []fe{{"limit", "out_of_range"}}},
-		{name: "negative limit", query: "?site=johannesburg&limit=-5", status: http.StatusUnprocessableEntity, want: []fe{{"limit", "out_of_range"}}},
-		{name: "empty outbox", query: "?site=johannesburg&limit=500", status: http.StatusOK},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			f := newFixture(t)
-			rec := f.do(t, http.MethodGet, "/api/v1/outbox"+tc.query, "")
-			if tc.status == http.StatusOK {
-				var got struct {
-					Items []any `json:"items"`
-				}
-				wantJSON(t, rec, http.StatusOK, &got)
-				assert.Empty(t, got.Items)
-				return
-			}
-			p := wantProblem(t, rec, tc.status)
-			assert.Equal(t, tc.want, fieldsOf(p))
-		})
-	}
-}

@@ -186,28 +186,6 @@ func scaleDuration(d, dayLength time.Duration) time.Duration {
 	return time.Duration(float64(d) * float64(dayLength) / float64(realDay))
 }
 
-func (s *Server) listWaves(c *gin.Context) {
-	siteID := c.Query("site")
-	if siteID != "" {
-		if _, ok := s.site(c, siteID); !ok || !s.inSite(c, siteID) {
-			return
-		}
-	}
-	waves, err := s.Store.Waves(c.Request.Context(), siteID)
-	if err != nil {
-		storeProblem(c, err, "waves")
-		return
-	}
-	out := make([]waveView, 0, len(waves))
-	p := principal(c)
-	for _, w := range waves {
-		if p.InSite(w.SiteID) {
-			out = append(out, viewWave(w))
-		}
-	}
-	c.JSON(http.StatusOK, gin.H{"items": out})
-}
-
 type waveView struct {
 	ID          string            `json:"id"`
 	Site        string            `json:"site"`

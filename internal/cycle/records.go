@@ -126,20 +126,6 @@ type WaveReport struct {
 	RedFlags   int                       `json:"red_flags"`
 }
 
-// OutboxRecord is a message or dispatch sent through a plugin, keyed by its
-// idempotency key.
-type OutboxRecord struct {
-	Key       string    `json:"key"`
-	Kind      string    `json:"kind"`
-	SiteID    string    `json:"site_id"`
-	Recipient string    `json:"recipient"`
-	Channel   string    `json:"channel"`
-	Language  string    `json:"language"`
-	Template  string    `json:"template"`
-	Body      string    `json:"body"`
-	At        time.Time `json:"at"`
-}
-
 // Aggregate is one count for an export: per school, a key such as
 // "risk.material.high" or "outcome.completed", and the number of children.
 type Aggregate struct {

@@ -223,19 +223,3 @@ type FollowUp struct {
 	Note       string
 	At         time.Time
 }
-
-// OutboxMessage is a message or dispatch khula sent, keyed by its idempotency key.
-type OutboxMessage struct {
-	ID        string `gorm:"primaryKey"`
-	Kind      string
-	SiteID    string
-	Recipient string
-	Channel   string
-	Language  string
-	Template  string
-	Body      string
-	CreatedAt time.Time
-}
-
-// TableName keeps the table name short.
-func (OutboxMessage) TableName() string { return "outbox" }

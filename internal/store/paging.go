@@ -32,18 +32,6 @@ func (s *Store) WavesPage(ctx context.Context, siteIDs []string, after *Cursor, 
 	return out, q.Find(&out).Error
 }
 
-// OutboxPage lists up to limit of a site's outbound messages, newest first,
-// after the cursor (nil: from the start).
-func (s *Store) OutboxPage(ctx context.Context, siteID string, after *Cursor, limit int) ([]OutboxMessage, error) {
-	q := s.with(ctx).Where("site_id = ?", siteID).Order("created_at DESC, id").Limit(limit)
-	if after != nil {
-		at := after.At.UTC()
-		q = q.Where("created_at < ? OR (created_at = ? AND id > ?)", at, at, after.ID)
-	}
-	var out []OutboxMessage
-	return out, q.Find(&out).Error
-}
-
 // Work lists, each paged on its own.
 const (
 	WorkForms        = "forms"

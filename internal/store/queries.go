@@ -216,12 +216,6 @@ func (s *Store) Meeting(ctx context.Context, id string) (Meeting, error) {
 	return m, err
 }
 
-// Outbox lists the most recent outbound messages and dispatches of a site.
-func (s *Store) Outbox(ctx context.Context, siteID string, limit int) ([]OutboxMessage, error) {
-	var out []OutboxMessage
-	return out, s.with(ctx).Where("site_id = ?", siteID).Order("created_at DESC, id").Limit(limit).Find(&out).Error
-}
-
 // NextWaveNumber is one more than the site's highest wave number.
 func (s *Store) NextWaveNumber(ctx context.Context, siteID string) (int, error) {
 	var max *int

@@ -6,7 +6,6 @@ import (
 	"reflect"
 	"slices"
 	"testing"
-	"time"
 
 	"github.com/khula-cop/khula/internal/cycle"
 	"github.com/khula-cop/khula/internal/store"
@@ -402,65 +401,6 @@ func TestEnsureSiteAndCountChildren(t *testing.T) {
 			}
 			if got != tt.want {
 				t.Errorf("CountChildren(%q) = %d, want %d", tt.site, got, tt.want)
-			}
-		})
-	}
-}
-
-func TestRecordOutboxOncePerKey(t *testing.T) {
-	st := newStore(t)
-	ctx := context.Background()
-	msg := func(key, site, body string, at time.Time) cycle.OutboxRecord {
-		return cycle.OutboxRecord{Key: key, Kind: "message", SiteID: site, Recipient: "+27000000000", Channel: "sms",
-			Language: "en", Template: "reminder", Body: body, At: at}
-	}
-	steps := []struct {
-		name         string
-		rec          cycle.OutboxRecord
-		wantInserted bool
-	}{
-		{name: "first", rec: msg("k1", siteA, "first body", t0), wantInserted: true},
-		{name: "retry with a changed body", rec: msg("k1", siteA, "second body", t0.Add(time.Hour)), wantInserted: false},
-		{name: "second key", rec: msg("k2", siteA, "other", t0.Add(2*time.Hour)), wantInserted: true},
-		{name: "other site", rec: msg("k3", siteB, "beta", t0.Add(3*time.Hour)), wantInserted: true},
-	}
-	for _, s := range steps {
-		inserted, err := st.RecordOutbox(ctx, s.rec)
-		if err != nil {
-			t.Fatalf("%s: RecordOutbox: %v", s.name, err)
-		}
-		if inserted != s.wantInserted {
-			t.Errorf("%s: inserted = %v, want %v", s.name, inserted, s.wantInserted)
-		}
-	}
-	if n := count(t, st, &store.OutboxMessage{}, ""); n != 3 {
-		t.Errorf("%d outbox rows, want 3", n)
-	}
-
-	tests := []struct {
-		site  string
-		limit int
-		want  []string
-	}{
-		{site: siteA, limit: 10, want: []string{"k2", "k1"}},
-		{site: siteA, limit: 1, want: []string{"k2"}},
-		{site: siteB, limit: 10, want: []string{"k3"}},
-	}
-	for _, tt := range tests {
-		t.Run("Outbox/"+tt.site, func(t *testing.T) {
-			got, err := st.Outbox(ctx, tt.site, tt.limit)
-			if err != nil {
-				t.Fatalf("Outbox: %v", err)
-			}
-			var keys []string
-			for _, m := range got {
-				keys = append(keys, m.ID)
-				if m.ID == "k1" && (m.Body != "first body" || !m.CreatedAt.Equal(t0)) {
-					t.Errorf("k1 = body %q at %v, want the first record's body at %v", m.Body, m.CreatedAt, t0)
-				}
-			}
-			if !reflect.DeepEqual(keys, tt.want) {
-				t.Errorf("Outbox(%s, %d) = %q, want %q", tt.site, tt.limit, keys, tt.want)
 			}
 		})
 	}

@@ -463,14 +463,3 @@ func (s *Store) WaveReport(ctx context.Context, waveID string) (cycle.WaveReport
 	rep.RedFlags = int(flagged)
 	return rep, nil
 }
-
-// RecordOutbox stores an outbound message once; inserted is false when the
-// key was recorded before (a retry).
-func (s *Store) RecordOutbox(ctx context.Context, r cycle.OutboxRecord) (bool, error) {
-	row := OutboxMessage{ID: r.Key, Kind: r.Kind, SiteID: r.SiteID, Recipient: r.Recipient, Channel: r.Channel, Language: r.Language, Template: r.Template, Body: r.Body, CreatedAt: r.At.UTC()}
-	res := s.with(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&row)
-	if res.Error != nil {
-		return false, res.Error
-	}
-	return res.RowsAffected == 1, nil
-}

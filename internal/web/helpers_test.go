@@ -172,8 +172,6 @@ func seed(t *testing.T, st *store.Store, dir *sitedir.Directory) {
 				Domains: map[string]string{"education": "high", "nutrition": "moderate", "health": "low", "material": "low", "protection": "low", "psychosocial": "low", "caregiver": "low"}},
 			{CycleID: cycle.CycleID(site.ID, 2, childFollow), ChildID: childFollow, Reason: cycle.AgendaOverdueReferral},
 		}}))
-	_, err := st.RecordOutbox(ctx, cycle.OutboxRecord{Key: "k1", Kind: "notify", SiteID: site.ID, Recipient: "sw", Channel: "email", Language: "en", Template: "t", Body: "b", At: now})
-	require.NoError(t, err)
 }
 
 // browser is a cookie-keeping client signed in as one user.
