@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/khula-cop/khula/internal/sitedir"
 	"strings"
 	"time"
 
@@ -16,6 +15,7 @@ import (
 	"github.com/khula-cop/khula/internal/cycle"
 	"github.com/khula-cop/khula/internal/messages"
 	"github.com/khula-cop/khula/internal/retention"
+	"github.com/khula-cop/khula/internal/sitedir"
 	"github.com/khula-cop/khula/internal/store"
 	"github.com/khula-cop/khula/internal/temporalx"
 	"github.com/khula-cop/khula/sites"
@@ -36,14 +36,37 @@ type WorkerOptions struct {
 	MaxConcurrentWorkflowTasks int
 }
 
+// SDKOptions is the Temporal worker tuning every khula worker uses (and
+// khula bench's baseline, so the comparison is like for like).
+//
+// Workflow-task pollers autoscale rather than use the SDK's default pair of
+// mixed pollers: a mixed poller always prefers the sticky queue while it
+// reports a backlog, so under sustained load (many open cycles firing
+// reminders) the first task of every new workflow (a referral, a meeting)
+// waited minutes in the normal queue. The autoscaling balancer keeps at
+// least one poll open on the normal queue at all times.
+func (o WorkerOptions) SDKOptions() worker.Options {
+	if o.MaxConcurrentActivities == 0 {
+		o.MaxConcurrentActivities = 64
+	}
+	if o.MaxConcurrentWorkflowTasks == 0 {
+		o.MaxConcurrentWorkflowTasks = 32
+	}
+	return worker.Options{
+		MaxConcurrentActivityExecutionSize:     o.MaxConcurrentActivities,
+		MaxConcurrentWorkflowTaskExecutionSize: o.MaxConcurrentWorkflowTasks,
+		WorkflowTaskPollerBehavior: worker.NewPollerBehaviorAutoscaling(worker.PollerBehaviorAutoscalingOptions{
+			InitialNumberOfPollers: 2, MinimumNumberOfPollers: 1, MaximumNumberOfPollers: 8,
+		}),
+		WorkflowPanicPolicy: worker.BlockWorkflow,
+		// Let running activities finish on a graceful stop instead of
+		// leaving them to time out on the engine.
+		WorkerStopTimeout: 10 * time.Second,
+	}
+}
+
 // StartWorkers starts one worker per site on the site's task queue.
 func StartWorkers(c client.Client, dir *sitedir.Directory, scoring Scoring, st *store.Store, plugs activities.Plugins, opts WorkerOptions) ([]worker.Worker, error) {
-	if opts.MaxConcurrentActivities == 0 {
-		opts.MaxConcurrentActivities = 64
-	}
-	if opts.MaxConcurrentWorkflowTasks == 0 {
-		opts.MaxConcurrentWorkflowTasks = 32
-	}
 	acts := &activities.Activities{
 		Records:   st,
 		Sites:     dir,
@@ -56,14 +79,7 @@ func StartWorkers(c client.Client, dir *sitedir.Directory, scoring Scoring, st *
 	wf := &workflows.Workflows{Forms: scoring}
 	var started []worker.Worker
 	for _, site := range dir.Sites() {
-		w := worker.New(c, site.TaskQueue(), worker.Options{
-			MaxConcurrentActivityExecutionSize:     opts.MaxConcurrentActivities,
-			MaxConcurrentWorkflowTaskExecutionSize: opts.MaxConcurrentWorkflowTasks,
-			WorkflowPanicPolicy:                    worker.BlockWorkflow,
-			// Let running activities finish on a graceful stop instead of
-			// leaving them to time out on the engine.
-			WorkerStopTimeout: 10 * time.Second,
-		})
+		w := worker.New(c, site.TaskQueue(), opts.SDKOptions())
 		workflows.Register(w, wf, acts)
 		if err := w.Start(); err != nil {
 			for _, s := range started {

@@ -20,7 +20,6 @@ import (
 	"strings"
 	"time"
 
-	"go.temporal.io/sdk/worker"
 
 	"github.com/khula-cop/khula/internal/app"
 )
@@ -126,7 +125,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	b := &bench{o: o, d: d, rep: rep, progress: progress, dir: dir}
 
 	// 1. Baseline: the bare engine with khula's worker tuning.
-	w, err := startBaselineWorker(d.Client, worker.Options{MaxConcurrentActivityExecutionSize: 64, MaxConcurrentWorkflowTaskExecutionSize: 32})
+	w, err := startBaselineWorker(d.Client, app.WorkerOptions{}.SDKOptions())
 	if err != nil {
 		return nil, err
 	}
