@@ -24,6 +24,9 @@ type cycleRun struct {
 	// local runs the cycle's database writes as local activities (cycles
 	// started before that change replay with regular ones).
 	local bool
+	// boundedReminders caps each wait's reminders at MaxReminders (cycles
+	// started before that change replay without the cap).
+	boundedReminders bool
 
 	stage    string
 	seq      int
@@ -76,6 +79,7 @@ func (w *Workflows) ChildCycle(ctx workflow.Context, in cycle.CycleInput) (cycle
 		return cycle.CycleResult{}, err
 	}
 	c.local = workflow.GetVersion(ctx, "local-records", workflow.DefaultVersion, 1) == 1
+	c.boundedReminders = workflow.GetVersion(ctx, "bounded-reminders", workflow.DefaultVersion, 1) == 1
 	res, err := c.run(ctx)
 	if err != nil {
 		return res, err
@@ -332,7 +336,7 @@ func (c *cycleRun) awaitForms(ctx workflow.Context, phase string, deadline time.
 			break
 		}
 		wait := left
-		remind := c.in.Timing.ReminderEvery > 0 && c.in.Timing.ReminderEvery < left
+		remind := c.in.Timing.ReminderEvery > 0 && c.in.Timing.ReminderEvery < left && c.mayRemind(reminder)
 		if remind {
 			wait = c.in.Timing.ReminderEvery
 		}
@@ -443,6 +447,14 @@ func (c *cycleRun) awaitReferrals(ctx workflow.Context, pending []pendingReferra
 	}
 	reminder := 0
 	for done < len(pending) {
+		if !c.mayRemind(reminder) {
+			// Enough reminders: the referrals' own SLAs escalate and close
+			// them, so wait for that quietly.
+			if err := workflow.Await(ctx, func() bool { return done == len(pending) }); err != nil {
+				return err
+			}
+			break
+		}
 		wait := c.in.Timing.FollowUpEvery
 		if wait <= 0 {
 			wait = 24 * time.Hour
@@ -459,6 +471,17 @@ func (c *cycleRun) awaitReferrals(ctx workflow.Context, pending []pendingReferra
 		}
 	}
 	return firstErr
+}
+
+// MaxReminders bounds the reminders one wait sends (form reminders per
+// phase, follow-up check-in reminders), so a long window or a referral that
+// stays open for months cannot grow a cycle's history without limit.
+const MaxReminders = 8
+
+// mayRemind reports whether another reminder may go out after sent ones;
+// cycles started before the bound existed keep reminding as they did.
+func (c *cycleRun) mayRemind(sent int) bool {
+	return !c.boundedReminders || sent < MaxReminders
 }
 
 // awaitPlan waits for the meeting's plan, escalating to the site

@@ -219,6 +219,64 @@ func TestBadAnswersAreRejectedWithFieldErrorsAndNothingRecorded(t *testing.T) {
 	}
 }
 
+// TestRemindersAreBounded: a window far longer than the reminder interval
+// sends at most MaxReminders form reminders, so the history stays small.
+func TestRemindersAreBounded(t *testing.T) {
+	f := newFixture(t)
+	f.consent(true)
+	f.scores(low())
+	f.submitAll(day, cycle.PhaseBaseline, "caregiver", "teacher")
+	in := cycleInput()
+	in.WindowClose = startTime.Add(365 * day) // weekly reminders would be 52
+	f.env.ExecuteWorkflow(CycleWorkflowName, in)
+	if got := f.result().Outcome; got != cycle.OutcomeLowRisk {
+		t.Fatalf("outcome = %q", got)
+	}
+	if got := f.templates(activities.ToLLCoP); len(got) != MaxReminders {
+		t.Errorf("%d reminders, want %d: %v", len(got), MaxReminders, got)
+	}
+	if f.env.Now().Sub(startTime) < 365*day {
+		t.Errorf("scored before the window closed (%s): the bound must stop reminders, not the wait", f.env.Now().Sub(startTime))
+	}
+}
+
+// TestFollowUpRemindersAreBounded: a referral that stays open for a year
+// asks for at most MaxReminders check-ins, and the cycle still waits for it.
+func TestFollowUpRemindersAreBounded(t *testing.T) {
+	f := newFixture(t)
+	f.consent(true)
+	at := low()
+	at.Risk = cycle.RiskModerate
+	at.Domains["health"] = cycle.RiskModerate
+	f.scores(at, low())
+	f.env.OnActivity(a.DispatchReferral, mock.Anything, mock.Anything).Return(activities.DispatchOutput{ServiceID: "clinic-meadowlands", DispatchRef: "r1"}, nil)
+	f.env.OnActivity(a.SaveReferral, mock.Anything, mock.Anything).Return(nil)
+	f.submitAll(day, cycle.PhaseBaseline, respondents...)
+	f.env.RegisterDelayedCallback(func() {
+		f.env.SignalWorkflow(cycle.SignalPlanAgreed, cycle.PlanSignal{MeetingID: "m", Actions: []cycle.PlanAction{{Domain: "health", ServiceType: "clinic"}}})
+	}, 5*day)
+	in := cycleInput()
+	in.Timing.ReferralSLA = 183 * day // unreachable after 366 days: 26 check-ins at 14 days
+	f.env.ExecuteWorkflow(CycleWorkflowName, in)
+
+	res := f.result()
+	if len(res.Referral) != 1 || res.Referral[0].Outcome != cycle.ReferralUnreachable {
+		t.Fatalf("referrals = %+v, want one closed as unreachable", res.Referral)
+	}
+	if ran := f.env.Now().Sub(startTime); ran < 371*day {
+		t.Errorf("the cycle finished after %s, before the referral closed", ran)
+	}
+	n := 0
+	for _, tpl := range f.templates(activities.ToSocialWorker) {
+		if tpl == messages.FollowUpDue {
+			n++
+		}
+	}
+	if n != MaxReminders {
+		t.Errorf("%d follow-up reminders, want %d (%v)", n, MaxReminders, f.templates(""))
+	}
+}
+
 func TestWindowClosesWithFormsMissing(t *testing.T) {
 	t.Run("some forms: scored without the rest", func(t *testing.T) {
 		f := newFixture(t)
