@@ -21,6 +21,10 @@ type meetingRun struct {
 	agenda []cycle.AgendaItem
 	result cycle.MinutesResult
 	saving bool
+	// ready is set once the agenda is built. The agenda row reaches the
+	// database (and the work lists) inside BuildAgenda, a moment before the
+	// workflow holds the agenda, so minutes can arrive in between.
+	ready bool
 }
 
 // Meeting runs one LLCoP meeting of a school: it builds the agenda (children
@@ -49,6 +53,7 @@ func (w *Workflows) Meeting(ctx workflow.Context, in cycle.MeetingInput) (cycle.
 	}).Get(ctx, &m.agenda); err != nil {
 		return cycle.MinutesResult{}, err
 	}
+	m.ready = true
 	if len(m.agenda) == 0 {
 		m.status = cycle.MeetingNoAgenda
 		return m.result, m.save(ctx)
@@ -74,6 +79,35 @@ func (w *Workflows) Meeting(ctx workflow.Context, in cycle.MeetingInput) (cycle.
 		return m.result, err
 	}
 	return m.result, nil
+}
+
+// deliverPlans signals each child's cycle with its plan. Meetings started
+// since "concurrent-plan-signals" send every signal at once and then wait
+// for all (one workflow task, however long the minutes); earlier ones sent
+// them one after another, a round trip each.
+func (m *meetingRun) deliverPlans(ctx workflow.Context, plans []cycle.ChildPlan) {
+	signal := func(p cycle.ChildPlan) workflow.Future {
+		return workflow.SignalExternalWorkflow(ctx, p.CycleID, "", cycle.SignalPlanAgreed, cycle.PlanSignal{MeetingID: m.id, Actions: p.Actions})
+	}
+	check := func(p cycle.ChildPlan, f workflow.Future) {
+		if err := f.Get(ctx, nil); err != nil {
+			// The cycle closed meanwhile (withdrawn, say): the plan is kept in the minutes.
+			workflow.GetLogger(ctx).Warn("plan not delivered", "cycle", p.CycleID, "error", err)
+		}
+	}
+	if workflow.GetVersion(ctx, "concurrent-plan-signals", workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		for _, p := range plans {
+			check(p, signal(p))
+		}
+		return
+	}
+	sent := make([]workflow.Future, len(plans))
+	for i, p := range plans {
+		sent[i] = signal(p)
+	}
+	for i, p := range plans {
+		check(p, sent[i])
+	}
 }
 
 func (m *meetingRun) save(ctx workflow.Context) error {
@@ -106,6 +140,9 @@ func (m *meetingRun) onAgenda(cycleID string) (cycle.AgendaItem, bool) {
 func (m *meetingRun) validateMinutes(in cycle.MinutesInput) error {
 	if m.status != cycle.MeetingAwaitingMinutes || m.saving {
 		return conflict("the meeting's minutes were already recorded or the meeting closed (%s)", m.status)
+	}
+	if !m.ready {
+		return conflict("the meeting's agenda is still being prepared; nothing was recorded, please submit again in a moment")
 	}
 	var errs []cycle.FieldError
 	add := func(field, code, format string, args ...any) {
@@ -171,12 +208,8 @@ func (m *meetingRun) submitMinutes(ctx workflow.Context, in cycle.MinutesInput) 
 	planned := map[string]bool{}
 	for _, p := range in.Plans {
 		planned[p.CycleID] = true
-		err := workflow.SignalExternalWorkflow(ctx, p.CycleID, "", cycle.SignalPlanAgreed, cycle.PlanSignal{MeetingID: m.id, Actions: p.Actions}).Get(ctx, nil)
-		if err != nil {
-			// The cycle closed meanwhile (withdrawn, say): the plan is kept in the minutes.
-			workflow.GetLogger(ctx).Warn("plan not delivered", "cycle", p.CycleID, "error", err)
-		}
 	}
+	m.deliverPlans(ctx, in.Plans)
 	m.result = cycle.MinutesResult{Planned: len(in.Plans)}
 	for _, it := range m.agenda {
 		if !planned[it.CycleID] {

@@ -3,6 +3,7 @@ package workflows
 import (
 	"context"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -72,6 +73,42 @@ func TestMeetingMinutesSignalPlansAndRollOverTheRest(t *testing.T) {
 		t.Errorf("notifications = %v", got)
 	}
 	f.env.AssertExpectations(t)
+}
+
+// TestMinutesBeforeTheAgendaIsReadyAreRefusedAsAConflict: the agenda row
+// reaches the work lists while BuildAgenda runs, so minutes can arrive
+// before the workflow holds the agenda; they are refused as "try again",
+// not as field errors, and minutes after that are accepted.
+func TestMinutesBeforeTheAgendaIsReadyAreRefusedAsAConflict(t *testing.T) {
+	f := newFixture(t)
+	f.env.OnActivity(a.BuildAgenda, mock.Anything, mock.Anything).Return(agenda, nil).After(time.Hour)
+	f.env.OnActivity(a.SaveMeeting, mock.Anything, mock.Anything).Return(nil).Maybe()
+	f.env.OnActivity(a.SaveMinutes, mock.Anything, mock.Anything).Return(nil).Once()
+	both := []cycle.ChildPlan{
+		{CycleID: "cycle/johannesburg/3/c-0001", Actions: []cycle.PlanAction{{Domain: "material", ServiceType: "sassa"}}},
+		{CycleID: "cycle/johannesburg/3/c-0002", Actions: []cycle.PlanAction{{Domain: "health", ServiceType: "clinic"}}},
+	}
+	for _, p := range both {
+		f.env.OnSignalExternalWorkflow(mock.Anything, p.CycleID, "", cycle.SignalPlanAgreed, cycle.PlanSignal{MeetingID: "default-test-workflow-id", Actions: p.Actions}).Return(nil).Once()
+	}
+	early := f.referralUpdate(time.Minute, cycle.UpdateSubmitMinutes, cycle.MinutesInput{RecordedBy: "sw", Plans: both})
+	later := f.referralUpdate(day, cycle.UpdateSubmitMinutes, cycle.MinutesInput{RecordedBy: "sw", Plans: both})
+	f.env.ExecuteWorkflow(MeetingWorkflowName, meetingInput())
+
+	if errType(early.rejected) != cycle.ErrTypeConflict || !strings.Contains(early.rejected.Error(), "still being prepared") {
+		t.Errorf("minutes before the agenda: rejected %v, accepted %v", early.rejected, early.accepted)
+	}
+	if !later.accepted || later.err != nil {
+		t.Fatalf("minutes after the agenda: %+v %v", later, later.rejected)
+	}
+	var res cycle.MinutesResult
+	if err := f.env.GetWorkflowResult(&res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Planned != 2 || !slices.Equal(res.RolledOver, []string{"cycle/johannesburg/3/c-0003"}) {
+		t.Errorf("result = %+v", res)
+	}
+	f.env.AssertExpectations(t) // both plans delivered
 }
 
 func TestMeetingWithoutMinutesRollsEveryoneOver(t *testing.T) {

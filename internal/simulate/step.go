@@ -226,7 +226,10 @@ func (s *sim) startMeeting(ctx context.Context, school string) error {
 		if sitting > 1 {
 			d = fmt.Sprintf("%s.%d", date, sitting)
 		}
-		body := map[string]any{"site": s.opts.Site, "school": school, "date": d, "minutes_within": (7 * s.opts.DayLength).String()}
+		// A week of simulated time, but never less than the simulated
+		// chair needs in real time to read the agenda and answer under load.
+		within := max(7*s.opts.DayLength, 15*time.Second)
+		body := map[string]any{"site": s.opts.Site, "school": school, "date": d, "minutes_within": within.String()}
 		err := s.api.do(ctx, http.MethodPost, "/api/v1/meetings", "", body, nil)
 		if statusOf(err) == http.StatusConflict {
 			continue // that date's sitting took place already (an earlier run)
@@ -261,7 +264,10 @@ func (s *sim) holdMeeting(ctx context.Context, key, meetingID string) error {
 	}
 	body := cycle.MinutesInput{Plans: plans, RecordedBy: "LLCoP chair (simulated)"}
 	err := s.api.do(ctx, http.MethodPost, fmt.Sprintf("/api/v1/meetings/%s/%s/%s/minutes", parts[1], parts[2], parts[3]), "sim-"+strings.ReplaceAll(key, "/", "."), body, nil)
-	if statusOf(err) == http.StatusServiceUnavailable {
+	switch statusOf(err) {
+	case http.StatusServiceUnavailable, http.StatusConflict:
+		// Busy, or the agenda was still being prepared: try again while the
+		// meeting is listed as awaiting minutes.
 		s.forget(key)
 	}
 	return s.tolerate(err, "meeting minutes")
