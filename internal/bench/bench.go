@@ -20,7 +20,6 @@ import (
 	"strings"
 	"time"
 
-
 	"github.com/khula-cop/khula/internal/app"
 )
 
@@ -134,6 +133,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	fmt.Fprintf(progress, "baseline: %d seven-activity workflows\n", o.Baseline)
 	seven := runWorkflows(ctx, d.Client, "BenchSevenActivities", o.Baseline, o.Concurrency, "bench-seven")
 	w.Stop()
+	if b.sevenEvents, err = b.historyLength(ctx, "bench-seven-0"); err != nil {
+		return rep, fmt.Errorf("reading a baseline history: %w", err)
+	}
 	rep.add(Figure{Name: "baseline: empty workflows started and completed", Value: empty.PerSec, Unit: "workflows/s", Ratio: 1, Note: fmt.Sprintf("%d workflows, %d failed", empty.N, empty.Failures)})
 	rep.add(Figure{Name: "baseline: workflows of seven no-op activities", Value: seven.PerSec, Unit: "workflows/s", Ratio: 1, Note: fmt.Sprintf("%d workflows, %d failed", seven.N, seven.Failures)})
 
@@ -169,6 +171,8 @@ type bench struct {
 	dir      string
 	// apiWave is a launched wave whose cycles wait for forms.
 	apiWave int
+	// sevenEvents is the history length of one seven-activity workflow.
+	sevenEvents int
 }
 
 // Print writes the report as a table.
