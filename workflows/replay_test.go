@@ -14,8 +14,11 @@ import (
 
 // TestReplayRecordedHistories replays histories recorded from real runs on
 // the embedded engine (see internal/app's TestWaveEndToEndOnEmbeddedEngine
-// with KHULA_RECORD_HISTORY). A change to workflow code that would break a
-// running workflow fails here; guard such changes with workflow.GetVersion.
+// with KHULA_RECORD_HISTORY=DIR). A change to workflow code that would break
+// a running workflow fails here; guard such changes with workflow.GetVersion.
+// Keep every older set: after a versioned change, record a new set and add
+// it with the date in its names (cycle-at-risk-2026-11-23.json), so both
+// the old and the new branch of each GetVersion stay covered.
 func TestReplayRecordedHistories(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join("testdata", "*.json"))
 	if err != nil {

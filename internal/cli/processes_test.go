@@ -6,7 +6,6 @@ import (
 	"database/sql"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -19,6 +18,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // PostgreSQL for the test's own setup
 
 	"github.com/khula-cop/khula/internal/codec/codectest"
+	"github.com/khula-cop/khula/internal/freeport"
 	"github.com/khula-cop/khula/internal/mailsink"
 	"github.com/khula-cop/khula/internal/simulate"
 )
@@ -37,12 +37,11 @@ func buildKhula(t *testing.T) string {
 
 func freePort(t *testing.T) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	p, err := freeport.Pick("127.0.0.1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return p
 }
 
 // testDatabase returns a PostgreSQL URL on a fresh schema when the machine's

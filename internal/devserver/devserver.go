@@ -29,6 +29,8 @@ import (
 	"go.temporal.io/server/schema/sqlite"
 	"go.temporal.io/server/temporal"
 	"google.golang.org/protobuf/types/known/durationpb"
+
+	"github.com/khula-cop/khula/internal/freeport"
 )
 
 // Options configure the embedded engine. Zero values take the documented defaults.
@@ -330,13 +332,14 @@ func forgetStaleHosts(file string) error {
 	return nil
 }
 
+// freePort picks a port for a listener the engine binds later, outside
+// the range outgoing connections draw from (see internal/freeport).
 func freePort(ip string) (int, error) {
-	l, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
+	p, err := freeport.Pick(ip)
 	if err != nil {
-		return 0, fmt.Errorf("devserver: finding a free port on %s: %w", ip, err)
+		return 0, fmt.Errorf("devserver: %w", err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	return p, nil
 }
 
 func checkPortFree(ip string, port int) error {
