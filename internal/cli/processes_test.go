@@ -18,6 +18,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // PostgreSQL for the test's own setup
 
 	"github.com/khula-cop/khula/internal/codec/codectest"
+	"github.com/khula-cop/khula/internal/cycle"
 	"github.com/khula-cop/khula/internal/freeport"
 	"github.com/khula-cop/khula/internal/mailsink"
 	"github.com/khula-cop/khula/internal/simulate"
@@ -177,7 +178,8 @@ func TestEngineWorkerAndAPIInSeparateProcesses(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer mail.Close()
-	env := []string{"KHULA_SMTP_ADDR=" + mail.Addr(), "KHULA_PLUGIN_STATE_DIR=" + t.TempDir(), "KHULA_DB=" + dsn, "KHULA_PAYLOAD_KEYS=" + codectest.Spec, "KHULA_SITES_DIR=" + sitesDir, "KHULA_TEMPORAL_ADDRESS=127.0.0.1:" + fmt.Sprint(enginePort)}
+	exports := t.TempDir()
+	env := []string{"KHULA_EXPORT_DIR=" + exports, "KHULA_SMTP_ADDR=" + mail.Addr(), "KHULA_PLUGIN_STATE_DIR=" + t.TempDir(), "KHULA_DB=" + dsn, "KHULA_PAYLOAD_KEYS=" + codectest.Spec, "KHULA_SITES_DIR=" + sitesDir, "KHULA_TEMPORAL_ADDRESS=127.0.0.1:" + fmt.Sprint(enginePort)}
 
 	var token string
 	for _, args := range [][]string{
@@ -238,6 +240,14 @@ func TestEngineWorkerAndAPIInSeparateProcesses(t *testing.T) {
 	if strings.Contains(apiMetrics, "ch-") {
 		t.Errorf("a child ID appears in the API's metrics")
 	}
+	// The closed wave's aggregates reach the site's export plugin (CSV).
+	var exported []string
+	for deadline := time.Now().Add(30 * time.Second); len(exported) == 0 && time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		exported, _ = filepath.Glob(filepath.Join(exports, "*aggregates.csv"))
+	}
+	if len(exported) != 1 {
+		t.Errorf("exports: %v, want one aggregates file for wave 1", exported)
+	}
 	// ops stuck finds cycles that have not moved: launch wave 2 and leave it.
 	req, _ := http.NewRequest(http.MethodPost, base+"/api/v1/waves", strings.NewReader(`{"site":"johannesburg","number":2}`))
 	req.Header.Set("Authorization", "Bearer "+token)
@@ -251,8 +261,10 @@ func TestEngineWorkerAndAPIInSeparateProcesses(t *testing.T) {
 	if err != nil {
 		t.Fatalf("ops stuck: %v\n%s", err, out)
 	}
-	if !strings.Contains(string(out), "15 cycle(s) at johannesburg") || !strings.Contains(string(out), "cycle/johannesburg/2/") {
-		t.Errorf("ops stuck did not list wave 2's 15 cycles:\n%s", out)
+	// Children without consent close at enrol; the others wait for forms.
+	waiting := 15 - sum.Report.Outcomes[cycle.OutcomeNoConsent]
+	if want := fmt.Sprintf("%d cycle(s) at johannesburg", waiting); !strings.Contains(string(out), want) || !strings.Contains(string(out), "cycle/johannesburg/2/") {
+		t.Errorf("ops stuck did not list wave 2's %d cycles waiting for forms:\n%s", waiting, out)
 	}
 	// Referrals went through the worker's plugin processes to the relay.
 	if msgs, _ := mail.Messages(); len(msgs) == 0 && len(sum.Report.Referrals) > 0 {
