@@ -84,12 +84,24 @@ func handlerCtx(ctx workflow.Context) workflow.Context {
 	})
 }
 
+// How long a workflow's own database writes (local activities) keep
+// retrying: a workflow's record waits out any outage of a month; an update
+// handler's gives up in time for the API to answer its caller.
+const (
+	LocalRecordRetryFor  = 30 * 24 * time.Hour
+	LocalHandlerRetryFor = 15 * time.Second
+)
+
 // localRecordCtx runs short database writes as local activities: in the
 // worker, with no task round trip through the engine, recorded as one
-// marker in the history. They retry until the database answers.
+// marker in the history. They retry until the database answers: the SDK
+// takes a missing ScheduleToCloseTimeout to be the StartToCloseTimeout,
+// which would allow one attempt only, and a database locked for longer than
+// that would fail the whole workflow.
 func localRecordCtx(ctx workflow.Context) workflow.Context {
 	return workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
-		StartToCloseTimeout: 10 * time.Second,
+		ScheduleToCloseTimeout: LocalRecordRetryFor,
+		StartToCloseTimeout:    10 * time.Second,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval:    200 * time.Millisecond,
 			BackoffCoefficient: 2,
@@ -99,10 +111,12 @@ func localRecordCtx(ctx workflow.Context) workflow.Context {
 }
 
 // localHandlerCtx is localRecordCtx for update handlers: it gives up sooner
-// so the caller gets an answer and can resubmit.
+// so the caller gets an answer (within the API's wait for an update) and
+// can resubmit.
 func localHandlerCtx(ctx workflow.Context) workflow.Context {
 	return workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
-		StartToCloseTimeout: 10 * time.Second,
+		ScheduleToCloseTimeout: LocalHandlerRetryFor,
+		StartToCloseTimeout:    10 * time.Second,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval:    200 * time.Millisecond,
 			BackoffCoefficient: 2,
