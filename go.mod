@@ -27,6 +27,7 @@ require (
 	gorm.io/driver/postgres v1.6.3
 	gorm.io/driver/sqlite v1.6.0
 	gorm.io/gorm v1.31.2
+	gorm.io/plugin/dbresolver v1.6.2
 	k8s.io/api v0.35.4
 	k8s.io/apimachinery v0.35.4
 	modernc.org/sqlite v1.51.0

@@ -21,6 +21,7 @@ import (
 	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
+	"gorm.io/plugin/dbresolver"
 	_ "modernc.org/sqlite" // registers the pure-Go "sqlite" driver
 )
 
@@ -38,8 +39,11 @@ var ErrNotFound = errors.New("store: not found")
 
 // Store is the app database.
 type Store struct {
-	db      *gorm.DB
-	sqlDB   *sql.DB
+	db    *gorm.DB
+	sqlDB *sql.DB
+	// readDB is SQLite's pool of read-only connections (nil on
+	// PostgreSQL): reads never queue behind writers waiting for the lock.
+	readDB  *sql.DB
 	dialect string
 	cipher  FieldCipher
 }
@@ -48,9 +52,10 @@ type Store struct {
 // file path (optionally prefixed "sqlite:"). It does not migrate; call Migrate.
 func Open(ctx context.Context, dsn string) (*Store, error) {
 	var (
-		dialector gorm.Dialector
-		dialect   string
-		sqlDB     *sql.DB
+		dialector  gorm.Dialector
+		dialect    string
+		sqlDB      *sql.DB
+		sqlitePath string
 	)
 	switch {
 	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
@@ -81,6 +86,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		}
 		sqlDB.SetMaxOpenConns(4)
 		dialector = sqlite.Dialector{Conn: sqlDB}
+		sqlitePath = path
 	}
 	db, err := gorm.Open(dialector, &gorm.Config{
 		Logger:                 logger.Discard,
@@ -99,7 +105,48 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		_ = sqlDB.Close()
 		return nil, fmt.Errorf("store: database unreachable (%s): %w", dialect, err)
 	}
-	return &Store{db: db, sqlDB: sqlDB, dialect: dialect}, nil
+	st := &Store{db: db, sqlDB: sqlDB, dialect: dialect}
+	if sqlitePath != "" {
+		if err := st.splitReads(ctx, sqlitePath); err != nil {
+			_ = sqlDB.Close()
+			return nil, err
+		}
+	}
+	return st, nil
+}
+
+// splitReads gives SQLite reads a pool of their own. SQLite has one writer
+// at a time; a writer waiting for the lock (held by another process, a
+// backup, a long import) holds its pooled connection for up to the busy
+// timeout, and with one pool for both, reads queued behind such writers
+// even though WAL lets them run. Reads outside transactions go to the
+// read-only pool; writes and everything inside a transaction stay on the
+// writer pool (gorm's dbresolver decides, by statement).
+func (s *Store) splitReads(ctx context.Context, path string) error {
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "foreign_keys(1)")
+	// A statement routed here by mistake fails loudly instead of writing.
+	q.Add("_pragma", "query_only(1)")
+	q.Set("_time_format", "sqlite")
+	readDB, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return fmt.Errorf("store: opening %s for reading: %w", path, err)
+	}
+	readDB.SetMaxOpenConns(4)
+	if err := readDB.PingContext(ctx); err != nil {
+		_ = readDB.Close()
+		return fmt.Errorf("store: database unreadable (%s): %w", path, err)
+	}
+	err = s.db.Use(dbresolver.Register(dbresolver.Config{
+		Replicas: []gorm.Dialector{sqlite.Dialector{Conn: readDB}},
+	}))
+	if err != nil {
+		_ = readDB.Close()
+		return fmt.Errorf("store: read pool: %w", err)
+	}
+	s.readDB = readDB
+	return nil
 }
 
 // Migrate applies every pending migration and returns how many ran.
@@ -152,7 +199,13 @@ func (s *Store) Ping(ctx context.Context) error {
 func (s *Store) Dialect() string { return s.dialect }
 
 // Close releases the connections.
-func (s *Store) Close() error { return s.sqlDB.Close() }
+func (s *Store) Close() error {
+	var rerr error
+	if s.readDB != nil {
+		rerr = s.readDB.Close()
+	}
+	return errors.Join(s.sqlDB.Close(), rerr)
+}
 
 // DB exposes the gorm handle to packages that build their own queries.
 func (s *Store) DB(ctx context.Context) *gorm.DB { return s.with(ctx) }
