@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -79,7 +80,7 @@ func (s *Server) principalOf(c *gin.Context) (auth.Principal, error) {
 		if err != nil || !auth.HashMatches(tok.SecretHash, secret) {
 			return auth.Principal{}, errors.New("the token is unknown, revoked or expired")
 		}
-		_ = s.Store.TouchToken(ctx, id, s.now())
+		s.touchToken(id, tok.LastUsedAt)
 		p := principalFromUser(u)
 		p.Via = "token"
 		return p, nil
@@ -181,4 +182,27 @@ func (s *Server) childInScope(c *gin.Context, site, child string) bool {
 		}
 	}
 	return s.inSchool(c, site, school)
+}
+
+// touchToken records a token's last use at most once a minute, in the
+// background: the write needs SQLite's write lock, and a request that only
+// reads must not wait for it (nor fail because it is held elsewhere).
+func (s *Server) touchToken(id string, last *time.Time) {
+	now := s.now()
+	if last != nil && now.Sub(*last) < time.Minute {
+		return
+	}
+	if prev, ok := s.touched.Load(id); ok && now.Sub(prev.(time.Time)) < time.Minute {
+		return
+	}
+	s.touched.Store(id, now)
+	s.background.Add(1)
+	go func() {
+		defer s.background.Done()
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		if err := s.Store.TouchToken(ctx, id, now); err != nil && s.Logger != nil {
+			s.Logger.Warn("recording a token's last use failed", "error", err)
+		}
+	}()
 }

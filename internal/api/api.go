@@ -8,6 +8,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -51,6 +52,33 @@ type Server struct {
 	Gatherer prometheus.Gatherer
 	// Mount, when set, registers more routes on the same engine (the web UI).
 	Mount func(r *gin.Engine)
+
+	// touched holds when each token's last use was last recorded;
+	// background counts those writes still running (Wait waits for them).
+	touched    sync.Map
+	background sync.WaitGroup
+	stopOnce   sync.Once
+	stop       chan struct{}
+}
+
+// Wait stops the writes the server does in the background (a token's last
+// use, audit entries being retried) after one last attempt, and waits for
+// them: call it after the HTTP server has stopped and before closing the
+// store.
+func (s *Server) Wait() {
+	s.stopping()
+	select {
+	case <-s.stop:
+	default:
+		close(s.stop)
+	}
+	s.background.Wait()
+}
+
+// stopping is closed when Wait is called.
+func (s *Server) stopping() <-chan struct{} {
+	s.stopOnce.Do(func() { s.stop = make(chan struct{}) })
+	return s.stop
 }
 
 func (s *Server) now() time.Time {
@@ -58,6 +86,21 @@ func (s *Server) now() time.Time {
 		return s.Now().UTC()
 	}
 	return time.Now().UTC()
+}
+
+// RequestDeadline bounds the work of one request: a request that waits
+// longer (for a database write lock another process holds, for a pool
+// connection behind queued writers) gives up and answers 503 with
+// Retry-After, rather than hold the client until its own timeout.
+const RequestDeadline = 25 * time.Second
+
+func requestDeadline(d time.Duration) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		ctx, cancel := context.WithTimeout(c.Request.Context(), d)
+		defer cancel()
+		c.Request = c.Request.WithContext(ctx)
+		c.Next()
+	}
 }
 
 // Handler builds the gin engine with every route.
@@ -68,6 +111,7 @@ func (s *Server) Handler() http.Handler {
 		problem(c, http.StatusInternalServerError, "Internal error", "the error was logged")
 	}))
 	r.Use(s.accessLog())
+	r.Use(requestDeadline(RequestDeadline))
 	if s.Metrics != nil {
 		r.Use(s.Metrics.Middleware())
 	}

@@ -44,22 +44,61 @@ func (s *Server) audit(c *gin.Context, action, site, child, what, why string) bo
 	if why == "" {
 		why = "in scope as " + string(p.Role)
 	}
-	ctx, cancel := context.WithTimeout(c.Request.Context(), 5*time.Second)
-	defer cancel()
-	_, err := s.Store.Audit(ctx, store.AuditEntry{
+	entry := store.AuditEntry{
 		At: s.now(), Actor: p.UserID, ActorName: p.Username, Role: string(p.Role), Action: action,
 		SiteID: site, ChildID: child, What: what, Why: why, Outcome: fmt.Sprint(c.Writer.Status()),
-	})
-	if err != nil {
-		if s.Logger != nil {
-			s.Logger.Error("audit log write failed", "action", action, "route", c.FullPath(), "error", err)
-		}
-		if action == store.AuditRead && !c.Writer.Written() {
+	}
+	ctx, cancel := context.WithTimeout(c.Request.Context(), 5*time.Second)
+	defer cancel()
+	_, err := s.Store.Audit(ctx, entry)
+	if err == nil {
+		return true
+	}
+	if s.Logger != nil {
+		s.Logger.Error("audit log write failed", "action", action, "route", c.FullPath(), "error", err)
+	}
+	if action == store.AuditRead {
+		if !c.Writer.Written() {
 			problem(c, http.StatusServiceUnavailable, "The access could not be audited", "nothing was shown; try again")
 		}
 		return false
 	}
-	return true
+	// The write itself has happened: its entry must not be lost with the
+	// request, so it is retried in the background until the log takes it.
+	s.retryAudit(entry, c.FullPath())
+	return false
+}
+
+// AuditRetryFor is how long an audit entry of a write that has happened
+// keeps being retried when the log cannot take it at once.
+const AuditRetryFor = 10 * time.Minute
+
+func (s *Server) retryAudit(entry store.AuditEntry, route string) {
+	s.background.Add(1)
+	go func() {
+		defer s.background.Done()
+		deadline := time.Now().Add(AuditRetryFor)
+		stopping := false
+		for wait := time.Second; time.Now().Before(deadline) && !stopping; wait = min(2*wait, 30*time.Second) {
+			select {
+			case <-time.After(wait):
+			case <-s.stopping():
+				stopping = true // one last attempt, then give up
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+			_, err := s.Store.Audit(ctx, entry)
+			cancel()
+			if err == nil {
+				if s.Logger != nil {
+					s.Logger.Info("audit log write succeeded on retry", "route", route)
+				}
+				return
+			}
+		}
+		if s.Logger != nil {
+			s.Logger.Error("audit log write abandoned", "action", entry.Action, "route", route, "server_stopping", stopping)
+		}
+	}()
 }
 
 // auditWrite records a successful write by the current route.

@@ -170,9 +170,11 @@ func StartDev(ctx context.Context, opts DevOptions) (*Dev, error) {
 	d.cancel = cancel
 	go func() {
 		defer close(d.served)
-		if err := Serve(serveCtx, ln, d.APIServer(true).Handler(), opts.Logger); err != nil {
+		srv := d.APIServer(true)
+		if err := Serve(serveCtx, ln, srv.Handler(), opts.Logger); err != nil {
 			opts.Logger.Error("http server stopped", "error", err)
 		}
+		srv.Wait()
 	}()
 	ok = true
 

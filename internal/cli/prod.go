@@ -156,7 +156,9 @@ func newServeCmd(g *globals) *cobra.Command {
 				return fmt.Errorf("listening on %s: %w", addr, err)
 			}
 			fmt.Fprintf(g.stdout, "khula serve: API on http://%s (Temporal %s, namespace %s, database %s)\n", ln.Addr(), f.temporalAddress, f.namespace, rt.Store.Dialect())
-			return app.Serve(ctx, ln, rt.APIServer(demoTime).Handler(), rt.Logger)
+			srv := rt.APIServer(demoTime)
+			defer srv.Wait() // before rt.Close: background writes finish first
+			return app.Serve(ctx, ln, srv.Handler(), rt.Logger)
 		},
 	}
 	f.add(cmd.Flags())
