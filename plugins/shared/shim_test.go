@@ -64,8 +64,12 @@ func connect(t *testing.T, impl Impl) (Controller, plugins.ReferralService, plug
 	if err != nil {
 		t.Fatal(err)
 	}
-	client, server := plugin.TestPluginGRPCConn(t, false, set)
-	t.Cleanup(func() { client.Close(); server.Stop() })
+	client, _ := plugin.TestPluginGRPCConn(t, false, set)
+	// Closing the client stops the server: go-plugin's Close sends the
+	// controller's Shutdown, whose handler calls server.Stop. Calling Stop
+	// here as well raced with that handler (go-plugin's Stop is not safe
+	// to call twice at once; the race detector saw it in CI).
+	t.Cleanup(func() { client.Close() })
 	get := func(name string) any {
 		raw, err := client.Dispense(name)
 		if err != nil {
