@@ -58,6 +58,7 @@ type Server struct {
 	touched    sync.Map
 	background sync.WaitGroup
 	stopOnce   sync.Once
+	closeOnce  sync.Once
 	stop       chan struct{}
 }
 
@@ -67,11 +68,7 @@ type Server struct {
 // store.
 func (s *Server) Wait() {
 	s.stopping()
-	select {
-	case <-s.stop:
-	default:
-		close(s.stop)
-	}
+	s.closeOnce.Do(func() { close(s.stop) })
 	s.background.Wait()
 }
 

@@ -127,7 +127,7 @@ func operations() []operation {
 			ok: 200, okBody: cycle.ReferralStatus{}, errors: []int{404, 409, 422, 502, 503}},
 		{method: "GET", path: "/api/v1/children/{site}/{child}/audit", id: "getChildAudit", summary: "A child's audit trail: every read and write of the record", tag: "privacy",
 			roles: viewers, params: []obj{siteParam, childParam, queryParam("limit", "at most this many entries (default 500)", obj{"type": "integer", "minimum": 1, "maximum": 5000, "default": 500})},
-			ok: 200, okBody: auditTrail{}, errors: []int{404, 422, 503}},
+			ok: 200, okBody: auditTrailResponse{}, errors: []int{404, 422, 503}},
 		{method: "POST", path: "/api/v1/children/{site}/{child}/consent/withdraw", id: "withdrawConsent", summary: "Withdraw consent: stop the child's cycles and erase personal fields", tag: "privacy",
 			roles: []auth.Role{auth.SiteCoordinator, auth.Practitioner}, params: []obj{siteParam, childParam}, body: withdrawRequest{},
 			ok: 200, okBody: withdrawn{}, errors: []int{404, 422, 502, 503},
@@ -162,19 +162,6 @@ type (
 	}
 	meetingStarted struct {
 		MeetingID string `json:"meeting_id"`
-	}
-	auditTrail struct {
-		Child string `json:"child"`
-		Items []struct {
-			Seq     int64     `json:"seq"`
-			At      time.Time `json:"at"`
-			Who     string    `json:"who"`
-			Role    string    `json:"role"`
-			Action  string    `json:"action"`
-			What    string    `json:"what"`
-			Why     string    `json:"why"`
-			Outcome string    `json:"outcome"`
-		} `json:"items"`
 	}
 	withdrawn struct {
 		Withdrawn     any      `json:"withdrawn"`

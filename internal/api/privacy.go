@@ -106,6 +106,24 @@ func (s *Server) auditWrite(c *gin.Context, what string) {
 	s.audit(c, store.AuditWrite, c.Param("site"), c.Param("child"), what, c.GetHeader("X-Khula-Reason"))
 }
 
+// auditTrailResponse is a child's audit trail as the API shows it (and as
+// the OpenAPI document describes it).
+type auditTrailResponse struct {
+	Child string            `json:"child"`
+	Items []auditTrailEntry `json:"items"`
+}
+
+type auditTrailEntry struct {
+	Seq     int64     `json:"seq"`
+	At      time.Time `json:"at"`
+	Who     string    `json:"who"`
+	Role    string    `json:"role"`
+	Action  string    `json:"action"`
+	What    string    `json:"what"`
+	Why     string    `json:"why"`
+	Outcome string    `json:"outcome"`
+}
+
 func (s *Server) childAudit(c *gin.Context) {
 	site, child := c.Param("site"), c.Param("child")
 	if _, ok := s.site(c, site); !ok || !s.childInScope(c, site, child) {
@@ -123,21 +141,11 @@ func (s *Server) childAudit(c *gin.Context) {
 	if !s.audit(c, store.AuditRead, site, child, "audit trail", "") {
 		return
 	}
-	type entry struct {
-		Seq     int64     `json:"seq"`
-		At      time.Time `json:"at"`
-		Who     string    `json:"who"`
-		Role    string    `json:"role"`
-		Action  string    `json:"action"`
-		What    string    `json:"what"`
-		Why     string    `json:"why"`
-		Outcome string    `json:"outcome"`
-	}
-	out := make([]entry, 0, len(trail))
+	out := auditTrailResponse{Child: child, Items: make([]auditTrailEntry, 0, len(trail))}
 	for _, e := range trail {
-		out = append(out, entry{e.Seq, e.At, e.ActorName, e.Role, e.Action, e.What, e.Why, e.Outcome})
+		out.Items = append(out.Items, auditTrailEntry{e.Seq, e.At, e.ActorName, e.Role, e.Action, e.What, e.Why, e.Outcome})
 	}
-	c.JSON(http.StatusOK, gin.H{"child": child, "items": out})
+	c.JSON(http.StatusOK, out)
 }
 
 type withdrawRequest struct {
