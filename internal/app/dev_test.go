@@ -295,8 +295,6 @@ func TestRestartMidWaveLosesNothing(t *testing.T) {
 	}
 }
 
-type simulateSummary = simulate.Summary
-
 // TestMoutseWaveWithItsPlugins runs a wave at the rural site: forms arrive
 // in batches after connectivity gaps, referrals go to community health
 // workers through the outreach plugin process.

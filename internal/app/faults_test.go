@@ -17,6 +17,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // the test's own PostgreSQL setup
 
 	"github.com/khula-cop/khula/internal/codec/codectest"
+	"github.com/khula-cop/khula/internal/simulate"
 	"github.com/khula-cop/khula/internal/store"
 )
 
@@ -135,13 +136,7 @@ func TestDatabaseOutageMidWave(t *testing.T) {
 	}
 	defer d.Stop(context.Background())
 
-	done := make(chan error, 1)
-	var summary atomicSummary
-	go func() {
-		sum, err := simulateWave(context.Background(), t, d, 1)
-		summary.set(sum)
-		done <- err
-	}()
+	waveClosed := simulateInBackground(t, d)
 	// Let the wave get going, then cut the database off for six seconds.
 	time.Sleep(4 * time.Second)
 	px.cut()
@@ -169,17 +164,7 @@ func TestDatabaseOutageMidWave(t *testing.T) {
 	px.restore(t)
 	t.Log("database back")
 
-	if err := <-done; err != nil {
-		logStuck(t, d)
-		t.Fatal(err)
-	}
-	checkWave(t, d, summary.get(), 20)
-	var dup int64
-	d.Store.DB(context.Background()).Raw("SELECT count(*) FROM (SELECT cycle_id, seq FROM stage_events GROUP BY cycle_id, seq HAVING count(*) > 1) x").Scan(&dup)
-	if dup != 0 {
-		t.Errorf("%d stage events recorded twice", dup)
-	}
-
+	checkWaveAfterFault(t, d, waveClosed())
 }
 
 // TestSQLiteLockedMidWave is the outage test on the default SQLite
@@ -195,13 +180,7 @@ func TestSQLiteLockedMidWave(t *testing.T) {
 	d := startDev(t, t.TempDir())
 	defer d.Stop(context.Background())
 
-	done := make(chan error, 1)
-	var summary atomicSummary
-	go func() {
-		sum, err := simulateWave(context.Background(), t, d, 1)
-		summary.set(sum)
-		done <- err
-	}()
+	waveClosed := simulateInBackground(t, d)
 	time.Sleep(4 * time.Second)
 
 	// The lock holder is another connection to the same file, as a backup
@@ -254,20 +233,11 @@ func TestSQLiteLockedMidWave(t *testing.T) {
 	conn.Close()
 	t.Log("database unlocked")
 
-	if err := <-done; err != nil {
-		logStuck(t, d)
-		t.Fatal(err)
-	}
-	checkWave(t, d, summary.get(), 20)
-	var after, dup int64
-	db := d.Store.DB(ctx)
-	db.Raw("SELECT count(*) FROM children").Scan(&after)
+	checkWaveAfterFault(t, d, waveClosed())
+	var after int64
+	d.Store.DB(ctx).Raw("SELECT count(*) FROM children").Scan(&after)
 	if after != before {
 		t.Errorf("children: %d before the refused import, %d after; nothing may be half-written", before, after)
-	}
-	db.Raw("SELECT count(*) FROM (SELECT cycle_id, seq FROM stage_events GROUP BY cycle_id, seq HAVING count(*) > 1) x").Scan(&dup)
-	if dup != 0 {
-		t.Errorf("%d stage events recorded twice", dup)
 	}
 }
 
@@ -304,10 +274,38 @@ func logWorkflow(t *testing.T, d *Dev, id string) {
 	}
 }
 
-type atomicSummary struct {
-	mu  sync.Mutex
-	sum simulateSummary
+// simulateInBackground plays wave 1 while a test breaks something; the
+// function it returns waits for the wave to close and fails the test, with
+// what the wave is stuck on, if it does not.
+func simulateInBackground(t *testing.T, d *Dev) func() simulate.Summary {
+	type result struct {
+		sum simulate.Summary
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		sum, err := simulateWave(context.Background(), t, d, 1)
+		done <- result{sum, err}
+	}()
+	return func() simulate.Summary {
+		t.Helper()
+		r := <-done
+		if r.err != nil {
+			logStuck(t, d)
+			t.Fatal(r.err)
+		}
+		return r.sum
+	}
 }
 
-func (a *atomicSummary) set(s simulateSummary) { a.mu.Lock(); a.sum = s; a.mu.Unlock() }
-func (a *atomicSummary) get() simulateSummary  { a.mu.Lock(); defer a.mu.Unlock(); return a.sum }
+// checkWaveAfterFault is checkWave, plus: no stage recorded twice by the
+// retries the fault caused.
+func checkWaveAfterFault(t *testing.T, d *Dev, sum simulate.Summary) {
+	t.Helper()
+	checkWave(t, d, sum, 20)
+	var dup int64
+	d.Store.DB(context.Background()).Raw("SELECT count(*) FROM (SELECT cycle_id, seq FROM stage_events GROUP BY cycle_id, seq HAVING count(*) > 1) x").Scan(&dup)
+	if dup != 0 {
+		t.Errorf("%d stage events recorded twice", dup)
+	}
+}

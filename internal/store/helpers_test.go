@@ -54,6 +54,23 @@ func newStore(t *testing.T) *store.Store {
 	return st
 }
 
+// newSQLiteStore opens and migrates a SQLite file in the test's temp dir,
+// with no field key: for tests that need the file itself, or no key.
+func newSQLiteStore(t *testing.T) (*store.Store, string) {
+	t.Helper()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "khula.db")
+	st, err := store.Open(ctx, path)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	if _, err := st.Migrate(ctx); err != nil {
+		t.Fatalf("Migrate: %v", err)
+	}
+	return st, path
+}
+
 // addSites records sites alpha and beta with their schools.
 func addSites(t *testing.T, st *store.Store) {
 	t.Helper()

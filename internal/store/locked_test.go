@@ -4,13 +4,11 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/khula-cop/khula/internal/cycle"
-	"github.com/khula-cop/khula/internal/store"
 )
 
 // TestReadsGoOnWhileAnotherProcessHoldsTheWriteLock holds SQLite's write
@@ -23,15 +21,7 @@ func TestReadsGoOnWhileAnotherProcessHoldsTheWriteLock(t *testing.T) {
 		t.Skip("waits for the busy timeout")
 	}
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "khula.db")
-	st, err := store.Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	if _, err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	st, path := newSQLiteStore(t)
 	addSites(t, st)
 	wave := cycle.WaveRecord{WaveID: "wave/alpha/1", SiteID: siteA, Number: 1, WindowOpen: t0, WindowClose: t0.Add(time.Hour), Status: cycle.WaveOpen, At: t0}
 	if err := st.SaveWave(ctx, wave); err != nil {

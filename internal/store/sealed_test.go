@@ -3,7 +3,6 @@ package store_test
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -69,16 +68,9 @@ func TestPersonalFieldsAreSealedAtRest(t *testing.T) {
 
 func TestNoFieldKeyNoPersonalData(t *testing.T) {
 	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "k.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	if _, err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	st, _ := newSQLiteStore(t)
 	addSites(t, st)
-	err = st.AddFamilies(ctx, []store.Family{{
+	err := st.AddFamilies(ctx, []store.Family{{
 		Caregiver: store.Caregiver{ID: "cg-1", SiteID: siteA, GivenName: "Nomsa", Language: "zu", CreatedAt: t0},
 		Child:     store.Child{ID: "ch-1", SiteID: siteA, SchoolID: schoolA1, CaregiverID: "cg-1", GivenName: "Lwazi", Sex: "male", BirthDate: t0, Grade: "1", CreatedAt: t0},
 	}})
