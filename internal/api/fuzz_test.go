@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -20,10 +19,8 @@ import (
 
 	"github.com/khula-cop/khula/internal/api"
 	"github.com/khula-cop/khula/internal/auth"
-	"github.com/khula-cop/khula/internal/codec/codectest"
 	"github.com/khula-cop/khula/internal/cycle"
 	"github.com/khula-cop/khula/internal/demo"
-	"github.com/khula-cop/khula/internal/sitedir"
 	"github.com/khula-cop/khula/internal/store"
 	"github.com/khula-cop/khula/internal/users"
 )
@@ -113,17 +110,7 @@ func (u acceptedUpdate) Get(ctx context.Context, _ any) error { return ctx.Err()
 func fuzzFixture(tb testing.TB, engine *fuzzEngine) (f *fixture, nurse string) {
 	tb.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(tb.TempDir(), "khula.db"))
-	require.NoError(tb, err)
-	st.SetFieldCipher(codectest.Keyring())
-	tb.Cleanup(func() { _ = st.Close() })
-	_, err = st.Migrate(ctx)
-	require.NoError(tb, err)
-
-	dir, err := sitedir.Load("../../sites")
-	require.NoError(tb, err)
-	dir.SetInstrument("johannesburg", joziRef)
-	dir.SetInstrument("moutse", cycle.InstrumentRef{ID: "cwtt-moutse", Version: "1.0.0"})
+	st, dir := fixtureStoreAndSites(tb)
 
 	tc := &mocks.Client{}
 	tc.On("ExecuteWorkflow", mock.Anything, mock.Anything, mock.Anything, mock.Anything).Maybe().
@@ -166,9 +153,10 @@ func fuzzFixture(tb testing.TB, engine *fuzzEngine) (f *fixture, nurse string) {
 		{Username: "nurse-alex", Role: auth.Practitioner, Practice: "nurse", Sites: []string{"johannesburg"}, Schools: []string{"alexandra"}},
 		{Username: "sw-pw", Role: auth.Practitioner, Practice: "social_worker", Sites: []string{"johannesburg"}, Schools: []string{"meadowlands"}, Password: "correct horse battery"},
 	} {
-		_, err = users.Create(ctx, st, dir, spec)
+		_, err := users.Create(ctx, st, dir, spec)
 		require.NoError(tb, err)
 	}
+	var err error
 	f.token, err = users.NewToken(ctx, st, "coord", "fuzz", 0)
 	require.NoError(tb, err)
 	nurse, err = users.NewToken(ctx, st, "nurse-alex", "fuzz", 0)

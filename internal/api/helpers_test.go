@@ -51,21 +51,28 @@ type option func(*fixture)
 
 func compressedTime(f *fixture) { f.srv.AllowCompressedTime = true }
 
+// fixtureStoreAndSites opens a migrated SQLite store with the test key and
+// loads the shipped sites with pinned instrument versions.
+func fixtureStoreAndSites(tb testing.TB) (*store.Store, *sitedir.Directory) {
+	tb.Helper()
+	st, err := store.Open(context.Background(), filepath.Join(tb.TempDir(), "khula.db"))
+	require.NoError(tb, err)
+	st.SetFieldCipher(codectest.Keyring())
+	tb.Cleanup(func() { _ = st.Close() })
+	_, err = st.Migrate(context.Background())
+	require.NoError(tb, err)
+
+	dir, err := sitedir.Load("../../sites")
+	require.NoError(tb, err)
+	dir.SetInstrument("johannesburg", joziRef)
+	dir.SetInstrument("moutse", cycle.InstrumentRef{ID: "cwtt-moutse", Version: "1.0.0"})
+	return st, dir
+}
+
 func newFixture(t *testing.T, opts ...option) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "khula.db"))
-	require.NoError(t, err)
-	st.SetFieldCipher(codectest.Keyring())
-	t.Cleanup(func() { _ = st.Close() })
-	_, err = st.Migrate(ctx)
-	require.NoError(t, err)
-
-	dir, err := sitedir.Load("../../sites")
-	require.NoError(t, err)
-	dir.SetInstrument("johannesburg", joziRef)
-	dir.SetInstrument("moutse", cycle.InstrumentRef{ID: "cwtt-moutse", Version: "1.0.0"})
-
+	st, dir := fixtureStoreAndSites(t)
 	tc := &mocks.Client{}
 	tc.Test(t)
 	f := &fixture{
@@ -82,7 +89,7 @@ func newFixture(t *testing.T, opts ...option) *fixture {
 			Child:     store.Child{ID: id, SiteID: "johannesburg", SchoolID: "meadowlands", CaregiverID: "cg-" + id, GivenName: "Demo", FamilyName: "Child", Sex: "female", BirthDate: now.AddDate(-6, 0, 0), Grade: "1", CreatedAt: now},
 		}}))
 	}
-	_, err = users.Create(ctx, st, dir, users.Spec{Username: "coord", Role: auth.SiteCoordinator, Sites: []string{"johannesburg", "moutse"}})
+	_, err := users.Create(ctx, st, dir, users.Spec{Username: "coord", Role: auth.SiteCoordinator, Sites: []string{"johannesburg", "moutse"}})
 	require.NoError(t, err)
 	f.token, err = users.NewToken(ctx, st, "coord", "test", 0)
 	require.NoError(t, err)
