@@ -49,7 +49,7 @@ func TestCWTTShape(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r := in.Ref(); r.ID != "cwtt" || r.Version != "1.0.0" {
+	if r := in.Ref(); r.ID != "cwtt" || r.Version != "2.0.0" {
 		t.Errorf("ref = %v", r)
 	}
 	var domains []string
@@ -69,9 +69,16 @@ func TestCWTTShape(t *testing.T) {
 		}
 	}
 	flags := strings.Join(in.RedFlagCodes(), ",")
-	for _, code := range []string{"protection.disclosure", "phq9.self_harm", "growth.severe_thinness"} {
+	for _, code := range []string{"protection.disclosure", "phq9.self_harm", "phq9.self_harm_declined", "growth.severe_thinness"} {
 		if !strings.Contains(flags, code) {
 			t.Errorf("no red flag %s in %s", code, flags)
+		}
+	}
+	// Every red flag says where its urgent referral goes, or that it only
+	// prompts the safeguarding social worker.
+	for _, f := range in.RedFlags() {
+		if (f.ServiceType == "") != f.NotifyOnly {
+			t.Errorf("red flag %s: service type %q, notify_only %v", f.Code, f.ServiceType, f.NotifyOnly)
 		}
 	}
 	count := map[string]int{}

@@ -359,7 +359,7 @@ func TestStartMeeting(t *testing.T) {
 			name: "moutse", body: `{"site":"moutse","school":"moutse-primary","date":"2026-03-10"}`,
 			wantID: "meeting/moutse/moutse-primary/2026-03-10", wantQueue: "khula-moutse",
 			want: cycle.MeetingInput{SiteID: "moutse", SchoolID: "moutse-primary", Date: "2026-03-10", MinutesAfter: days(7),
-				ServiceTypes: []string{"clinic", "food_relief", "outreach", "sassa", "school_support", "social_development"}},
+				ServiceTypes: []string{"clinic", "family_strengthening", "food_relief", "home_affairs", "outreach", "sassa", "school_support", "social_development"}},
 			wantLoc: "/api/v1/meetings/moutse/moutse-primary/2026-03-10",
 		},
 	}

@@ -21,7 +21,7 @@ import (
 )
 
 // joziServiceTypes are the distinct types of sites/johannesburg/services.yaml, sorted.
-var joziServiceTypes = []string{"clinic", "family_strengthening", "food_relief", "learning_support", "sassa", "school_support", "social_development"}
+var joziServiceTypes = []string{"clinic", "family_strengthening", "food_relief", "home_affairs", "learning_support", "sassa", "school_support", "social_development"}
 
 func TestLaunchWaveRejectsBadInput(t *testing.T) {
 	cases := []struct {
@@ -173,7 +173,7 @@ func TestLaunchWave(t *testing.T) {
 					ReminderEvery: days(14), PlanDeadline: days(35), UrgentReferralSLA: 4 * time.Hour, ReferralAckSLA: days(10), ReferralSLA: days(60),
 					FollowUpEvery: days(21), ReassessAfter: days(120), ReassessmentWindow: days(42), MinutesDeadline: days(7), ProgressEvery: 6 * time.Hour,
 				},
-				ServiceTypes: []string{"clinic", "food_relief", "outreach", "sassa", "school_support", "social_development"},
+				ServiceTypes: []string{"clinic", "family_strengthening", "food_relief", "home_affairs", "outreach", "sassa", "school_support", "social_development"},
 			},
 			wantBody: `{"wave_id":"wave/moutse/1","existing":false,"window_open":"2026-03-02T08:00:00Z","window_close":"2026-05-04T08:00:00Z"}`,
 		},

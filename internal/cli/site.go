@@ -15,6 +15,7 @@ import (
 
 	"github.com/khula-cop/khula/instruments"
 	"github.com/khula-cop/khula/internal/instrument"
+	"github.com/khula-cop/khula/internal/sitecheck"
 	"github.com/khula-cop/khula/sites"
 )
 
@@ -125,6 +126,9 @@ func validateSite(fsys fs.FS, root, name string) ([]string, string) {
 		} else {
 			problems = append(problems, err.Error())
 		}
+	} else {
+		// Every red flag's urgent referral must reach a service at every school.
+		problems = append(problems, sitecheck.Routes(site, in)...)
 	}
 	if SitePluginCheck != nil {
 		for _, e := range SitePluginCheck(site, filepath.Join(root, name)) {
@@ -292,7 +296,7 @@ func scaffold(srcFS fs.FS, from *sites.Site, id, name string) (map[string][]byte
 	files["services.yaml"] = append([]byte("# TODO: the services this site refers children to, copied from "+from.ID+": replace them.\n"), services...)
 	files["instrument.yaml"] = []byte(fmt.Sprintf(`# The instrument %s uses: the base CWTT (instruments/cwtt.yaml) with this
 # site's thresholds and items. Add only what differs; bump version on change.
-extends: cwtt@1
+extends: cwtt@2
 id: cwtt-%s
 version: 1.0.0
 title: Child Well-being Tracking Tool (%s)

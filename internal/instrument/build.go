@@ -176,11 +176,12 @@ func merge(b, v *Definition, ps *problems) *Definition {
 	}
 	for _, f := range v.RedFlags {
 		if first, ok := baseFlags[f.Code]; ok {
-			ps.add(f.Pos, "red flag %q is already defined in the base (%s)", f.Code, first)
+			ps.add(f.Pos, "red flag %q is already defined in the base (%s): to send its referral to another service type, use red_flag_services", f.Code, first)
 			continue
 		}
 		m.RedFlags = append(m.RedFlags, f)
 	}
+	rerouteFlags(m, b, v, ps)
 	for dom, rl := range b.DomainRules {
 		m.DomainRules[dom] = rl
 	}
@@ -211,6 +212,47 @@ func merge(b, v *Definition, ps *problems) *Definition {
 	}
 	applyLabels(m, v.Labels, ps)
 	return m
+}
+
+// rerouteFlags applies a variant's red_flag_services: a site may send a
+// base flag's urgent referral to another of its service types (say, the
+// ward-based outreach team where the clinic visits once a month). A
+// notify-only flag makes no referral, so it cannot be given one.
+func rerouteFlags(m, b, v *Definition, ps *problems) {
+	for _, code := range sortedKeys(v.RedFlagServices) {
+		at := v.posIn("red_flag_services", code)
+		idx := -1
+		for i := range b.RedFlags {
+			if b.RedFlags[i].Code == code {
+				idx = i
+			}
+		}
+		switch {
+		case idx < 0 && flagDefined(v.RedFlags, code):
+			ps.add(at, "red_flag_services: %q is this variant's own red flag: write service_type on the flag itself", code)
+		case idx < 0:
+			codes := make([]string, 0, len(b.RedFlags))
+			for _, f := range b.RedFlags {
+				codes = append(codes, f.Code)
+			}
+			ps.add(at, "red_flag_services: the base has no red flag %q (its flags: %s)", code, strings.Join(codes, ", "))
+		case b.RedFlags[idx].NotifyOnly:
+			ps.add(at, "red_flag_services: red flag %q is notify_only (the safeguarding social worker is prompted, no referral is made): it cannot be given a service type", code)
+		default:
+			// The base's flags come first in m, in the same order.
+			m.RedFlags[idx].ServiceType = v.RedFlagServices[code]
+			m.RedFlags[idx].ServiceAt = at
+		}
+	}
+}
+
+func flagDefined(flags []RedFlag, code string) bool {
+	for _, f := range flags {
+		if f.Code == code {
+			return true
+		}
+	}
+	return false
 }
 
 // applyLabels copies a variant's translations onto the merged definition.
@@ -423,6 +465,13 @@ func (c *checker) checkItems() {
 				it.Choices = cs.Choices
 			} else if it.Choices != nil {
 				c.checkChoices(it.Choices, at, "item "+it.ID)
+			}
+			if it.Declinable {
+				for _, ch := range it.Choices {
+					if ch.Value == Declined {
+						ps.add(at, "item %q: a declinable item cannot also have a choice %q: the two answers would be the same", it.ID, Declined)
+					}
+				}
 			}
 		case TypeNumber, TypeMeasurement:
 			if it.Min != nil && it.Max != nil && *it.Min > *it.Max {

@@ -29,6 +29,8 @@ const (
 	typeZ       = "khula.ZScore"
 	typeGrowth  = "khula.Growth"
 	typeChild   = "khula.Child"
+	// typeDeclined has one bool per declinable item: true when declined.
+	typeDeclined = "khula.Declined"
 )
 
 // errNoValue is returned when an expression reads an answer (or another
@@ -110,12 +112,13 @@ func newProvider() (*provider, error) {
 	return &provider{
 		Registry: reg,
 		structs: map[string]map[string]*types.Type{
-			typeAnswers: {},
-			typeParams:  {},
-			typeScale:   scale,
-			typeZ:       z,
-			typeGrowth:  {"hfa": zt, "wfa": zt, "bfa": zt},
-			typeChild:   {"age_months": types.DoubleType, "sex": types.StringType},
+			typeAnswers:  {},
+			typeParams:   {},
+			typeScale:    scale,
+			typeZ:        z,
+			typeGrowth:   {"hfa": zt, "wfa": zt, "bfa": zt},
+			typeChild:    {"age_months": types.DoubleType, "sex": types.StringType},
+			typeDeclined: {},
 		},
 	}, nil
 }
@@ -186,6 +189,8 @@ func shortType(name string) string {
 		return "params"
 	case typeChild:
 		return "child"
+	case typeDeclined:
+		return "declined"
 	}
 	return strings.TrimPrefix(name, "khula.")
 }
@@ -245,7 +250,8 @@ func choiceKind(cs []Choice) string {
 }
 
 // celEnvs holds the two environments of an instrument: show_if conditions
-// see answers and params; rules and red flags see everything.
+// see answers and params; rules and red flags see everything, including
+// declined (one bool per declinable item).
 type celEnvs struct {
 	rules  *cel.Env
 	showIf *cel.Env
@@ -258,6 +264,9 @@ func newEnvs(items []*Item, params []string) (*celEnvs, error) {
 	}
 	for _, it := range items {
 		prov.structs[typeAnswers][it.ID] = celType(it)
+		if it.Declinable {
+			prov.structs[typeDeclined][it.ID] = types.BoolType
+		}
 	}
 	for _, p := range params {
 		prov.structs[typeParams][p] = types.DoubleType
@@ -280,6 +289,7 @@ func newEnvs(items []*Item, params []string) (*celEnvs, error) {
 		cel.Variable("growth", cel.ObjectType(typeGrowth)),
 		cel.Variable("child", cel.ObjectType(typeChild)),
 		cel.Variable("assessed_on", cel.TimestampType),
+		cel.Variable("declined", cel.ObjectType(typeDeclined)),
 	)...)
 	if err != nil {
 		return nil, fmt.Errorf("creating CEL environment: %w", err)

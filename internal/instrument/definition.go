@@ -49,6 +49,9 @@ type Definition struct {
 	ReplaceDomainRules map[string]RuleList `yaml:"replace_domain_rules"`
 	// RedFlags open the safeguarding fast path.
 	RedFlags []RedFlag `yaml:"red_flags"`
+	// RedFlagServices re-routes base red flags to a site's service type,
+	// by flag code (variants only).
+	RedFlagServices map[string]string `yaml:"red_flag_services"`
 	// Labels adds translations of the base's wording (variants only).
 	Labels *Translations `yaml:"labels"`
 
@@ -169,6 +172,10 @@ const (
 // DateLayout is how date answers are written.
 const DateLayout = "2006-01-02"
 
+// Declined is the answer a declinable item takes when the respondent chose
+// not to answer it. It is kept in the saved answers as given.
+const Declined = "declined"
+
 // Item is one question. In an [Instrument] (see [Instrument.ItemsFor])
 // Choices are resolved from the named set.
 type Item struct {
@@ -184,10 +191,14 @@ type Item struct {
 	Max       *float64 `yaml:"max" json:"max,omitempty"`
 	Integer   bool     `yaml:"integer" json:"integer,omitempty"`
 	Required  bool     `yaml:"required" json:"required,omitempty"`
-	ShowIf    Expr     `yaml:"show_if" json:"show_if,omitzero"`
-	Label     Text     `yaml:"label" json:"label"`
-	Help      Text     `yaml:"help" json:"help,omitempty"`
-	Pos       `yaml:"-" json:"-"`
+	// Declinable items also take the answer [Declined]: the respondent
+	// chose not to answer. It counts as unanswered for scoring, satisfies
+	// required, and rules see it as declined.ID.
+	Declinable bool `yaml:"declinable" json:"declinable,omitempty"`
+	ShowIf     Expr `yaml:"show_if" json:"show_if,omitzero"`
+	Label      Text `yaml:"label" json:"label"`
+	Help       Text `yaml:"help" json:"help,omitempty"`
+	Pos        `yaml:"-" json:"-"`
 }
 
 // UnmarshalYAML reads choices given as a set name or inline.
@@ -328,7 +339,10 @@ type Rule struct {
 	Level  string `yaml:"level" json:"level"`
 	When   Expr   `yaml:"when" json:"when"`
 	Reason string `yaml:"reason" json:"reason"`
-	Pos    `yaml:"-" json:"-"`
+	// ServiceType is the site service type suggested for the plan when
+	// this rule sets the domain's level ("" when none is suggested).
+	ServiceType string `yaml:"service_type" json:"service_type,omitempty"`
+	Pos         `yaml:"-" json:"-"`
 
 	index int // position in its file's list, for messages
 }
@@ -343,13 +357,25 @@ func (r *Rule) UnmarshalYAML(n *yaml.Node) error {
 // RuleList is a domain's ordered rules.
 type RuleList []Rule
 
-// RedFlag is a condition that opens the safeguarding fast path.
+// RedFlag is a condition that opens the safeguarding fast path: the
+// designated social worker is told at once and, unless NotifyOnly, an urgent
+// referral goes to a service of ServiceType serving the child's school.
 type RedFlag struct {
 	Code   string `yaml:"code" json:"code"`
 	Domain string `yaml:"domain" json:"domain"`
 	When   Expr   `yaml:"when" json:"when"`
 	Reason string `yaml:"reason" json:"reason"`
-	Pos    `yaml:"-" json:"-"`
+	// ServiceType is the site service type the urgent referral goes to
+	// (e.g. social_development, clinic); "" exactly when NotifyOnly.
+	ServiceType string `yaml:"service_type" json:"service_type,omitempty"`
+	// NotifyOnly flags only prompt the safeguarding social worker: no
+	// referral is made and the flag does not set its domain's level (a
+	// declined item is not evidence of harm; the domain's rules decide).
+	NotifyOnly bool `yaml:"notify_only" json:"notify_only,omitempty"`
+	Pos        `yaml:"-" json:"-"`
+	// ServiceAt is where ServiceType was written: the flag itself, or the
+	// variant's red_flag_services entry that re-routed it.
+	ServiceAt Pos `yaml:"-" json:"-"`
 }
 
 // UnmarshalYAML records the flag's line.
@@ -473,6 +499,7 @@ func (d *Definition) setFile(name string) {
 	for i := range d.RedFlags {
 		d.RedFlags[i].File = name
 		d.RedFlags[i].When.File = name
+		d.RedFlags[i].ServiceAt = d.RedFlags[i].Pos
 	}
 	if d.Labels != nil {
 		d.Labels.File = name

@@ -10,7 +10,7 @@
 // (references between items, scales and rules; bands covering each scale's
 // range; skip logic reading only earlier items; every domain having rules).
 // [Load] and [Parse] report every problem at once as file:line: reason.
-// A site variant (extends: cwtt@1) holds only what differs from its base;
+// A site variant (extends: cwtt@2) holds only what differs from its base;
 // the loader merges it, and every [Result] records the effective instrument
 // {id, version, base}.
 //
@@ -34,6 +34,9 @@
 //	params       one double per parameter (after a variant's overrides).
 //	child        {age_months double, sex string}, fields absent when unknown.
 //	assessed_on  timestamp of the assessment (unset when unknown).
+//	declined     one bool per declinable item: true when the respondent
+//	             declined it (answer [Declined]; the item is then absent
+//	             from answers and missing for its scales).
 //
 // A condition that reads an absent value (an unanswered item, a scale not
 // computed) without has() or .? does not hold: for skip logic the item is
@@ -67,6 +70,17 @@
 // A domain none of whose items was answered is not_assessed. Otherwise a red
 // flag of the domain makes it high (protection disclosures are red flags
 // only, never a score); else its rules run in order (high, then moderate,
-// then low) and the first that holds gives the level and the reason; if
-// none holds it is low. [Compare] contrasts a reassessment with the baseline.
+// then low) and the first that holds gives the level, the reason and the
+// rule's suggested service type (Result.DomainServices); if none holds it
+// is low. A notify_only red flag (a declined item) does not set its
+// domain's level: it only prompts the safeguarding social worker.
+// [Compare] contrasts a reassessment with the baseline.
+//
+// # Where red flags go
+//
+// Every red flag declares the site service type its urgent referral goes to
+// (service_type), or notify_only: true. A site variant may re-route a base
+// flag with red_flag_services. [Instrument.RedFlags] reports the effective
+// routes with the line that declared each; package sitecheck checks that
+// every school of a site is served by each route.
 package instrument

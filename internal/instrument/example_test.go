@@ -41,7 +41,7 @@ func Example() {
 		fmt.Printf("%s: %s (%s)\n", d.ID, res.Domains[d.ID], res.DomainReasons[d.ID])
 	}
 	// Output:
-	// cwtt 1.0.0
+	// cwtt 2.0.0
 	// flags: [protection.signs_of_abuse]
 	// health: moderate (Immunisations not up to date (Road to Health booklet))
 	// nutrition: low (No nutrition or growth concern found)

@@ -24,6 +24,7 @@ func FuzzScore(f *testing.F) {
 		`{"hunger_bed": 3, "hunger_skip": -0, "shelter": "none", "food_short": "often", "csg_received": false}`,
 		`{"sdq03": 2, "sdq08": 2, "sdq13": 2, "cyrm01": 1, "cyrm05": 1, "height_cm": 60, "weight_kg": 80}`,
 		`{"rthb_last_visit": "0001-01-01", "edu_days_absent": 100}`,
+		`{"phq9_9": "declined", "phq9_1": "declined", "phq9_2": null, "vision": "not_done", "cg_conflict": "often"}`,
 	} {
 		f.Add([]byte(seed), uint8(0))
 		f.Add([]byte(seed), uint8(7))
@@ -81,9 +82,14 @@ func checkResult(t *testing.T, in *Instrument, r *Result) {
 	}
 	for _, code := range r.Flags {
 		for _, f := range in.flags {
-			if f.Code == code && r.Domains[f.Domain] != LevelHigh {
+			if f.Code == code && !f.NotifyOnly && r.Domains[f.Domain] != LevelHigh {
 				t.Fatalf("flag %s but %s is %s", code, f.Domain, r.Domains[f.Domain])
 			}
+		}
+	}
+	for d, st := range r.DomainServices {
+		if st == "" || levelRank(r.Domains[d]) == 0 {
+			t.Fatalf("domain %s (%s) suggests service %q", d, r.Domains[d], st)
 		}
 	}
 	for _, cs := range in.scales {

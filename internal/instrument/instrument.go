@@ -148,6 +148,37 @@ func (in *Instrument) RedFlagCodes() []string {
 	return out
 }
 
+// RedFlags returns the red flags the instrument can raise, in definition
+// order, each with the service type its urgent referral goes to after a
+// variant's red_flag_services (ServiceAt says where that was written).
+func (in *Instrument) RedFlags() []RedFlag {
+	out := make([]RedFlag, 0, len(in.flags))
+	for _, f := range in.flags {
+		out = append(out, f.RedFlag)
+	}
+	return out
+}
+
+// RedFlag returns the red flag with the given code, as [Instrument.RedFlags] does.
+func (in *Instrument) RedFlag(code string) (RedFlag, bool) {
+	for _, f := range in.flags {
+		if f.Code == code {
+			return f.RedFlag, true
+		}
+	}
+	return RedFlag{}, false
+}
+
+// Rules returns a domain's rules in the order they run (a variant's merged
+// with its base's), each with where it was written.
+func (in *Instrument) Rules(domain string) []Rule {
+	out := make([]Rule, 0, len(in.rules[domain]))
+	for _, r := range in.rules[domain] {
+		out = append(out, r.Rule)
+	}
+	return out
+}
+
 // MissingLabels returns the ids of items, domains and choices with no label
 // in lang (which then falls back to the default language), for a site's
 // pre-launch checks.

@@ -44,7 +44,7 @@ domain_rules:
   body:
     - {level: moderate, when: "answers.?kg.orValue(99.0) < 10.0", reason: Light}
 red_flags:
-  - {code: mood.sad, domain: mood, when: "answers.?sad.orValue(false) && answers.?why.orValue('') == 'b'", reason: Sad for reason b}
+  - {code: mood.sad, domain: mood, when: "answers.?sad.orValue(false) && answers.?why.orValue('') == 'b'", reason: Sad for reason b, service_type: counselling}
 `
 
 // mustMini loads a base instrument given as text.
@@ -137,6 +137,15 @@ func TestMalformedInstrument(t *testing.T) {
 		{"variant-only key", "title: Mini", "title: Mini\nlabels: {items: {q1: {zu: Umbuzo}}}", `mini.yaml:4: key "labels" is only allowed in a variant`},
 		{"duplicate red flag", "red_flags:\n", "red_flags:\n  - {code: mood.sad, domain: mood, when: \"false\", reason: Again}\n", `mini.yaml:35: duplicate red flag code "mood.sad" (first defined at line 34)`},
 		{"red flag unknown domain", "{code: mood.sad, domain: mood", "{code: mood.sad, domain: soul", `mini.yaml:34: red flag "mood.sad": unknown domain "soul"`},
+		{"red flag without a route", ", service_type: counselling}", "}", `mini.yaml:34: red_flags[0]: missing required key "service_type" (the site service type the flag's urgent referral goes to`},
+		{"red flag not notify-only", ", service_type: counselling}", ", notify_only: false}", `mini.yaml:34: red_flags[0]: missing required key "service_type"`},
+		{"notify-only flag with a route", ", service_type: counselling}", ", service_type: counselling, notify_only: true}", `mini.yaml:34: red_flags[0]: a notify_only flag makes no referral: remove service_type`},
+		{"red flag service type not a name", "service_type: counselling}", "service_type: Counselling}", `mini.yaml:34: red_flags[0].service_type: "Counselling" is not a valid name here`},
+		{"rule service type not a name", "reason: Light}", "reason: Light, service_type: food relief}", `mini.yaml:32: domain_rules.body[0].service_type: "food relief" is not a valid name here`},
+		{"re-routing in a base", "red_flags:\n", "red_flag_services: {mood.sad: outreach}\nred_flags:\n", `mini.yaml:33: key "red_flag_services" is only allowed in a variant`},
+		{"declinable with a declined choice", "{id: why, respondent: caregiver, domain: mood, type: choice, choices: [{value: a, label: {en: A}}, {value: b",
+			"{id: why, respondent: caregiver, domain: mood, type: choice, declinable: true, choices: [{value: a, label: {en: A}}, {value: declined", `mini.yaml:20: item "why": a declinable item cannot also have a choice "declined"`},
+		{"declined of an item not declinable", `"answers.?kg.orValue(99.0) < 10.0"`, `"declined.kg"`, "mini.yaml:32: domain_rules.body[0] (moderate): CEL error at column 9: undefined field 'kg'"},
 		{"prorate too lenient", "items: [q1, q2]", "items: [q1, q2]\n    prorate: {max_missing: 2}", `mini.yaml:23: scale "mood.sum": prorate.max_missing must be less than its 2 items`},
 		{"sum_of unknown", "domain_rules:", "  - {id: mood.all, sum_of: [mood.sum, mood.other]}\ndomain_rules:", `mini.yaml:26: scale "mood.all": sum_of names "mood.other", which is not a scale defined before it`},
 	}

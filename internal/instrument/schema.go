@@ -126,7 +126,11 @@ func describeLeaf(file string, root *yaml.Node, ve *jsonschema.ValidationError, 
 	case *kind.Required:
 		var out []posMsg
 		for _, m := range k.Missing {
-			out = append(out, posMsg{at, fmt.Sprintf("%smissing required key %q", prefix, m)})
+			msg := fmt.Sprintf("%smissing required key %q", prefix, m)
+			if m == "service_type" && inRedFlag(loc) {
+				msg += " (the site service type the flag's urgent referral goes to, e.g. social_development or clinic; or notify_only: true to only prompt the safeguarding social worker)"
+			}
+			out = append(out, posMsg{at, msg})
 		}
 		return out
 	case *kind.Type:
@@ -135,6 +139,9 @@ func describeLeaf(file string, root *yaml.Node, ve *jsonschema.ValidationError, 
 		name := ""
 		if len(loc) > 0 {
 			name = loc[len(loc)-1]
+		}
+		if len(loc) == 3 && name == "service_type" && inRedFlag(loc[:2]) {
+			return []posMsg{{at, fmt.Sprintf("%s: a notify_only flag makes no referral: remove service_type, or notify_only to refer", pathString(loc[:2]))}}
 		}
 		if variant {
 			return []posMsg{{at, fmt.Sprintf("key %q is not allowed in a variant: it comes from the base", name)}}
@@ -163,4 +170,9 @@ func describeLeaf(file string, root *yaml.Node, ve *jsonschema.ValidationError, 
 		text = msg.String()
 	}
 	return []posMsg{{at, prefix + text}}
+}
+
+// inRedFlag reports whether loc is one entry of red_flags.
+func inRedFlag(loc []string) bool {
+	return len(loc) == 2 && loc[0] == "red_flags"
 }

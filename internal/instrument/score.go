@@ -58,10 +58,17 @@ type Result struct {
 	Domains map[string]string `json:"domains"`
 	// DomainReasons says why each domain has its level.
 	DomainReasons map[string]string `json:"domain_reasons"`
+	// DomainServices holds, for a domain whose level was set by a rule with
+	// a service_type (or by a red flag with one), the site service type the
+	// rule suggests for the plan. Domains without a suggestion are absent.
+	DomainServices map[string]string `json:"domain_services,omitempty"`
 	// Flags lists the red flag codes raised, sorted.
 	Flags []string `json:"flags"`
 	// FlagReasons maps each raised flag to its reason, for the safeguarding lead.
 	FlagReasons map[string]string `json:"flag_reasons,omitempty"`
+	// Declined lists the declinable items the respondent declined, sorted
+	// (scored as unanswered).
+	Declined []string `json:"declined,omitempty"`
 	// Growth holds the z-scores when the instrument measures growth.
 	Growth *growth.Result `json:"growth,omitempty"`
 	// Warnings lists conditions that could not be evaluated (they counted as
@@ -80,7 +87,7 @@ func (in *Instrument) Score(s Subject, a Answers, g GrowthCalculator) (*Result, 
 	if err != nil {
 		return nil, fmt.Errorf("scoring with %s: %w", in.ref, err)
 	}
-	errs, vals := in.check(a, resps, false)
+	errs, vals, declined := in.check(a, resps, false)
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("scoring with %s: %w", in.ref, &ValidationError{Errors: errs})
 	}
@@ -145,6 +152,17 @@ func (in *Instrument) Score(s Subject, a Answers, g GrowthCalculator) (*Result, 
 		"growth":  newRecord(typeGrowth, growthFields),
 		"child":   newRecord(typeChild, child),
 	}
+	declinedFields := map[string]any{}
+	for _, it := range in.items {
+		if it.Declinable {
+			declinedFields[it.ID] = declined[it.ID]
+			if declined[it.ID] {
+				res.Declined = append(res.Declined, it.ID)
+			}
+		}
+	}
+	sort.Strings(res.Declined)
+	vars["declined"] = newRecord(typeDeclined, declinedFields)
 	if s.AssessedOn.IsZero() {
 		// Unknown: reading it makes a condition not hold, like an absent answer.
 		vars["assessed_on"] = types.WrapErr(fmt.Errorf("%w: assessment date unknown", errNoValue))
@@ -163,7 +181,7 @@ func (in *Instrument) Score(s Subject, a Answers, g GrowthCalculator) (*Result, 
 		return ok && err == nil
 	}
 
-	// Red flags; each makes its domain high.
+	// Red flags; each makes its domain high, except notify-only flags.
 	flagged := map[string]*compiledFlag{}
 	for _, f := range in.flags {
 		if !cond(f.prg) {
@@ -174,7 +192,7 @@ func (in *Instrument) Score(s Subject, a Answers, g GrowthCalculator) (*Result, 
 			res.FlagReasons = map[string]string{}
 		}
 		res.FlagReasons[f.Code] = f.Reason
-		if _, ok := flagged[f.Domain]; !ok {
+		if _, ok := flagged[f.Domain]; !ok && !f.NotifyOnly {
 			flagged[f.Domain] = f
 		}
 	}
@@ -182,17 +200,24 @@ func (in *Instrument) Score(s Subject, a Answers, g GrowthCalculator) (*Result, 
 
 	// Domains.
 	for _, d := range in.domains {
-		level, reason := in.domainLevel(d.ID, vals, flagged[d.ID], cond)
+		level, reason, service := in.domainLevel(d.ID, vals, flagged[d.ID], cond)
 		res.Domains[d.ID] = level
 		res.DomainReasons[d.ID] = reason
+		if service != "" {
+			if res.DomainServices == nil {
+				res.DomainServices = map[string]string{}
+			}
+			res.DomainServices[d.ID] = service
+		}
 	}
 	return res, nil
 }
 
-// domainLevel applies a domain's red flag or first matching rule.
-func (in *Instrument) domainLevel(dom string, vals map[string]any, flag *compiledFlag, cond func(*program) bool) (string, string) {
+// domainLevel applies a domain's red flag or first matching rule, and
+// returns the level, the reason and the suggested service type.
+func (in *Instrument) domainLevel(dom string, vals map[string]any, flag *compiledFlag, cond func(*program) bool) (string, string, string) {
 	if flag != nil {
-		return LevelHigh, fmt.Sprintf("red flag %s: %s", flag.Code, flag.Reason)
+		return LevelHigh, fmt.Sprintf("red flag %s: %s", flag.Code, flag.Reason), flag.ServiceType
 	}
 	assessed := false
 	for _, id := range in.domainItems[dom] {
@@ -202,14 +227,14 @@ func (in *Instrument) domainLevel(dom string, vals map[string]any, flag *compile
 		}
 	}
 	if !assessed {
-		return LevelNotAssessed, "no item of this domain was answered"
+		return LevelNotAssessed, "no item of this domain was answered", ""
 	}
 	for _, r := range in.rules[dom] {
 		if cond(r.prg) {
-			return r.Level, r.Reason
+			return r.Level, r.Reason, r.ServiceType
 		}
 	}
-	return LevelLow, "no rule matched: no concern found in the answers given"
+	return LevelLow, "no rule matched: no concern found in the answers given", ""
 }
 
 // civilDays counts calendar days since 1970-01-01 of t's date (in t's

@@ -52,7 +52,8 @@ func TestResultJSON(t *testing.T) {
 		}
 	}
 	for _, want := range []string{
-		`"instrument":{"id":"cwtt-moutse","version":"1.0.0","base":{"id":"cwtt","version":"1.0.0"}}`,
+		`"instrument":{"id":"cwtt-moutse","version":"2.0.0","base":{"id":"cwtt","version":"2.0.0"}}`,
+		`"domain_services":{"protection":"social_development"}`,
 		`"sdq.emotional":{"score":0,"band":"normal","computed":true,"prorated":true,"missing":2}`,
 		`"sdq.peer":{"score":0,"band":"normal","computed":true,"prorated":false}`,
 		`"flags":["protection.disclosure"]`,
@@ -64,11 +65,27 @@ func TestResultJSON(t *testing.T) {
 			t.Errorf("JSON lacks %s\n%s", want, data)
 		}
 	}
-	// No flags is an empty list, not null.
+	// No flags is an empty list, not null; no suggestion and nothing
+	// declined leave those keys out.
 	r = score(t, moutse, boy, fineAnswers(), nil)
 	data, _ = json.Marshal(r)
-	if !strings.Contains(string(data), `"flags":[]`) || strings.Contains(string(data), "warnings") {
+	if !strings.Contains(string(data), `"flags":[]`) || strings.Contains(string(data), "warnings") ||
+		strings.Contains(string(data), "domain_services") || strings.Contains(string(data), "declined") {
 		t.Errorf("JSON = %s", data)
+	}
+	// The reason and the suggested service of each domain sit side by side
+	// under domain_reasons and domain_services; a declined item is listed.
+	r = score(t, moutse, boy, with(fineAnswers(), Answers{"csg_received": false, "csg_applied": true, "phq9_9": Declined}), nil)
+	data, _ = json.Marshal(r)
+	for _, want := range []string{
+		`"material":"Child Support Grant applied for but not received (follow up the application with SASSA)"`,
+		`"domain_services":{"material":"sassa"}`,
+		`"declined":["phq9_9"]`,
+		`"flags":["phq9.self_harm_declined"]`,
+	} {
+		if !strings.Contains(string(data), want) {
+			t.Errorf("JSON lacks %s\n%s", want, data)
+		}
 	}
 }
 

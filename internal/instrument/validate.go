@@ -75,7 +75,7 @@ func (in *Instrument) Validate(respondent string, a Answers) error {
 	if !contains(in.respondents, respondent) {
 		return fmt.Errorf("validating answers: %w %q", ErrUnknownRespondent, respondent)
 	}
-	errs, _ := in.check(a, map[string]bool{respondent: true}, true)
+	errs, _, _ := in.check(a, map[string]bool{respondent: true}, true)
 	if len(errs) > 0 {
 		return &ValidationError{Errors: errs}
 	}
@@ -91,7 +91,7 @@ func (in *Instrument) ValidateAll(a Answers, respondents []string) error {
 	if err != nil {
 		return err
 	}
-	errs, _ := in.check(a, resps, true)
+	errs, _, _ := in.check(a, resps, true)
 	if len(errs) > 0 {
 		return &ValidationError{Errors: errs}
 	}
@@ -181,8 +181,10 @@ func (in *Instrument) shown(it *Item, act interpreter.Activation) (bool, error) 
 }
 
 // check validates answers for the respondents in resps and returns the
-// problems and the CEL values of the valid answers to shown items.
-func (in *Instrument) check(a Answers, resps map[string]bool, required bool) ([]FieldError, map[string]any) {
+// problems, the CEL values of the valid answers to shown items, and the
+// declinable items answered [Declined] (absent from the values: a declined
+// item counts as unanswered).
+func (in *Instrument) check(a Answers, resps map[string]bool, required bool) ([]FieldError, map[string]any, map[string]bool) {
 	var errs []FieldError
 	var unknown []string
 	for id, v := range a {
@@ -195,9 +197,10 @@ func (in *Instrument) check(a Answers, resps map[string]bool, required bool) ([]
 		errs = append(errs, FieldError{Item: id, Code: CodeUnknownItem, Message: "no such item in " + in.ref.ID})
 	}
 	vals := map[string]any{}
+	declined := map[string]bool{}
 	act, err := in.showIfActivation(vals)
 	if err != nil {
-		return append(errs, FieldError{Code: "internal", Message: "skip logic could not run"}), vals
+		return append(errs, FieldError{Code: "internal", Message: "skip logic could not run"}), vals, declined
 	}
 	for _, it := range in.items {
 		v, present := a[it.ID]
@@ -225,14 +228,22 @@ func (in *Instrument) check(a Answers, resps map[string]bool, required bool) ([]
 			}
 			continue
 		}
+		if it.Declinable && v == any(Declined) {
+			// Answered, by declining: satisfies required, scores as missing.
+			declined[it.ID] = true
+			continue
+		}
 		cv, fe := in.convert(it, v)
 		if fe != nil {
+			if it.Declinable {
+				fe.Message += fmt.Sprintf(", or %q", Declined)
+			}
 			errs = append(errs, *fe)
 			continue
 		}
 		vals[it.ID] = cv
 	}
-	return errs, vals
+	return errs, vals, declined
 }
 
 // convert checks one answer and returns its CEL value.

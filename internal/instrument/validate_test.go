@@ -224,7 +224,7 @@ func TestScoreRejectsInvalidAnswers(t *testing.T) {
 	if got := codes(t, err); !reflect.DeepEqual(got, []string{"nope:unknown_item", "sdq01:invalid_choice"}) {
 		t.Errorf("codes = %v (%v)", got, err)
 	}
-	if !strings.Contains(err.Error(), "scoring with cwtt@1.0.0") {
+	if !strings.Contains(err.Error(), "scoring with cwtt@2.0.0") {
 		t.Errorf("error lacks context: %v", err)
 	}
 	// Missing required answers do not stop scoring.

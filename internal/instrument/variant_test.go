@@ -16,9 +16,9 @@ func TestVariantRefs(t *testing.T) {
 		in   *Instrument
 		want Ref
 	}{
-		{cwttInst, Ref{ID: "cwtt", Version: "1.0.0"}},
-		{moutse, Ref{ID: "cwtt-moutse", Version: "1.0.0", Base: &Ref{ID: "cwtt", Version: "1.0.0"}}},
-		{jozi, Ref{ID: "cwtt-johannesburg", Version: "1.0.0", Base: &Ref{ID: "cwtt", Version: "1.0.0"}}},
+		{cwttInst, Ref{ID: "cwtt", Version: "2.0.0"}},
+		{moutse, Ref{ID: "cwtt-moutse", Version: "2.0.0", Base: &Ref{ID: "cwtt", Version: "2.0.0"}}},
+		{jozi, Ref{ID: "cwtt-johannesburg", Version: "2.0.0", Base: &Ref{ID: "cwtt", Version: "2.0.0"}}},
 	} {
 		if got := tc.in.Ref(); !reflect.DeepEqual(got, tc.want) {
 			t.Errorf("ref = %v, want %v", got, tc.want)
@@ -140,12 +140,96 @@ func TestMoutseOverrides(t *testing.T) {
 				t.Errorf("%s: %s = %s (%s), want %s (%s)", tc.name, tc.domain, r.Domains[tc.domain], r.DomainReasons[tc.domain], tc.level, tc.reason)
 			}
 		}
+		// The outreach team is suggested where the site's own rule applies.
+		r0 := score(t, m, boy, with(fineAnswers(), Answers{"clinic_distance_km": 25.0, "imm_up_to_date": false}), nil)
+		if r0.DomainServices["health"] != "outreach" {
+			t.Errorf("far, immunisation behind: service %q", r0.DomainServices["health"])
+		}
 		// Only the distance answered: the health domain is assessed on it.
 		r := score(t, m, boy, Answers{"clinic_distance_km": 30.0}, nil)
 		if r.Domains["health"] != LevelLow || r.Domains["material"] != LevelNotAssessed {
 			t.Errorf("distance only: %v", r.Domains)
 		}
 	})
+}
+
+// TestMoutseRedFlagRoutes: Moutse sends the health red flags to its
+// ward-based outreach team (its clinic is a monthly mobile clinic), keeps
+// the protection flags with social development, and the base is unchanged.
+func TestMoutseRedFlagRoutes(t *testing.T) {
+	loadShipped(t)
+	want := map[string]string{
+		"protection.disclosure": "social_development", "protection.signs_of_abuse": "social_development",
+		"protection.neglect": "social_development", "protection.feels_unsafe": "social_development",
+		"phq9.self_harm": "outreach", "phq9.self_harm_declined": "",
+		"growth.severe_thinness": "outreach", "nutrition.oedema": "outreach",
+	}
+	got := map[string]string{}
+	for _, f := range moutse.RedFlags() {
+		got[f.Code] = f.ServiceType
+		rerouted := f.ServiceType == "outreach"
+		if rerouted != (f.ServiceAt.File == "moutse/instrument.yaml") || (!rerouted && f.ServiceAt != f.Pos) {
+			t.Errorf("%s: service declared at %v (flag at %v)", f.Code, f.ServiceAt, f.Pos)
+		}
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("moutse routes = %v, want %v", got, want)
+	}
+	if f, _ := cwttInst.RedFlag("phq9.self_harm"); f.ServiceType != "clinic" || f.ServiceAt.File != "cwtt.yaml" {
+		t.Errorf("the base's route changed: %+v", f)
+	}
+	if f, _ := jozi.RedFlag("phq9.self_harm"); f.ServiceType != "clinic" || f.ServiceAt.File != "instruments/cwtt.yaml" {
+		t.Errorf("johannesburg route: %q declared at %v", f.ServiceType, f.ServiceAt)
+	}
+	// The flag still makes the caregiver domain high and names the outreach team.
+	r := score(t, moutse, boy, with(fineAnswers(), Answers{"phq9_9": 2.0}), nil)
+	if r.Domains["caregiver"] != LevelHigh || r.DomainServices["caregiver"] != "outreach" {
+		t.Errorf("caregiver = %s, service %q", r.Domains["caregiver"], r.DomainServices["caregiver"])
+	}
+}
+
+// TestVariantReroutesFlags: red_flag_services re-routes a base flag, at the
+// variant's line; what it may not do is reported with file and line.
+func TestVariantReroutesFlags(t *testing.T) {
+	v := strings.Replace(miniVariant, "red_flags:\n", "red_flag_services: {mood.sad: outreach}\nred_flags:\n", 1)
+	in, err := variantLoad(t, v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, ok := in.RedFlag("mood.sad")
+	if !ok || f.ServiceType != "outreach" || f.ServiceAt.String() != "site/instrument.yaml:16" || f.Pos.String() != "instruments/mini.yaml:34" {
+		t.Errorf("mood.sad = %+v", f)
+	}
+	if f, _ := in.RedFlag("body.far"); f.ServiceType != "transport" || f.ServiceAt.String() != "site/instrument.yaml:18" {
+		t.Errorf("body.far = %+v", f)
+	}
+	base := mustMini(t, miniBase)
+	if f, _ := base.RedFlag("mood.sad"); f.ServiceType != "counselling" {
+		t.Errorf("the base changed: %+v", f)
+	}
+	if _, ok := in.RedFlag("mood.glad"); ok {
+		t.Error("RedFlag found an unknown code")
+	}
+
+	notifyBase := strings.Replace(miniBase, "service_type: counselling}", "notify_only: true}", 1)
+	tests := []struct {
+		name, base, services, want string
+	}{
+		{"unknown flag", miniBase, "{mood.glad: outreach}", `site/instrument.yaml:16: red_flag_services: the base has no red flag "mood.glad" (its flags: mood.sad)`},
+		{"own flag", miniBase, "{body.far: outreach}", `site/instrument.yaml:16: red_flag_services: "body.far" is this variant's own red flag: write service_type on the flag itself`},
+		{"notify-only flag", notifyBase, "{mood.sad: outreach}", `site/instrument.yaml:16: red_flag_services: red flag "mood.sad" is notify_only`},
+		{"bad type name", miniBase, "{mood.sad: Outreach}", `site/instrument.yaml:16: red_flag_services.mood.sad: "Outreach" is not a valid name here`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			bases := fstest.MapFS{"mini.yaml": {Data: []byte(tc.base)}}
+			sites := fstest.MapFS{"site/instrument.yaml": {Data: []byte(strings.Replace(miniVariant, "red_flags:\n", "red_flag_services: "+tc.services+"\nred_flags:\n", 1))}}
+			_, err := Load(sites, "site/instrument.yaml", bases)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("err = %v, want %q", err, tc.want)
+			}
+		})
+	}
 }
 
 // TestJohannesburgMatchesBase: Johannesburg's parameters equal the base's
@@ -160,7 +244,8 @@ func TestJohannesburgMatchesBase(t *testing.T) {
 			}
 			a := with(fineAnswers(), tc.changes)
 			rb, rj := score(t, cwttInst, boy, a, g), score(t, jozi, boy, a, g)
-			if !reflect.DeepEqual(rb.Domains, rj.Domains) || !reflect.DeepEqual(rb.DomainReasons, rj.DomainReasons) || !reflect.DeepEqual(rb.Scales, rj.Scales) {
+			if !reflect.DeepEqual(rb.Domains, rj.Domains) || !reflect.DeepEqual(rb.DomainReasons, rj.DomainReasons) || !reflect.DeepEqual(rb.Scales, rj.Scales) ||
+				!reflect.DeepEqual(rb.DomainServices, rj.DomainServices) {
 				t.Errorf("%s/%s: johannesburg %v differs from base %v", domain, tc.name, rj.Domains, rb.Domains)
 			}
 		}
@@ -191,7 +276,7 @@ domain_rules:
   body:
     - {level: low, when: "has(answers.km)", reason: Distance known}
 red_flags:
-  - {code: body.far, domain: body, when: "answers.?km.orValue(0.0) > 50.0", reason: Very far}
+  - {code: body.far, domain: body, when: "answers.?km.orValue(0.0) > 50.0", reason: Very far, service_type: transport}
 labels:
   items: {q1: {nso: Potšišo 1}}
   domains: {mood: {nso: Maikutlo}}
@@ -342,7 +427,7 @@ func TestShippedSiteVariants(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if d.Extends != "cwtt@1" || !strings.HasPrefix(d.ID, "cwtt-") {
+		if d.Extends != "cwtt@2" || !strings.HasPrefix(d.ID, "cwtt-") {
 			t.Errorf("%s: extends %q id %q", site, d.Extends, d.ID)
 		}
 	}

@@ -1,6 +1,7 @@
 // Package sitecheck runs the checks `khula site validate` runs on one site
 // (the site file against its schema and rules, the files it names, the
-// instrument and its risk rules, optionally the plugins' handshake) and
+// instrument and its risk rules, where its red flags and rules refer
+// children against the site's services, optionally the plugins' handshake) and
 // adds the readiness warnings a coordinator wants before go-live: labels
 // missing in a site language, and schools a service type does not reach.
 package sitecheck
@@ -62,6 +63,9 @@ func Check(fsys fs.FS, name string, plugins PluginCheck) Report {
 		} else {
 			rep.Problems = append(rep.Problems, err.Error())
 		}
+	}
+	if in != nil {
+		rep.Problems = append(rep.Problems, Routes(site, in)...)
 	}
 	if plugins != nil {
 		rep.PluginsChecked = true
