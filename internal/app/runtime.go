@@ -266,24 +266,28 @@ func LoadKeys(file string) (*codec.Keyring, error) {
 	return codec.LoadKeyringFile(file)
 }
 
-// loadGrowth finds WHO's tables: the given directory, $KHULA_WHO_GROWTH_DIR,
-// or ../shared/data/who-growth beside the checkout. Absent tables are not an
-// error: growth is then reported as not computed.
+// loadGrowth returns WHO's tables and a note saying where they came from:
+// the given directory (the --growth-dir flag, which defaults to
+// $KHULA_WHO_GROWTH_DIR), else $KHULA_WHO_GROWTH_DIR, else the tables built
+// into the binary. A directory that was asked for but fails to load is not
+// replaced by the built-in tables: growth is then not computed, and the
+// note says why.
 func loadGrowth(dir string) (*growth.References, string) {
-	candidates := []string{dir, os.Getenv(growth.EnvDir), filepath.Join("..", "shared", "data", "who-growth")}
-	for _, c := range candidates {
-		if c == "" {
-			continue
-		}
-		refs, err := growth.LoadReferences(c)
-		if err == nil {
-			return refs, "WHO reference tables from " + c
-		}
-		if dir != "" && c == dir {
+	if dir == "" {
+		dir = os.Getenv(growth.EnvDir)
+	}
+	if dir != "" {
+		refs, err := growth.LoadReferences(dir)
+		if err != nil {
 			return nil, fmt.Sprintf("not computed: %v", err)
 		}
+		return refs, "WHO reference tables from " + dir
 	}
-	return nil, "not computed: no reference tables (give --growth-dir or $" + growth.EnvDir + "; WHO publishes them with its anthro and anthroplus software)"
+	refs, err := growth.LoadEmbedded()
+	if err != nil {
+		return nil, fmt.Sprintf("not computed: %v", err)
+	}
+	return refs, "WHO reference tables built in (WHO 2006 standards and 2007 reference, unchanged)"
 }
 
 // PluginOptions say how a process runs its sites' plugins.

@@ -20,18 +20,16 @@ func newGrowthCmd(g *globals) *cobra.Command {
 		Long: `growth reads a CSV with columns sex (1 male, 2 female), agemons or agedays,
 weight (kg) and height (cm), keeps every column and appends zhfa, zwfa, zbfa
 (2 decimals, empty where undefined) and fhfa, fwfa, fbfa (1 = implausible).
-Bad rows are reported with their line number on stderr and written with
-empty z-scores. The WHO tables come from --reference, $KHULA_WHO_GROWTH_DIR,
-or ../shared/data/who-growth.`,
+An optional oedema column records bilateral pitting oedema (y/n, yes/no,
+1/0, true/false; empty = not recorded): with oedema, zwfa and zbfa stay
+empty, as in WHO's software. Bad rows are reported with their line number
+on stderr and written with empty z-scores. The WHO tables are built in;
+--reference or $KHULA_WHO_GROWTH_DIR reads another copy instead.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			dir := refDir
-			if dir == "" {
-				dir = envOr(growth.EnvDir, "../shared/data/who-growth")
-			}
-			refs, err := growth.LoadReferences(dir)
+			refs, err := cliGrowthTables(refDir)
 			if err != nil {
-				return &ExitError{Code: 1, Err: fmt.Errorf("%w (WHO publishes the tables with its anthro and anthroplus software; point --reference at them)", err)}
+				return &ExitError{Code: 1, Err: err}
 			}
 			var r io.Reader = g.stdin
 			if in != "" && in != "-" {
@@ -80,8 +78,25 @@ or ../shared/data/who-growth.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&refDir, "reference", "", "directory of WHO reference tables")
+	cmd.Flags().StringVar(&refDir, "reference", "", "directory of WHO reference tables to use instead of the built-in ones (default $KHULA_WHO_GROWTH_DIR, else built in)")
 	cmd.Flags().StringVar(&in, "csv", "-", "input CSV (- for stdin)")
 	cmd.Flags().StringVar(&out, "out", "-", "output CSV (- for stdout)")
 	return cmd
+}
+
+// cliGrowthTables loads WHO's tables for a command: dir, else
+// $KHULA_WHO_GROWTH_DIR, else the built-in tables. A directory that was
+// asked for and fails to load is an error, never silently replaced.
+func cliGrowthTables(dir string) (*growth.References, error) {
+	if dir == "" {
+		dir = os.Getenv(growth.EnvDir)
+	}
+	if dir == "" {
+		return growth.LoadEmbedded()
+	}
+	refs, err := growth.LoadReferences(dir)
+	if err != nil {
+		return nil, fmt.Errorf("%w (WHO publishes the tables with its anthro and anthroplus software; without --reference and $%s khula uses the built-in copy)", err, growth.EnvDir)
+	}
+	return refs, nil
 }

@@ -51,7 +51,7 @@ func (f *connFlags) add(fs *pflag.FlagSet) {
 	fs.StringVar(&f.dbFile, "db-file", envOr("KHULA_DB_FILE", ""), "file holding the database URL, e.g. a mounted secret ($KHULA_DB_FILE)")
 	fs.StringVar(&f.keysFile, "payload-keys-file", envOr("KHULA_PAYLOAD_KEYS_FILE", ""), "payload keyring file (or $KHULA_PAYLOAD_KEYS)")
 	fs.StringVar(&f.sitesDir, "sites-dir", envOr("KHULA_SITES_DIR", ""), "site configurations (default ./sites, else built in) ($KHULA_SITES_DIR)")
-	fs.StringVar(&f.growthDir, "growth-dir", envOr("KHULA_WHO_GROWTH_DIR", ""), "WHO growth reference tables ($KHULA_WHO_GROWTH_DIR)")
+	fs.StringVar(&f.growthDir, "growth-dir", envOr("KHULA_WHO_GROWTH_DIR", ""), "directory of WHO growth reference tables to use instead of the built-in ones ($KHULA_WHO_GROWTH_DIR)")
 }
 
 // dsn resolves the database URL: the flag (without a password), $KHULA_DB, or a file.

@@ -11,7 +11,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/khula-cop/khula/internal/growth"
 	"github.com/khula-cop/khula/internal/instrument"
 	"github.com/khula-cop/khula/internal/scoring"
 	"github.com/khula-cop/khula/internal/sitedir"
@@ -68,13 +67,9 @@ error on stderr, and nothing is scored.`,
 			if !ok {
 				return &ExitError{Code: 2, Err: fmt.Errorf("no site %q (sites from %s)", siteID, dir.Source)}
 			}
-			var refs *growth.References
-			gdir := refDir
-			if gdir == "" {
-				gdir = envOr(growth.EnvDir, "../shared/data/who-growth")
-			}
-			if r, err := growth.LoadReferences(gdir); err == nil {
-				refs = r
+			refs, err := cliGrowthTables(refDir)
+			if err != nil {
+				return &ExitError{Code: 1, Err: err}
 			}
 			reg, err := scoring.New(dir.Sites(), dir.FS, refs)
 			if err != nil {
@@ -102,7 +97,7 @@ error on stderr, and nothing is scored.`,
 				}
 				return &ExitError{Code: 2, Err: fmt.Errorf("%s: %d problem(s); nothing was scored", name, len(problems))}
 			}
-			res, err := inst.Score(subject, in.Answers, refs)
+			res, err := inst.Score(subject, in.Answers, reg.GrowthCalculator(in.Answers))
 			if err != nil {
 				return err
 			}
@@ -114,7 +109,7 @@ error on stderr, and nothing is scored.`,
 	cmd.Flags().StringVar(&siteID, "site", "", "site whose instrument scores the answers (required)")
 	cmd.Flags().StringVar(&respondent, "respondent", "", "check required items for this respondent only (default: the respondents whose items are answered)")
 	cmd.Flags().StringVar(&sitesDir, "sites-dir", envOr("KHULA_SITES_DIR", ""), "site configurations (default ./sites, else the built-in ones)")
-	cmd.Flags().StringVar(&refDir, "growth-dir", "", "WHO growth reference tables (default $KHULA_WHO_GROWTH_DIR or ../shared/data/who-growth)")
+	cmd.Flags().StringVar(&refDir, "growth-dir", "", "directory of WHO growth reference tables to use instead of the built-in ones (default $KHULA_WHO_GROWTH_DIR, else built in)")
 	return cmd
 }
 

@@ -41,14 +41,17 @@ func (r *References) Compute(m Measurement) Result {
 		return res
 	}
 
+	// WHO's rule for the 2007 reference is on the age in completed months
+	// (61–228, weight-for-age 61–120), so 228.59 months is still in range.
 	months := m.AgeDays / DaysPerMonth
+	whole := math.Floor(months)
 	switch {
 	case months <= 60:
 		r.compute2006(m, months, &res)
-	case months < firstMonth07:
+	case whole < firstMonth07:
 		res.setAll(ReasonAgeGap)
-	case months <= lastMonth07:
-		r.compute2007(m, months, &res)
+	case whole <= lastMonth07:
+		r.compute2007(m, months, whole, &res)
 	default: // also +Inf
 		res.setAll(ReasonAgeOutOfRange)
 	}
@@ -79,14 +82,18 @@ func (r *References) compute2006(m Measurement, months float64, res *Result) {
 
 	row := func(t *table) (lms, bool) { return t.curve(m.Sex).at(day) }
 	score(&res.HFA, row, r.len06, height, hReason, false, hazLow, hazHigh)
-	score(&res.WFA, row, r.wei06, weight, wReason, true, wazLow, wazHigh)
 	bmi, bReason := bmiOf(weight, wReason, height, hReason)
 	res.BMI = bmi
+	if m.Oedema {
+		wReason, bReason = ReasonOedema, ReasonOedema
+	}
+	score(&res.WFA, row, r.wei06, weight, wReason, true, wazLow, wazHigh)
 	score(&res.BFA, row, r.bmi06, bmi, bReason, true, bazLow, bazHigh)
 }
 
-// compute2007 scores against the 2007 reference (61–228 months).
-func (r *References) compute2007(m Measurement, months float64, res *Result) {
+// compute2007 scores against the 2007 reference: whole (the completed
+// months of months) is 61–228.
+func (r *References) compute2007(m Measurement, months, whole float64, res *Result) {
 	res.HFA.Reference, res.WFA.Reference, res.BFA.Reference = RefWHO2007, RefWHO2007, RefWHO2007
 
 	height, hReason := checkHeight(m.HeightCm)
@@ -94,24 +101,36 @@ func (r *References) compute2007(m Measurement, months float64, res *Result) {
 	if hReason == "" {
 		res.HeightUsedCm = height
 	}
-	row := func(t *table) (lms, bool) { return interpolate(t.curve(m.Sex), months) }
-
-	score(&res.HFA, row, r.hfa07, height, hReason, false, hazLow, hazHigh)
-	if months > lastMonthWFA7 {
-		res.WFA.Reason = ReasonAgeOutOfRange
-	} else {
-		score(&res.WFA, row, r.wfa07, weight, wReason, true, wazLow, wazHigh)
+	rowTo := func(last int) func(*table) (lms, bool) {
+		return func(t *table) (lms, bool) { return interpolate(t.curve(m.Sex), months, last) }
 	}
 	bmi, bReason := bmiOf(weight, wReason, height, hReason)
 	res.BMI = bmi
-	score(&res.BFA, row, r.bfa07, bmi, bReason, true, bazLow, bazHigh)
+	if m.Oedema {
+		wReason, bReason = ReasonOedema, ReasonOedema
+	}
+
+	score(&res.HFA, rowTo(lastMonth07), r.hfa07, height, hReason, false, hazLow, hazHigh)
+	if whole > lastMonthWFA7 {
+		res.WFA.Reason = ReasonAgeOutOfRange
+	} else {
+		score(&res.WFA, rowTo(lastMonthWFA7), r.wfa07, weight, wReason, true, wazLow, wazHigh)
+	}
+	score(&res.BFA, rowTo(lastMonth07), r.bfa07, bmi, bReason, true, bazLow, bazHigh)
 }
 
 // interpolate returns L, M and S at a decimal age in months, linearly
-// interpolated between the bracketing whole months (WHO anthroplus).
-func interpolate(c *curve, months float64) (lms, bool) {
+// interpolated between the bracketing whole months (WHO anthroplus). Within
+// the last whole month khula scores (last ≤ months < last+1) it returns row
+// last unchanged: WHO's rule admits those ages, and WHO's tables carry a row
+// last+1 that repeats row last, so interpolating towards it changes nothing.
+// khula does not rely on that extra row being present.
+func interpolate(c *curve, months float64, last int) (lms, bool) {
 	low := math.Floor(months)
 	frac := months - low
+	if low >= float64(last) {
+		return c.at(last)
+	}
 	lo, ok := c.at(int(low))
 	if !ok || frac == 0 {
 		return lo, ok

@@ -1,6 +1,7 @@
 package growth
 
 import (
+	"fmt"
 	"math"
 	"testing"
 )
@@ -93,6 +94,39 @@ func TestComputeHandCases(t *testing.T) {
 		// bfawho2007 sex 1 month 228: L=-0.8419 M=22.1883 S=0.12948; BMI = 22.1883 at 1 m
 		{name: "edge/228 months BFA last row", m: Measurement{Sex: Male, AgeDays: 228 * mo, WeightKg: 22.1883, HeightCm: 100}, ind: BMIForAge, want: 0, ref: RefWHO2007},
 
+		// --- WHO's age rule for the 2007 reference: the age in whole
+		// (completed) months is 61–228 (weight-for-age 61–120); within the
+		// last whole month the last row's L, M and S are used.
+		// wfawho2007 sex 1 month 120: L=-0.6764 M=31.1586 S=0.16305; 35 kg:
+		// y/M = 1.1232854, (y/M)^L = 0.9243756, L·S = -0.1102870,
+		// z = (0.9243756 - 1)/-0.1102870 = 0.6857050163
+		{name: "age rule/WFA 120.66 months uses month 120", m: Measurement{Sex: Male, AgeDays: 120.66 * mo, WeightKg: 35}, ind: WeightForAge, want: 0.6857050163, ref: RefWHO2007},
+		// wfawho2007 sex 2 month 120: L=-0.5958 M=31.8578 S=0.17262; 28 kg:
+		// y/M = 0.8789056, (y/M)^L = 1.0799390, L·S = -0.1028470,
+		// z = (1.0799390 - 1)/-0.1028470 = -0.7772609720
+		{name: "age rule/WFA 120.99 months uses month 120", m: Measurement{Sex: Female, AgeDays: 120.99 * mo, WeightKg: 28}, ind: WeightForAge, want: -0.7772609720, ref: RefWHO2007},
+		// hfawho2007 sex 2 month 228: L=1 M=163.1548 S=0.04009; 160 cm:
+		// z = (160/163.1548 - 1)/0.04009 = (0.9806638 - 1)/0.04009 = -0.4823207217
+		{name: "age rule/HFA 228.59 months uses month 228", m: Measurement{Sex: Female, AgeDays: 228.59 * mo, HeightCm: 160}, ind: HeightForAge, want: -0.4823207217, ref: RefWHO2007},
+		// bfawho2007 sex 2 month 228: L=-0.7496 M=21.4269 S=0.14441;
+		// BMI 52/1.6² = 20.3125, y/M = 0.9479906, (y/M)^L = 1.0408489,
+		// L·S = -0.1082497, z = (1.0408489 - 1)/-0.1082497 = -0.3773581272
+		{name: "age rule/BFA 228.59 months uses month 228", m: Measurement{Sex: Female, AgeDays: 228.59 * mo, WeightKg: 52, HeightCm: 160}, ind: BMIForAge, want: -0.3773581272, ref: RefWHO2007},
+		// hfawho2007 sex 1 month 228: L=1 M=176.5432 S=0.04134; 175 cm:
+		// z = (175/176.5432 - 1)/0.04134 = (0.9912588 - 1)/0.04134 = -0.2114466204
+		{name: "age rule/HFA 228.99 months uses month 228", m: Measurement{Sex: Male, AgeDays: 228.99 * mo, HeightCm: 175}, ind: HeightForAge, want: -0.2114466204, ref: RefWHO2007},
+		// bfawho2007 sex 1 month 228: L=-0.8419 M=22.1883 S=0.12948;
+		// BMI 70/1.75² = 22.8571428571, y/M = 1.0301439, (y/M)^L = 0.9753068,
+		// L·S = -0.1090092, z = (0.9753068 - 1)/-0.1090092 = 0.2265240890
+		{name: "age rule/BFA 228.99 months uses month 228", m: Measurement{Sex: Male, AgeDays: 228.99 * mo, WeightKg: 70, HeightCm: 175}, ind: BMIForAge, want: 0.2265240890, ref: RefWHO2007},
+
+		// --- oedema takes weight-for-age and BMI-for-age away, not height.
+		// hfawho2007 sex 1 month 100: L=1 M=129.0466 S=0.04470; 130 cm:
+		// z = (130/129.0466 - 1)/0.04470 = (1.0073880 - 1)/0.04470 = 0.1652802868
+		{name: "oedema/HFA 2007 still computed", m: Measurement{Sex: Male, AgeDays: 100 * mo, WeightKg: 26.2911, HeightCm: 130, Oedema: true}, ind: HeightForAge, want: 0.1652802868, ref: RefWHO2007},
+		// lenanthro sex 2 day 1000: L=1 M=92.8178 → 0
+		{name: "oedema/HFA 2006 still computed", m: Measurement{Sex: Female, AgeDays: 1000, WeightKg: 13.256, HeightCm: 92.8178, Oedema: true}, ind: HeightForAge, want: 0, exact: true, ref: RefWHO2006},
+
 		// --- non-integer ages.
 		// 2007: 61.25 months interpolates a quarter of the way from month 61
 		// (L=1 M=110.2647 S=0.04164) to 62 (L=1 M=110.8006 S=0.04172):
@@ -182,6 +216,10 @@ func TestComputeNotComputed(t *testing.T) {
 	full := func(sex Sex, days float64) Measurement {
 		return Measurement{Sex: sex, AgeDays: days, WeightKg: 20, HeightCm: 110}
 	}
+	oedema := func(m Measurement) Measurement {
+		m.Oedema = true
+		return m
+	}
 	cases := []struct {
 		name          string
 		m             Measurement
@@ -205,12 +243,26 @@ func TestComputeNotComputed(t *testing.T) {
 		{"60.5 months: gap", full(Female, 60.5*mo), ReasonAgeGap, ReasonAgeGap, ReasonAgeGap},
 		{"1856 days: gap", full(Female, 1856), ReasonAgeGap, ReasonAgeGap, ReasonAgeGap},
 		{"61 months just under: gap", full(Female, 61*mo-0.01), ReasonAgeGap, ReasonAgeGap, ReasonAgeGap},
-		{"120 months WFA last", full(Male, 120*mo), "", "", ""},
-		{"120.5 months WFA stops", full(Male, 120.5*mo), "", ReasonAgeOutOfRange, ""},
+		// WHO's rule is on whole months: 61–120 for WFA, 61–228 for HFA and BFA.
+		{"120 months WFA last month", full(Male, 120*mo), "", "", ""},
+		{"120.5 months WFA still 120 whole months", full(Male, 120.5*mo), "", "", ""},
+		{"120.99 months WFA still 120 whole months", full(Female, 120.99*mo), "", "", ""},
 		{"121 months WFA stops", full(Male, 121*mo), "", ReasonAgeOutOfRange, ""},
-		{"228 months last", full(Female, 228*mo), "", ReasonAgeOutOfRange, ""},
-		{"228.5 months out", full(Female, 228.5*mo), ReasonAgeOutOfRange, ReasonAgeOutOfRange, ReasonAgeOutOfRange},
+		{"121.3 months WFA stops", full(Female, 121.3*mo), "", ReasonAgeOutOfRange, ""},
+		{"228 months last month", full(Female, 228*mo), "", ReasonAgeOutOfRange, ""},
+		{"228.5 months still 228 whole months", full(Female, 228.5*mo), "", ReasonAgeOutOfRange, ""},
+		{"228.99 months still 228 whole months", full(Male, 228.99*mo), "", ReasonAgeOutOfRange, ""},
 		{"229 months out", full(Female, 229*mo), ReasonAgeOutOfRange, ReasonAgeOutOfRange, ReasonAgeOutOfRange},
+		{"229.2 months out", full(Male, 229.2*mo), ReasonAgeOutOfRange, ReasonAgeOutOfRange, ReasonAgeOutOfRange},
+		// Oedema: WFA and BFA not computed, HFA is; the age rules come first.
+		{"oedema 2006", oedema(full(Female, 1000)), "", ReasonOedema, ReasonOedema},
+		{"oedema 2007", oedema(full(Male, 100*mo)), "", ReasonOedema, ReasonOedema},
+		{"oedema 120.66 months", oedema(full(Male, 120.66*mo)), "", ReasonOedema, ReasonOedema},
+		{"oedema after WFA's range", oedema(full(Female, 150*mo)), "", ReasonAgeOutOfRange, ReasonOedema},
+		{"oedema without weight", oedema(Measurement{Sex: Male, AgeDays: 80 * mo, HeightCm: 115}), "", ReasonOedema, ReasonOedema},
+		{"oedema without height", oedema(Measurement{Sex: Male, AgeDays: 80 * mo, WeightKg: 20}), ReasonHeightMissing, ReasonOedema, ReasonOedema},
+		{"oedema in the gap", oedema(full(Male, 60.5*mo)), ReasonAgeGap, ReasonAgeGap, ReasonAgeGap},
+		{"oedema past 228 months", oedema(full(Male, 229*mo)), ReasonAgeOutOfRange, ReasonAgeOutOfRange, ReasonAgeOutOfRange},
 		{"25 years out", full(Male, 300*mo), ReasonAgeOutOfRange, ReasonAgeOutOfRange, ReasonAgeOutOfRange},
 	}
 	for _, tc := range cases {
@@ -233,6 +285,78 @@ func TestComputeNotComputed(t *testing.T) {
 					t.Errorf("%s: computed=%v z=%v flagged=%v reason=%q, want not computed with %q",
 						c.z.Indicator, c.z.Computed, c.z.Z, c.z.Flagged, c.z.Reason, c.want)
 				}
+			}
+		})
+	}
+}
+
+// TestComputeOedemaKeepsBMI checks that oedema leaves the measured BMI and
+// the height used in the result: only the z-scores are withheld.
+func TestComputeOedemaKeepsBMI(t *testing.T) {
+	refs := loadRefs(t)
+	// 20 kg / 1.1² = 16.5289256198
+	res := refs.Compute(Measurement{Sex: Male, AgeDays: 80 * mo, WeightKg: 20, HeightCm: 110, Oedema: true})
+	if math.Abs(res.BMI-16.5289256198) > 1e-9 || res.HeightUsedCm != 110 {
+		t.Errorf("BMI %v, height used %v; want 16.5289256198 and 110", res.BMI, res.HeightUsedCm)
+	}
+	for _, z := range []ZScore{res.WFA, res.BFA} {
+		if z.Computed || z.Z != 0 || z.Flagged || z.Reason != ReasonOedema || z.Reference != RefWHO2007 {
+			t.Errorf("%s = %+v, want not computed with %q against %q", z.Indicator, z, ReasonOedema, RefWHO2007)
+		}
+	}
+}
+
+// TestComputeLastMonthUsesLastRow checks, on made-up tables whose row 229
+// (121 for weight-for-age) differs from row 228 (120), unlike WHO's, that an
+// age within the last whole month uses the last row as it is: L=1, M=50+age,
+// S=0.04. At 228.5 months, 278 cm is row 228's median (z = 0); interpolating
+// half-way to row 229 (M=279) would give M=278.5 and z = (278/278.5 −
+// 1)/0.04 = −0.0448833034. Likewise 170 kg at 120.5 months (row 120, M=170).
+// Tables that stop at the last row are enough.
+func TestComputeLastMonthUsesLastRow(t *testing.T) {
+	cut := func(lines []string, last int) []string {
+		var out []string
+		for _, l := range lines {
+			var sex, age int
+			if _, err := fmt.Sscanf(l, "%d\t%d", &sex, &age); err == nil && age > last {
+				continue
+			}
+			out = append(out, l)
+		}
+		return out
+	}
+	for _, withExtraRow := range []bool{true, false} {
+		t.Run(fmt.Sprintf("row after the last present: %v", withExtraRow), func(t *testing.T) {
+			tables := syntheticTables()
+			if !withExtraRow {
+				tables[FileHeightForAge2007] = cut(tables[FileHeightForAge2007], 228)
+				tables[FileBMIForAge2007] = cut(tables[FileBMIForAge2007], 228)
+				tables[FileWeightForAge2007] = cut(tables[FileWeightForAge2007], 120)
+			}
+			refs, err := LoadReferences(writeTables(t, tables, "\n"))
+			if err != nil {
+				t.Fatalf("LoadReferences: %v", err)
+			}
+			for _, c := range []struct {
+				name string
+				m    Measurement
+				ind  Indicator
+			}{
+				{"HFA 228.5 months", Measurement{Sex: Female, AgeDays: 228.5 * mo, HeightCm: 278}, HeightForAge},
+				{"HFA 228.99 months", Measurement{Sex: Male, AgeDays: 228.99 * mo, HeightCm: 278}, HeightForAge},
+				// BMI 278 needs weight 278 at 100 cm.
+				{"BFA 228.5 months", Measurement{Sex: Male, AgeDays: 228.5 * mo, WeightKg: 278, HeightCm: 100}, BMIForAge},
+				{"WFA 120.5 months", Measurement{Sex: Female, AgeDays: 120.5 * mo, WeightKg: 170}, WeightForAge},
+				{"WFA 120.99 months", Measurement{Sex: Male, AgeDays: 120.99 * mo, WeightKg: 170}, WeightForAge},
+			} {
+				if got := pick(refs.Compute(c.m), c.ind); !got.Computed || got.Z != 0 {
+					t.Errorf("%s: %+v, want z exactly 0 (row %s)", c.name, got, map[bool]string{true: "120", false: "228"}[c.ind == WeightForAge])
+				}
+			}
+			// Before the last month, interpolation goes on as usual: 227.5
+			// months is half-way between M=277 and M=278, so 277.5 is z = 0.
+			if got := refs.Compute(Measurement{Sex: Male, AgeDays: 227.5 * mo, HeightCm: 277.5}).HFA; !got.Computed || math.Abs(got.Z) > 1e-12 {
+				t.Errorf("HFA 227.5 months: %+v, want z 0", got)
 			}
 		})
 	}

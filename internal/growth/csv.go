@@ -42,8 +42,12 @@ func (e RowError) Error() string { return fmt.Sprintf("line %d: %s", e.Line, e.R
 // The header must name the columns sex (1 male, 2 female), agedays or agemons
 // (decimal months; agedays wins when a row has both), weight (kg) and height
 // (cm), matched case-insensitively; an optional measure column (L recumbent,
-// H standing) sets [Measurement.Position]. A missing required column is an
-// error wrapping [ErrMissingColumn] that names it, and nothing is written.
+// H standing) sets [Measurement.Position], and an optional oedema column
+// (bilateral pitting oedema: y/n, yes/no, 1/0 or true/false, any case;
+// empty when not recorded, which counts as no oedema) sets
+// [Measurement.Oedema], so a row with oedema gets no zwfa and no zbfa. A
+// missing required column is an error wrapping [ErrMissingColumn] that names
+// it, and nothing is written.
 //
 // Every input column is written back untouched and in order, followed by
 // zhfa, zwfa, zbfa (rounded to two decimals, empty where not computed) and
@@ -53,7 +57,7 @@ func (e RowError) Error() string { return fmt.Sprintf("line %d: %s", e.Line, e.R
 //
 // Empty cells are missing values. A bad row (an unparseable number, a sex
 // other than 1 or 2, a negative age, a weight or height that is not
-// positive, a wrong number of fields) is recorded in the Report with its line
+// positive, an oedema value not listed above, a wrong number of fields) is recorded in the Report with its line
 // number and still written, with empty z-scores. An unreadable CSV (e.g. a
 // bad quote) or a write failure stops processing with an error. refs may be
 // nil, in which case every z-score is empty.
@@ -235,7 +239,28 @@ func parseRow(rec []string, cols map[string]int) (m Measurement, ok bool, proble
 	default:
 		problems = append(problems, fmt.Sprintf("measure %q must be L (recumbent) or H (standing)", pos))
 	}
+	if text := cell("oedema"); text != "" {
+		present, known := parseOedema(text)
+		if !known {
+			problems = append(problems, fmt.Sprintf("oedema %q must be y/n, yes/no, 1/0 or true/false (empty: not recorded)", text))
+		}
+		m.Oedema = present
+	}
 	return m, ok, problems
+}
+
+// parseOedema reads an oedema cell; known is false for a value it does not
+// recognise. WHO's anthro also reads 2 as no and anything else as no; khula
+// reports such a value instead, since beside 1/0 a 2 is more likely a slip
+// than WHO's coding, and a mistyped yes must not pass as no.
+func parseOedema(text string) (present, known bool) {
+	switch strings.ToLower(text) {
+	case "y", "yes", "1", "true":
+		return true, true
+	case "n", "no", "0", "false":
+		return false, true
+	}
+	return false, false
 }
 
 // formatZ writes z rounded to two decimals, never as "-0.00".

@@ -176,6 +176,80 @@ func TestProcessCSVVariants(t *testing.T) {
 	}
 }
 
+// TestProcessCSVOedema covers the oedema column: with oedema a row gets no
+// zwfa and no zbfa, but its zhfa. Every row is a boy of 100 months, 26.2911
+// kg, 130 cm (hand-computed):
+//
+//	hfawho2007 sex 1 month 100: L=1 M=129.0466 S=0.04470;
+//	  z = (130/129.0466 - 1)/0.04470 = 0.1652802868 → "0.17"
+//	wfawho2007 sex 1 month 100: L=-0.5799 M=26.2911 S=0.14608; y = M → "0.00"
+//	bfawho2007 sex 1 month 100: L=-1.5252 M=15.8344 S=0.09693;
+//	  BMI 26.2911/1.3² = 15.5568639053, y/M = 0.9824726,
+//	  (y/M)^L = 1.0273368, L·S = -0.1478376,
+//	  z = (1.0273368 - 1)/-0.1478376 = -0.1849112626 → "-0.18"
+func TestProcessCSVOedema(t *testing.T) {
+	refs := loadRefs(t)
+	const (
+		all     = "0.17,0.00,-0.18,0,0,0"
+		hfaOnly = "0.17,,,0,,"
+		none    = ",,,,,"
+	)
+	cases := []struct {
+		oedema string
+		want   string
+		reason string // the row's error, if any
+	}{
+		{"y", hfaOnly, ""},
+		{"Y", hfaOnly, ""},
+		{"yes", hfaOnly, ""},
+		{"YES", hfaOnly, ""},
+		{"1", hfaOnly, ""},
+		{"true", hfaOnly, ""},
+		{"True", hfaOnly, ""},
+		{" y ", hfaOnly, ""},
+		{"n", all, ""},
+		{"N", all, ""},
+		{"no", all, ""},
+		{"0", all, ""},
+		{"false", all, ""},
+		{"FALSE", all, ""},
+		{"", all, ""}, // not recorded: no oedema, as in WHO's software
+		{"2", none, `oedema "2" must be y/n, yes/no, 1/0 or true/false (empty: not recorded)`},
+		{"maybe", none, `oedema "maybe" must be y/n, yes/no, 1/0 or true/false (empty: not recorded)`},
+		{"yes?", none, `oedema "yes?" must be y/n, yes/no, 1/0 or true/false (empty: not recorded)`},
+	}
+	for _, tc := range cases {
+		t.Run("oedema "+tc.oedema, func(t *testing.T) {
+			// Line 3 is the row under test, after a row without oedema.
+			in := "id,sex,agemons,weight,height,Oedema\n" +
+				"a,1,100,26.2911,130,n\n" +
+				"b,1,100,26.2911,130," + tc.oedema + "\n"
+			cell := tc.oedema
+			if cell == " y " {
+				cell = `" y "` // encoding/csv quotes a leading space
+			}
+			want := "id,sex,agemons,weight,height,Oedema,zhfa,zwfa,zbfa,fhfa,fwfa,fbfa\n" +
+				"a,1,100,26.2911,130,n," + all + "\n" +
+				"b,1,100,26.2911,130," + cell + "," + tc.want + "\n"
+			var out strings.Builder
+			rep, err := ProcessCSV(strings.NewReader(in), &out, refs)
+			if err != nil {
+				t.Fatalf("ProcessCSV: %v", err)
+			}
+			if out.String() != want {
+				t.Errorf("output:\n%s\nwant:\n%s", out.String(), want)
+			}
+			var wantErrs []RowError
+			if tc.reason != "" {
+				wantErrs = []RowError{{Line: 3, Reason: tc.reason}}
+			}
+			if rep.Rows != 2 || rep.RowsWithErrors != len(wantErrs) || !reflect.DeepEqual(rep.Errors, wantErrs) {
+				t.Errorf("report = %+v, want errors %+v", rep, wantErrs)
+			}
+		})
+	}
+}
+
 func TestProcessCSVHeaderErrors(t *testing.T) {
 	cases := []struct {
 		name     string

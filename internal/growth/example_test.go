@@ -10,9 +10,9 @@ import (
 
 // A nurse measured a five-and-a-half-year-old girl (66 months).
 func ExampleReferences_Compute() {
-	refs, err := growth.LoadReferences(os.Getenv(growth.EnvDir))
+	refs, err := growth.LoadEmbedded() // or growth.LoadReferences(dir) for another copy
 	if err != nil {
-		log.Fatal(err) // wraps growth.ErrNoTables when the tables are absent
+		log.Fatal(err)
 	}
 	res := refs.Compute(growth.Measurement{
 		Sex:      growth.Female,
@@ -27,11 +27,42 @@ func ExampleReferences_Compute() {
 		}
 		fmt.Printf("%s: %.2f (flagged %v, %s)\n", z.Indicator, z.Z, z.Flagged, z.Reference)
 	}
+	// Output:
+	// hfa: -0.74 (flagged false, WHO 2007 reference)
+	// wfa: -0.75 (flagged false, WHO 2007 reference)
+	// bfa: -0.44 (flagged false, WHO 2007 reference)
+}
+
+// The nurse recorded bilateral pitting oedema: the child's weight is not
+// what it seems, so only height-for-age is scored.
+func ExampleMeasurement_oedema() {
+	refs, err := growth.LoadEmbedded()
+	if err != nil {
+		log.Fatal(err)
+	}
+	res := refs.Compute(growth.Measurement{
+		Sex:      growth.Male,
+		AgeDays:  100 * growth.DaysPerMonth,
+		WeightKg: 26.3,
+		HeightCm: 130,
+		Oedema:   true,
+	})
+	for _, z := range []growth.ZScore{res.HFA, res.WFA, res.BFA} {
+		if !z.Computed {
+			fmt.Printf("%s: %s\n", z.Indicator, z.Reason)
+			continue
+		}
+		fmt.Printf("%s: %.2f\n", z.Indicator, z.Z)
+	}
+	// Output:
+	// hfa: 0.17
+	// wfa: not computed: oedema present
+	// bfa: not computed: oedema present
 }
 
 // ProcessCSV backs `khula growth --csv IN --out OUT`.
 func ExampleProcessCSV() {
-	refs, err := growth.LoadReferences(os.Getenv(growth.EnvDir))
+	refs, err := growth.LoadEmbedded()
 	if err != nil {
 		log.Fatal(err)
 	}

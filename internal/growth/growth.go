@@ -30,8 +30,9 @@ const (
 // age in days (365.25 / 12).
 const DaysPerMonth = 30.4375
 
-// EnvDir names the environment variable that callers (the CLI, the tests)
-// consult for the directory holding WHO's reference tables.
+// EnvDir names the environment variable that callers (the CLI, the server)
+// consult for a directory of WHO's reference tables to use instead of the
+// built-in ones ([LoadEmbedded]).
 const EnvDir = "KHULA_WHO_GROWTH_DIR"
 
 // The names of the two references, as reported in [ZScore.Reference].
@@ -55,6 +56,9 @@ const (
 	ReasonHeightMissing = "height missing"
 	ReasonHeightInvalid = "height must be a positive number of centimetres"
 	ReasonUndefined     = "z-score undefined for these reference values"
+	// ReasonOedema is given for weight-for-age and BMI-for-age when the child
+	// has bilateral pitting oedema ([Measurement.Oedema]).
+	ReasonOedema = "not computed: oedema present"
 )
 
 // ErrNoTables reports that the WHO reference tables are not in the directory given.
@@ -86,6 +90,11 @@ type Measurement struct {
 	// Position says how HeightCm was measured; see the package doc for the
 	// adjustment it triggers. The zero value makes no adjustment.
 	Position Position
+	// Oedema records bilateral pitting oedema. Oedema adds weight, so, as
+	// in WHO's software, weight-for-age and BMI-for-age are then not
+	// computed ([ReasonOedema]); height-for-age still is. false also stands
+	// for "not recorded", which WHO's software treats as no oedema.
+	Oedema bool
 }
 
 // ZScore is one indicator's result. When Computed is false, Reason says why
@@ -113,9 +122,10 @@ type Result struct {
 	BMI float64 `json:"bmi,omitempty"`
 }
 
-// References holds WHO's LMS tables loaded from a directory. It is read-only
-// once loaded and safe for concurrent use. A nil *References stands for
-// "tables absent": its Compute reports every indicator as not computed.
+// References holds WHO's LMS tables, built in ([LoadEmbedded]) or loaded from
+// a directory ([LoadReferences]). It is read-only once loaded and safe for
+// concurrent use. A nil *References stands for "tables absent": its Compute
+// reports every indicator as not computed.
 type References struct {
 	dir string
 
@@ -125,7 +135,8 @@ type References struct {
 	hfa07, wfa07, bfa07 *table
 }
 
-// Dir returns the directory the tables were read from.
+// Dir returns the directory the tables were read from, or "" for the
+// built-in tables.
 func (r *References) Dir() string {
 	if r == nil {
 		return ""

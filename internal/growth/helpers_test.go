@@ -7,17 +7,17 @@ import (
 	"testing"
 )
 
-// tablesDir finds WHO's sample tables: $KHULA_WHO_GROWTH_DIR, else
-// /work/shared/data/who-growth beside the checkout. It skips the test when
-// neither holds them; the tables are never copied into the repository.
-func tablesDir(tb testing.TB) string {
-	tb.Helper()
+// sharedTablesDir is WHO's copy of the tables beside the checkout
+// ($KHULA_WHO_GROWTH_DIR, else ../shared/data/who-growth next to the
+// repository), or "" when neither holds them. Only the test that compares
+// the built-in tables with WHO's files needs it.
+func sharedTablesDir() string {
 	dir := os.Getenv(EnvDir)
 	if dir == "" {
 		dir = filepath.Join("..", "..", "..", "shared", "data", "who-growth")
 	}
 	if _, err := os.Stat(filepath.Join(dir, FileLengthForAge2006)); err != nil {
-		tb.Skipf("WHO growth tables not found in %s (set %s to the directory holding lenanthro.txt etc.): %v", dir, EnvDir, err)
+		return ""
 	}
 	return dir
 }
@@ -28,13 +28,12 @@ var (
 	sharedRefsErr  error
 )
 
-// loadRefs loads the real WHO tables once per test binary.
+// loadRefs loads the built-in WHO tables once per test binary.
 func loadRefs(tb testing.TB) *References {
 	tb.Helper()
-	dir := tablesDir(tb)
-	sharedRefsOnce.Do(func() { sharedRefs, sharedRefsErr = LoadReferences(dir) })
+	sharedRefsOnce.Do(func() { sharedRefs, sharedRefsErr = LoadEmbedded() })
 	if sharedRefsErr != nil {
-		tb.Fatalf("LoadReferences(%s): %v", dir, sharedRefsErr)
+		tb.Fatalf("LoadEmbedded: %v", sharedRefsErr)
 	}
 	return sharedRefs
 }

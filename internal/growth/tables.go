@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/khula-cop/khula/internal/growth/who"
 )
 
 // The file names WHO's anthro and anthroplus packages use.
@@ -102,9 +104,10 @@ var tableSpecs = []tableSpec{
 
 // LoadReferences reads WHO's six reference tables from dir, in the layout
 // WHO's anthro and anthroplus packages distribute them (see the package doc).
-// When dir or any of the files is missing, the error wraps [ErrNoTables] and
-// names the directory and the missing files. A malformed file yields an error
-// that wraps a [*TableError] ("file:line: reason").
+// It is the override of the built-in tables ([LoadEmbedded]). When dir or
+// any of the files is missing, the error wraps [ErrNoTables] and names the
+// directory and the missing files. A malformed file yields an error that
+// wraps a [*TableError] ("file:line: reason").
 func LoadReferences(dir string) (*References, error) {
 	info, err := os.Stat(dir)
 	switch {
@@ -115,33 +118,66 @@ func LoadReferences(dir string) (*References, error) {
 	case !info.IsDir():
 		return nil, fmt.Errorf("%w: %s is not a directory", ErrNoTables, dir)
 	}
-
-	var missing []string
-	for _, sp := range tableSpecs {
-		if _, err := os.Stat(filepath.Join(dir, sp.file)); errors.Is(err, fs.ErrNotExist) {
-			missing = append(missing, sp.file)
-		}
-	}
-	if len(missing) > 0 {
+	refs, missing, err := loadFS(os.DirFS(dir), func(name string) string { return filepath.Join(dir, name) })
+	switch {
+	case len(missing) > 0:
 		return nil, fmt.Errorf("%w: directory %s is missing %s", ErrNoTables, dir, strings.Join(missing, ", "))
+	case err != nil:
+		return nil, err
 	}
+	refs.dir = dir
+	return refs, nil
+}
 
-	refs := &References{dir: dir}
-	for _, sp := range tableSpecs {
-		t, err := readTable(filepath.Join(dir, sp.file), sp)
-		if err != nil {
-			return nil, fmt.Errorf("growth: reading reference tables: %w", err)
-		}
-		*sp.dst(refs) = t
+// LoadEmbedded returns WHO's tables as built into khula (package
+// [github.com/khula-cop/khula/internal/growth/who], copied unchanged from
+// WHO's anthro and anthroplus software). It is the default wherever khula
+// computes growth; [LoadReferences] reads another copy instead, and
+// [References.Dir] is empty for these. An error here means the binary was
+// built from a damaged checkout.
+func LoadEmbedded() (*References, error) {
+	refs, missing, err := loadFS(who.Tables(), func(name string) string { return embeddedPrefix + name })
+	switch {
+	case len(missing) > 0:
+		return nil, fmt.Errorf("%w: the built-in tables lack %s", ErrNoTables, strings.Join(missing, ", "))
+	case err != nil:
+		return nil, err
 	}
 	return refs, nil
 }
 
-// readTable parses one file and checks it covers the ages sp needs.
-func readTable(path string, sp tableSpec) (*table, error) {
-	f, err := os.Open(path)
+// embeddedPrefix names a built-in table in errors.
+const embeddedPrefix = "built-in "
+
+// loadFS reads the six tables from the root of fsys; where turns a file name
+// into the name errors give it. missing lists the files fsys lacks (refs is
+// then nil and nothing was read).
+func loadFS(fsys fs.FS, where func(string) string) (refs *References, missing []string, err error) {
+	for _, sp := range tableSpecs {
+		if _, err := fs.Stat(fsys, sp.file); errors.Is(err, fs.ErrNotExist) {
+			missing = append(missing, sp.file)
+		}
+	}
+	if len(missing) > 0 {
+		return nil, missing, nil
+	}
+	refs = &References{}
+	for _, sp := range tableSpecs {
+		t, err := readTable(fsys, sp, where(sp.file))
+		if err != nil {
+			return nil, nil, fmt.Errorf("growth: reading reference tables: %w", err)
+		}
+		*sp.dst(refs) = t
+	}
+	return refs, nil, nil
+}
+
+// readTable parses sp's file from fsys and checks it covers the ages sp
+// needs; path is the file's name in errors.
+func readTable(fsys fs.FS, sp tableSpec, path string) (*table, error) {
+	f, err := fsys.Open(sp.file)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	defer f.Close()
 

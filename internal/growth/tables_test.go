@@ -1,12 +1,17 @@
 package growth
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/khula-cop/khula/internal/growth/who"
 )
 
 // syntheticTables returns made-up tables in WHO's layout, covering the ages
@@ -63,14 +68,15 @@ func writeTables(t *testing.T, tables map[string][]string, eol string) string {
 	return dir
 }
 
-func TestLoadReferencesReal(t *testing.T) {
-	dir := tablesDir(t)
-	refs, err := LoadReferences(dir)
+// TestLoadEmbedded checks that the built-in tables load and hold WHO's rows
+// (values read off WHO's files), including the rows at the edges khula uses.
+func TestLoadEmbedded(t *testing.T) {
+	refs, err := LoadEmbedded()
 	if err != nil {
-		t.Fatalf("LoadReferences(%s): %v", dir, err)
+		t.Fatalf("LoadEmbedded: %v", err)
 	}
-	if refs.Dir() != dir {
-		t.Errorf("Dir() = %q, want %q", refs.Dir(), dir)
+	if refs.Dir() != "" {
+		t.Errorf("Dir() = %q, want \"\" for the built-in tables", refs.Dir())
 	}
 	cases := []struct {
 		name     string
@@ -87,6 +93,8 @@ func TestLoadReferencesReal(t *testing.T) {
 		{"hfawho2007 boy month 61", refs.hfa07, Male, 61, lms{1, 110.2647, 0.04164}, 0},
 		{"wfawho2007 girl month 120", refs.wfa07, Female, 120, lms{-0.5958, 31.8578, 0.17262}, 0},
 		{"bfawho2007 girl month 228", refs.bfa07, Female, 228, lms{-0.7496, 21.4269, 0.14441}, 0},
+		{"hfawho2007 girl month 228", refs.hfa07, Female, 228, lms{1, 163.1548, 0.04009}, 0},
+		{"wfawho2007 boy month 120", refs.wfa07, Male, 120, lms{-0.6764, 31.1586, 0.16305}, 0},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -99,6 +107,44 @@ func TestLoadReferencesReal(t *testing.T) {
 				t.Errorf("loh = %q, want %q", p, tc.position)
 			}
 		})
+	}
+}
+
+// TestEmbeddedEqualsWHOFiles checks that the built-in tables are WHO's
+// files unchanged, byte for byte and as loaded, when a copy of WHO's files
+// is at hand ($KHULA_WHO_GROWTH_DIR or ../shared/data/who-growth); without
+// one the comparison is skipped (the built-in tables are still checked by
+// TestLoadEmbedded and by their checksums in package who).
+func TestEmbeddedEqualsWHOFiles(t *testing.T) {
+	dir := sharedTablesDir()
+	if dir == "" {
+		t.Skipf("no copy of WHO's tables to compare with (set %s)", EnvDir)
+	}
+	for _, sp := range tableSpecs {
+		t.Run(sp.file, func(t *testing.T) {
+			want, err := os.ReadFile(filepath.Join(dir, sp.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := fs.ReadFile(who.Tables(), sp.file)
+			if err != nil {
+				t.Fatalf("not built in: %v", err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Errorf("built-in %s (%d bytes) differs from %s (%d bytes)", sp.file, len(got), filepath.Join(dir, sp.file), len(want))
+			}
+		})
+	}
+	fromDir, err := LoadReferences(dir)
+	if err != nil {
+		t.Fatalf("LoadReferences(%s): %v", dir, err)
+	}
+	embedded := loadRefs(t)
+	for _, sp := range tableSpecs {
+		a, b := *sp.dst(embedded), *sp.dst(fromDir)
+		if !reflect.DeepEqual(a.bySex, b.bySex) {
+			t.Errorf("%s: built-in rows differ from %s's", sp.file, dir)
+		}
 	}
 }
 

@@ -1,8 +1,6 @@
 package scoring_test
 
 import (
-	"os"
-	"path/filepath"
 	"sync"
 	"testing"
 
@@ -14,8 +12,8 @@ import (
 
 // The instrument versions the shipped sites use.
 var (
-	joziRef   = cycle.InstrumentRef{ID: "cwtt-johannesburg", Version: "1.0.0"}
-	moutseRef = cycle.InstrumentRef{ID: "cwtt-moutse", Version: "1.0.0"}
+	joziRef   = cycle.InstrumentRef{ID: "cwtt-johannesburg", Version: "2.0.0"}
+	moutseRef = cycle.InstrumentRef{ID: "cwtt-moutse", Version: "2.0.0"}
 )
 
 var (
@@ -26,7 +24,6 @@ var (
 	growthOnce sync.Once
 	withGrowth *scoring.Registry
 	growthErr  error
-	growthDir  string
 )
 
 // registry is the registry of the shipped sites without growth tables.
@@ -47,21 +44,12 @@ func registry(t *testing.T) *scoring.Registry {
 }
 
 // growthRegistry is the registry of the shipped sites with WHO's tables
-// from $KHULA_WHO_GROWTH_DIR or ../../../shared/data/who-growth; it skips
-// the test when the tables are absent (they are never copied into the repository).
+// as built into khula (growth.LoadEmbedded).
 func growthRegistry(t *testing.T) *scoring.Registry {
 	t.Helper()
-	dir := os.Getenv(growth.EnvDir)
-	if dir == "" {
-		dir = filepath.Join("..", "..", "..", "shared", "data", "who-growth")
-	}
-	if _, err := os.Stat(filepath.Join(dir, "hfawho2007.txt")); err != nil {
-		t.Skipf("WHO growth tables not found in %s (set %s to the directory holding hfawho2007.txt etc.): %v", dir, growth.EnvDir, err)
-	}
 	growthOnce.Do(func() {
-		growthDir = dir
 		var refs *growth.References
-		refs, growthErr = growth.LoadReferences(dir)
+		refs, growthErr = growth.LoadEmbedded()
 		if growthErr != nil {
 			return
 		}
@@ -73,7 +61,7 @@ func growthRegistry(t *testing.T) *scoring.Registry {
 		withGrowth, growthErr = scoring.New(sd.Sites(), sd.FS, refs)
 	})
 	if growthErr != nil {
-		t.Fatalf("loading the shipped sites with growth tables from %s: %v", growthDir, growthErr)
+		t.Fatalf("loading the shipped sites with the built-in growth tables: %v", growthErr)
 	}
 	return withGrowth
 }

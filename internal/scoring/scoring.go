@@ -170,7 +170,7 @@ func (r *Registry) Score(ref cycle.InstrumentRef, subject cycle.Subject, assesse
 			merged[k] = v
 		}
 	}
-	res, err := in.Score(instrument.Subject{Sex: subject.Sex, DOB: subject.BirthDate, AssessedOn: assessedOn}, merged, r.calculator())
+	res, err := in.Score(instrument.Subject{Sex: subject.Sex, DOB: subject.BirthDate, AssessedOn: assessedOn}, merged, r.GrowthCalculator(merged))
 	if err != nil {
 		return activities.ScoreOutput{}, nil, err
 	}
@@ -179,7 +179,7 @@ func (r *Registry) Score(ref cycle.InstrumentRef, subject cycle.Subject, assesse
 		return activities.ScoreOutput{}, nil, fmt.Errorf("encoding score: %w", err)
 	}
 	// The highest level over the domains; not_assessed when no domain was.
-	out := activities.ScoreOutput{Domains: res.Domains, Flags: res.Flags, Risk: cycle.RiskNotAssessed}
+	out := activities.ScoreOutput{Domains: res.Domains, Flags: res.Flags, RedFlags: r.redFlags(ref, res.Flags), Risk: cycle.RiskNotAssessed}
 	for _, level := range res.Domains {
 		if cycle.RiskRank(level) > cycle.RiskRank(out.Risk) {
 			out.Risk = level
@@ -188,8 +188,32 @@ func (r *Registry) Score(ref cycle.InstrumentRef, subject cycle.Subject, assesse
 	return out, doc, nil
 }
 
-func (r *Registry) calculator() instrument.GrowthCalculator {
-	return r.growth // a nil *References reports "not computed: no reference tables"
+// OedemaItem is the id of the nurse's yes/no item recording bilateral
+// pitting oedema (instruments/cwtt.yaml). A yes reaches the growth
+// calculation, which then reports weight-for-age and BMI-for-age as "not
+// computed: oedema present", as WHO's software does.
+const OedemaItem = "oedema"
+
+// GrowthCalculator returns the growth calculation for one child's merged
+// answers: the registry's WHO tables, with the nurse's oedema answer
+// ([OedemaItem]) added to the measurement the instrument builds from the
+// weight and height items. No answer, or any value but true, is no oedema.
+func (r *Registry) GrowthCalculator(answers instrument.Answers) instrument.GrowthCalculator {
+	oedema, _ := answers[OedemaItem].(bool)
+	return growthInputs{refs: r.growth, oedema: oedema}
+}
+
+// growthInputs completes the instrument's growth measurement with what the
+// instrument does not carry (oedema).
+type growthInputs struct {
+	refs   *growth.References // nil reports "not computed: no reference tables"
+	oedema bool
+}
+
+// Compute adds the oedema answer to m and scores it.
+func (g growthInputs) Compute(m growth.Measurement) growth.Result {
+	m.Oedema = m.Oedema || g.oedema
+	return g.refs.Compute(m)
 }
 
 // Compare says per domain whether the follow-up improved, stayed or worsened.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/khula-cop/khula/activities"
 	"github.com/khula-cop/khula/internal/cycle"
+	"github.com/khula-cop/khula/internal/growth"
 	"github.com/khula-cop/khula/internal/instrument"
 	"github.com/khula-cop/khula/internal/scoring"
 	"github.com/khula-cop/khula/sites"
@@ -30,8 +31,8 @@ func TestNewLoadsTheShippedSites(t *testing.T) {
 		wantOK   bool
 		wantBase string
 	}{
-		{site: "johannesburg", want: joziRef, wantOK: true, wantBase: "cwtt@1.0.0"},
-		{site: "moutse", want: moutseRef, wantOK: true, wantBase: "cwtt@1.0.0"},
+		{site: "johannesburg", want: joziRef, wantOK: true, wantBase: "cwtt@2.0.0"},
+		{site: "moutse", want: moutseRef, wantOK: true, wantBase: "cwtt@2.0.0"},
 		{site: "atlantis"},
 		{site: ""},
 	}
@@ -50,13 +51,13 @@ func TestNewLoadsTheShippedSites(t *testing.T) {
 			assert.Equal(t, tc.wantBase, in.Ref().Base.ID+"@"+in.Ref().Base.Version)
 		})
 	}
-	_, ok := r.Instrument(cycle.InstrumentRef{ID: "cwtt-johannesburg", Version: "2.0.0"})
+	_, ok := r.Instrument(cycle.InstrumentRef{ID: "cwtt-johannesburg", Version: "1.0.0"})
 	assert.False(t, ok, "an unknown version is not loaded")
 }
 
 // variant is a minimal site variant of the base CWTT.
 func variant(id, extra string) []byte {
-	return []byte("extends: cwtt@1\nid: " + id + "\nversion: 1.0.0\ntitle: Test variant\n" + extra)
+	return []byte("extends: cwtt@2\nid: " + id + "\nversion: 1.0.0\ntitle: Test variant\n" + extra)
 }
 
 func TestNewReportsEachBrokenSite(t *testing.T) {
@@ -182,21 +183,28 @@ func TestCheckAnswers(t *testing.T) {
 			answers: with(caregiverForm(), "edu_number", "achieved"),
 			want:    []fe{{"answers.edu_number", instrument.CodeWrongRespondent}}},
 		{name: "every problem at once, unknown items first then form order", ref: joziRef, respondent: "caregiver",
-			answers: with(caregiverForm(), "zz_unknown", 1.0, "hunger_bed", 9.0, "phq9_2", nil, "csg_applied", true),
+			answers: with(caregiverForm(), "zz_unknown", 1.0, "hunger_bed", 9.0, "phq9_9", nil, "csg_applied", true),
 			want: []fe{
 				{"answers.zz_unknown", instrument.CodeUnknownItem},
 				{"answers.hunger_bed", instrument.CodeInvalidChoice},
 				{"answers.csg_applied", instrument.CodeSkippedItemAnswered},
-				{"answers.phq9_2", instrument.CodeRequired},
+				{"answers.phq9_9", instrument.CodeRequired},
 			}},
+		// Since cwtt 2, PHQ-9 items 1–8 may be left out (the total is
+		// prorated); item 9 must be answered or declined.
 		{name: "empty caregiver form lists every required item", ref: joziRef, respondent: "caregiver", answers: cycle.Answers{},
 			want: []fe{
 				{"answers.hunger_bed", instrument.CodeRequired}, {"answers.hunger_skip", instrument.CodeRequired},
 				{"answers.csg_received", instrument.CodeRequired}, {"answers.birth_cert", instrument.CodeRequired},
-				{"answers.phq9_1", instrument.CodeRequired}, {"answers.phq9_2", instrument.CodeRequired}, {"answers.phq9_3", instrument.CodeRequired},
-				{"answers.phq9_4", instrument.CodeRequired}, {"answers.phq9_5", instrument.CodeRequired}, {"answers.phq9_6", instrument.CodeRequired},
-				{"answers.phq9_7", instrument.CodeRequired}, {"answers.phq9_8", instrument.CodeRequired}, {"answers.phq9_9", instrument.CodeRequired},
+				{"answers.phq9_9", instrument.CodeRequired},
 			}},
+		{name: "PHQ-9 items 1-8 may be left out", ref: joziRef, respondent: "caregiver",
+			answers: with(caregiverForm(), "phq9_2", nil, "phq9_7", nil)},
+		{name: "PHQ-9 item 9 declined", ref: joziRef, respondent: "caregiver",
+			answers: with(caregiverForm(), "phq9_9", instrument.Declined)},
+		{name: "only item 9 may be declined", ref: joziRef, respondent: "caregiver",
+			answers: with(caregiverForm(), "phq9_1", instrument.Declined),
+			want:    []fe{{"answers.phq9_1", instrument.CodeWrongType}}},
 		{name: "unknown respondent", ref: joziRef, respondent: "grandparent", answers: caregiverForm(),
 			want: []fe{{"answers", "invalid"}}},
 		{name: "unknown instrument version", ref: cycle.InstrumentRef{ID: "cwtt-johannesburg", Version: "9.9.9"}, respondent: "caregiver", answers: caregiverForm(),
@@ -355,6 +363,8 @@ func TestScore(t *testing.T) {
 			want: activities.ScoreOutput{
 				Domains: levels("nutrition", "low", "material", "low", "caregiver", "high"),
 				Flags:   []string{"phq9.self_harm"}, Risk: cycle.RiskHigh,
+				RedFlags: []cycle.RedFlag{{Code: "phq9.self_harm", Domain: "caregiver", ServiceType: "clinic",
+					Reason: "Caregiver reports thoughts of self-harm (PHQ-9 item 9)"}},
 			},
 			wantReasons: map[string]string{"caregiver": "red flag phq9.self_harm: Caregiver reports thoughts of self-harm (PHQ-9 item 9)"},
 		},
@@ -365,6 +375,8 @@ func TestScore(t *testing.T) {
 			want: activities.ScoreOutput{
 				Domains: levels("education", "low", "protection", "high"),
 				Flags:   []string{"protection.disclosure"}, Risk: cycle.RiskHigh,
+				RedFlags: []cycle.RedFlag{{Code: "protection.disclosure", Domain: "protection", ServiceType: "social_development",
+					Reason: "The child disclosed harm (to the fieldworker or the teacher)"}},
 			},
 			wantReasons: map[string]string{"protection": "red flag protection.disclosure: The child disclosed harm (to the fieldworker or the teacher)"},
 		},
@@ -405,6 +417,39 @@ func TestScore(t *testing.T) {
 			},
 		},
 		{
+			// A notify-only flag: routed nowhere, the caregiver domain left to its rules.
+			name:    "PHQ-9 item 9 declined prompts the social worker",
+			ref:     joziRef,
+			answers: map[string]cycle.Answers{"caregiver": with(caregiverForm(), "phq9_9", instrument.Declined)},
+			want: activities.ScoreOutput{
+				Domains: levels("nutrition", "low", "material", "low", "caregiver", "moderate"),
+				Flags:   []string{"phq9.self_harm_declined"}, Risk: cycle.RiskModerate,
+				RedFlags: []cycle.RedFlag{{Code: "phq9.self_harm_declined", Domain: "caregiver",
+					Reason: "Caregiver declined PHQ-9 item 9 (thoughts of self-harm); talk with the caregiver"}},
+			},
+			wantReasons: map[string]string{"caregiver": "Caregiver declined PHQ-9 item 9 (thoughts of self-harm); the social worker follows up"},
+		},
+		{
+			// Moutse re-routes the health red flags to its outreach team; the
+			// flags come in Flags' (sorted) order.
+			name: "moutse: self-harm and oedema go to the outreach team, a disclosure to social development",
+			ref:  moutseRef,
+			answers: map[string]cycle.Answers{
+				"caregiver": with(caregiverForm(), "phq9_9", 2.0),
+				"teacher":   with(teacherOK, "teacher_disclosure", true),
+				"nurse":     with(nurseNoBooklet, "oedema", true),
+			},
+			want: activities.ScoreOutput{
+				Domains: levels("health", "moderate", "nutrition", "high", "material", "low", "education", "low", "protection", "high", "caregiver", "high"),
+				Flags:   []string{"nutrition.oedema", "phq9.self_harm", "protection.disclosure"}, Risk: cycle.RiskHigh,
+				RedFlags: []cycle.RedFlag{
+					{Code: "nutrition.oedema", Domain: "nutrition", ServiceType: "outreach", Reason: "Bilateral pitting oedema (possible severe acute malnutrition)"},
+					{Code: "phq9.self_harm", Domain: "caregiver", ServiceType: "outreach", Reason: "Caregiver reports thoughts of self-harm (PHQ-9 item 9)"},
+					{Code: "protection.disclosure", Domain: "protection", ServiceType: "social_development", Reason: "The child disclosed harm (to the fieldworker or the teacher)"},
+				},
+			},
+		},
+		{
 			name: "moutse: the same need far from a clinic is high; unsafe water is moderate",
 			ref:  moutseRef,
 			answers: map[string]cycle.Answers{
@@ -435,12 +480,46 @@ func TestScore(t *testing.T) {
 			assert.Equal(t, tc.ref.Version, d.Instrument.Version)
 			if assert.NotNil(t, d.Instrument.Base) {
 				assert.Equal(t, "cwtt", d.Instrument.Base.ID)
-				assert.Equal(t, "1.0.0", d.Instrument.Base.Version)
+				assert.Equal(t, "2.0.0", d.Instrument.Base.Version)
 			}
 			assert.Equal(t, tc.want.Domains, d.Domains, "the document holds the same levels")
 			for dom, reason := range tc.wantReasons {
 				assert.Equal(t, reason, d.DomainReasons[dom], "reason of %s", dom)
 			}
+		})
+	}
+}
+
+// TestRedFlagRoutes: each flag code's declared route, per instrument version.
+func TestRedFlagRoutes(t *testing.T) {
+	r := registry(t)
+	cases := []struct {
+		name   string
+		ref    cycle.InstrumentRef
+		code   string
+		want   cycle.RedFlag
+		wantOK bool
+	}{
+		{name: "disclosure to social development", ref: joziRef, code: "protection.disclosure", wantOK: true,
+			want: cycle.RedFlag{Code: "protection.disclosure", Domain: "protection", ServiceType: "social_development", Reason: "The child disclosed harm (to the fieldworker or the teacher)"}},
+		{name: "self-harm to a clinic", ref: joziRef, code: "phq9.self_harm", wantOK: true,
+			want: cycle.RedFlag{Code: "phq9.self_harm", Domain: "caregiver", ServiceType: "clinic", Reason: "Caregiver reports thoughts of self-harm (PHQ-9 item 9)"}},
+		{name: "severe thinness to a clinic", ref: joziRef, code: "growth.severe_thinness", wantOK: true,
+			want: cycle.RedFlag{Code: "growth.severe_thinness", Domain: "nutrition", ServiceType: "clinic", Reason: "Severe thinness (BMI-for-age z-score below −3)"}},
+		{name: "declined item 9 is notify-only", ref: joziRef, code: "phq9.self_harm_declined", wantOK: true,
+			want: cycle.RedFlag{Code: "phq9.self_harm_declined", Domain: "caregiver", Reason: "Caregiver declined PHQ-9 item 9 (thoughts of self-harm); talk with the caregiver"}},
+		{name: "moutse re-routes self-harm to outreach", ref: moutseRef, code: "phq9.self_harm", wantOK: true,
+			want: cycle.RedFlag{Code: "phq9.self_harm", Domain: "caregiver", ServiceType: "outreach", Reason: "Caregiver reports thoughts of self-harm (PHQ-9 item 9)"}},
+		{name: "moutse keeps neglect with social development", ref: moutseRef, code: "protection.neglect", wantOK: true,
+			want: cycle.RedFlag{Code: "protection.neglect", Domain: "protection", ServiceType: "social_development", Reason: "Signs of neglect seen by the nurse"}},
+		{name: "unknown code", ref: joziRef, code: "protection.unknown"},
+		{name: "unknown instrument", ref: cycle.InstrumentRef{ID: "cwtt-johannesburg", Version: "1.0.0"}, code: "phq9.self_harm"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, ok := r.RedFlag(tc.ref, tc.code)
+			assert.Equal(t, tc.wantOK, ok)
+			assert.Equal(t, tc.want, got)
 		})
 	}
 }
@@ -526,7 +605,8 @@ func TestScoreGrowth(t *testing.T) {
 			// so the restricted bfa = −3 + (11.57025 − 12.11358)/(13.02170 − 12.11358) = −3.59830;
 			// hfa = (110/111.8636 − 1)/0.04187 = −0.39789.
 			name: "severe thinness is a red flag", subject: boy, answers: nurse(14, 110),
-			want:       activities.ScoreOutput{Domains: levels("health", "low", "nutrition", "high"), Flags: []string{"growth.severe_thinness"}, Risk: cycle.RiskHigh},
+			want: activities.ScoreOutput{Domains: levels("health", "low", "nutrition", "high"), Flags: []string{"growth.severe_thinness"}, Risk: cycle.RiskHigh,
+				RedFlags: []cycle.RedFlag{{Code: "growth.severe_thinness", Domain: "nutrition", ServiceType: "clinic", Reason: "Severe thinness (BMI-for-age z-score below −3)"}}},
 			wantReason: "red flag growth.severe_thinness: Severe thinness (BMI-for-age z-score below −3)",
 			hfa:        -0.39789, bfa: -3.59830, computed: true,
 		},
@@ -550,6 +630,126 @@ func TestScoreGrowth(t *testing.T) {
 				assert.InDelta(t, tc.hfa, d.Growth.HFA.Z, 5e-5)
 				assert.InDelta(t, tc.bfa, d.Growth.BFA.Z, 5e-5)
 				assert.False(t, d.Growth.HFA.Flagged || d.Growth.BFA.Flagged, "plausible values are not flagged")
+			}
+		})
+	}
+}
+
+// The nurse's oedema answer reaches the growth calculation: with oedema the
+// boy of 64 months (rows as in TestScoreGrowth) gets a height-for-age but no
+// weight-for-age and no BMI-for-age, so BMI-for-age cannot raise severe
+// thinness; the oedema red flag makes nutrition high instead. Hand values:
+//
+//	median boy, 19.0340 kg, 111.8636 cm: hfa = (111.8636/111.8636 − 1)/0.04187 = 0;
+//	  wfa: y = M → 0; BMI 19.0340/1.118636² = 15.2108149, y/M = 0.9967442,
+//	  (y/M)^L = 1.0026414, L·S = −0.0684653, bfa = (1.0026414 − 1)/−0.0684653 = −0.0385800
+//	thin boy, 14 kg, 110 cm: hfa = (110/111.8636 − 1)/0.04187 = −0.3978881
+//	  (bfa −3.59830 without oedema, see TestScoreGrowth)
+func TestScoreGrowthOedema(t *testing.T) {
+	r := growthRegistry(t)
+	assessed := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	boy := cycle.Subject{Sex: "male", BirthDate: time.Date(2020, 10, 31, 0, 0, 0, 0, time.UTC)}
+	nurse := func(weight, height float64, oedema any) map[string]cycle.Answers {
+		a := cycle.Answers{"weight_kg": weight, "height_cm": height, "rthb_seen": true, "imm_up_to_date": true, "chronic_illness": false}
+		if oedema != nil {
+			a["oedema"] = oedema
+		}
+		return map[string]cycle.Answers{"nurse": a}
+	}
+	const oedemaReason = "red flag nutrition.oedema: Bilateral pitting oedema (possible severe acute malnutrition)"
+	computed := func(z float64) *float64 { return &z }
+	cases := []struct {
+		name          string
+		answers       map[string]cycle.Answers
+		want          activities.ScoreOutput
+		wantReason    string
+		hfa, wfa, bfa *float64 // nil: not computed because of oedema
+	}{
+		{
+			name: "oedema: only height-for-age", answers: nurse(19.0340, 111.8636, true),
+			want: activities.ScoreOutput{Domains: levels("health", "low", "nutrition", "high"), Flags: []string{"nutrition.oedema"}, Risk: cycle.RiskHigh,
+				RedFlags: []cycle.RedFlag{{Code: "nutrition.oedema", Domain: "nutrition", ServiceType: "clinic", Reason: "Bilateral pitting oedema (possible severe acute malnutrition)"}}},
+			wantReason: oedemaReason,
+			hfa:        computed(0),
+		},
+		{
+			name: "oedema answered no", answers: nurse(19.0340, 111.8636, false),
+			want:       activities.ScoreOutput{Domains: levels("health", "low", "nutrition", "low"), Flags: []string{}, Risk: cycle.RiskLow},
+			wantReason: "No nutrition or growth concern found",
+			hfa:        computed(0), wfa: computed(0), bfa: computed(-0.0385800),
+		},
+		{
+			name: "oedema not answered", answers: nurse(19.0340, 111.8636, nil),
+			want:       activities.ScoreOutput{Domains: levels("health", "low", "nutrition", "low"), Flags: []string{}, Risk: cycle.RiskLow},
+			wantReason: "No nutrition or growth concern found",
+			hfa:        computed(0), wfa: computed(0), bfa: computed(-0.0385800),
+		},
+		{
+			name: "oedema hides the thinness the weight would show", answers: nurse(14, 110, true),
+			want: activities.ScoreOutput{Domains: levels("health", "low", "nutrition", "high"), Flags: []string{"nutrition.oedema"}, Risk: cycle.RiskHigh,
+				RedFlags: []cycle.RedFlag{{Code: "nutrition.oedema", Domain: "nutrition", ServiceType: "clinic", Reason: "Bilateral pitting oedema (possible severe acute malnutrition)"}}},
+			wantReason: oedemaReason,
+			hfa:        computed(-0.3978881),
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			out, doc, err := r.Score(joziRef, boy, assessed, tc.answers)
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, out)
+			d := decodeDoc(t, doc)
+			assert.Equal(t, tc.wantReason, d.DomainReasons["nutrition"])
+			require.NotNil(t, d.Growth, "the document holds the growth result")
+			for _, c := range []struct {
+				name string
+				want *float64
+				z    float64
+				ok   bool
+				why  string
+			}{
+				{"hfa", tc.hfa, d.Growth.HFA.Z, d.Growth.HFA.Computed, d.Growth.HFA.Reason},
+				{"wfa", tc.wfa, d.Growth.WFA.Z, d.Growth.WFA.Computed, d.Growth.WFA.Reason},
+				{"bfa", tc.bfa, d.Growth.BFA.Z, d.Growth.BFA.Computed, d.Growth.BFA.Reason},
+			} {
+				if c.want == nil {
+					assert.False(t, c.ok, "%s computed", c.name)
+					assert.Equal(t, growth.ReasonOedema, c.why, c.name)
+					continue
+				}
+				if assert.True(t, c.ok, "%s not computed: %q", c.name, c.why) {
+					assert.InDelta(t, *c.want, c.z, 5e-7, c.name)
+				}
+			}
+		})
+	}
+}
+
+// TestGrowthCalculatorOedema checks the calculator the registry hands the
+// instrument: it adds the nurse's oedema answer, and only a true answer
+// counts. Rows as in TestScoreGrowth (boy, 64 months = 1948 days).
+func TestGrowthCalculatorOedema(t *testing.T) {
+	r := growthRegistry(t)
+	m := growth.Measurement{Sex: growth.Male, AgeDays: 1948, WeightKg: 19.0340, HeightCm: 111.8636}
+	cases := []struct {
+		name    string
+		answers instrument.Answers
+		oedema  bool
+	}{
+		{"yes", instrument.Answers{scoring.OedemaItem: true}, true},
+		{"no", instrument.Answers{scoring.OedemaItem: false}, false},
+		{"not answered", instrument.Answers{}, false},
+		{"nil answers", nil, false},
+		{"null answer", instrument.Answers{scoring.OedemaItem: nil}, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			res := r.GrowthCalculator(tc.answers).Compute(m)
+			assert.True(t, res.HFA.Computed, "hfa: %q", res.HFA.Reason)
+			assert.Equal(t, !tc.oedema, res.WFA.Computed, "wfa: %q", res.WFA.Reason)
+			assert.Equal(t, !tc.oedema, res.BFA.Computed, "bfa: %q", res.BFA.Reason)
+			if tc.oedema {
+				assert.Equal(t, growth.ReasonOedema, res.WFA.Reason)
+				assert.Equal(t, growth.ReasonOedema, res.BFA.Reason)
 			}
 		})
 	}
