@@ -27,6 +27,9 @@ type Records interface {
 	SaveScore(ctx context.Context, r cycle.ScoreRecord) error
 	SaveReferral(ctx context.Context, r cycle.ReferralRecord) error
 	PendingAgenda(ctx context.Context, siteID, schoolID string) ([]cycle.AgendaItem, error)
+	// AgendaDetails fills in each item's rule reasons, missing respondents
+	// (of those given), unassessed domains, urgent referrals and previous result.
+	AgendaDetails(ctx context.Context, items []cycle.AgendaItem, respondents []string) error
 	SaveMeeting(ctx context.Context, r cycle.MeetingRecord) error
 	SavePlans(ctx context.Context, meetingID string, plans []cycle.ChildPlan, at time.Time) error
 	SaveFollowUp(ctx context.Context, r cycle.FollowUpRecord) error
@@ -35,6 +38,9 @@ type Records interface {
 	WaveProgress(ctx context.Context, waveID string) (cycle.WaveProgress, error)
 	WaveReport(ctx context.Context, waveID string) (cycle.WaveReport, error)
 	WaveAggregates(ctx context.Context, waveID string) ([]cycle.Aggregate, error)
+	// OpenCycles lists up to limit IDs of a wave's cycles not yet closed,
+	// after the given cycle ID, in ID order.
+	OpenCycles(ctx context.Context, waveID, after string, limit int) ([]string, error)
 }
 
 // Scorer turns a phase's answers into scales, domain risks and red flags.
@@ -48,8 +54,11 @@ type Scorer interface {
 type ScoreOutput struct {
 	Domains map[string]string `json:"domains"`
 	Flags   []string          `json:"flags,omitempty"`
-	Risk    string            `json:"risk"`
-	Changes map[string]string `json:"changes,omitempty"`
+	// RedFlags are the raised flags with where each one's urgent referral
+	// goes (as the instrument's red-flag rules declare), in Flags' order.
+	RedFlags []cycle.RedFlag   `json:"red_flags,omitempty"`
+	Risk     string            `json:"risk"`
+	Changes  map[string]string `json:"changes,omitempty"`
 }
 
 // SiteDirectory finds a site's configuration.
@@ -68,6 +77,9 @@ type Plugins interface {
 // the same ID already exists (a relaunch, or a retried page).
 type CycleStarter interface {
 	StartCycle(ctx context.Context, in cycle.CycleInput) (started bool, err error)
+	// SignalCycle signals a workflow by ID; delivered is false when it has
+	// closed or never existed, which is not an error.
+	SignalCycle(ctx context.Context, workflowID, name string, arg any) (delivered bool, err error)
 }
 
 // Activities holds the dependencies of every activity.

@@ -111,12 +111,44 @@ func (a *Activities) ScoreCycle(ctx context.Context, in ScoreInput) (ScoreOutput
 	return out, nil
 }
 
+// ScreenInput asks which red flags the forms of a phase received so far raise.
+type ScreenInput struct {
+	CycleID    string              `json:"cycle_id"`
+	ChildID    string              `json:"child_id"`
+	Phase      string              `json:"phase"`
+	Instrument cycle.InstrumentRef `json:"instrument"`
+	AssessedOn time.Time           `json:"assessed_on"`
+}
+
+// ScreenRedFlags scores the forms of a phase received so far, as soon as
+// one arrives, and returns the red flags they raise with where each one's
+// urgent referral goes. It saves nothing: the phase's score is saved when
+// the phase is scored. The answers stay in the database, not the history.
+func (a *Activities) ScreenRedFlags(ctx context.Context, in ScreenInput) ([]cycle.RedFlag, error) {
+	answers, err := a.Records.Assessments(ctx, in.CycleID, in.Phase)
+	if err != nil {
+		return nil, fmt.Errorf("loading answers of %s: %w", in.CycleID, err)
+	}
+	subject, err := a.Records.Subject(ctx, in.ChildID)
+	if err != nil {
+		return nil, fmt.Errorf("loading subject of %s: %w", in.CycleID, err)
+	}
+	out, _, err := a.Scorer.Score(in.Instrument, subject, in.AssessedOn, answers)
+	if err != nil {
+		return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("screening %s %s: %v", in.CycleID, in.Phase, err), ErrTypeScoring, nil)
+	}
+	return out.RedFlags, nil
+}
+
 // Audiences a notification can go to.
 const (
 	ToSafeguarding = "safeguarding"
 	ToCoordinator  = "coordinator"
 	ToLLCoP        = "llcop"
 	ToSocialWorker = "social_worker"
+	// ToProgrammeManager is the escalation after the coordinator: the
+	// site's programme manager (the coordinator where the site names none).
+	ToProgrammeManager = "programme_manager"
 )
 
 // NotifyInput sends a templated message to an audience of a school.
@@ -180,6 +212,8 @@ func recipients(site *sites.Site, schoolID, to string) []sites.Person {
 		return []sites.Person{site.SafeguardingLead(schoolID)}
 	case ToCoordinator:
 		return []sites.Person{site.Coordinator}
+	case ToProgrammeManager:
+		return []sites.Person{site.Escalation()}
 	case ToLLCoP:
 		if sc, ok := site.School(schoolID); ok {
 			return sc.LLCoP

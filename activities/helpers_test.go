@@ -36,6 +36,8 @@ type fakeRecords struct {
 	scores       []cycle.ScoreRecord
 	saveScoreErr error
 
+	openCycles []string // sorted, for OpenCycles
+
 	cohort      []cycle.CohortMember // sorted by child ID
 	cohortCalls []cohortCall
 	cohortErr   error
@@ -91,6 +93,25 @@ func (f *fakeRecords) SaveReferral(context.Context, cycle.ReferralRecord) error 
 
 func (f *fakeRecords) PendingAgenda(context.Context, string, string) ([]cycle.AgendaItem, error) {
 	return f.agenda, nil
+}
+
+// AgendaDetails marks each item with the respondents it was asked about.
+func (f *fakeRecords) AgendaDetails(_ context.Context, items []cycle.AgendaItem, respondents []string) error {
+	for i := range items {
+		items[i].Missing = append([]string(nil), respondents...)
+	}
+	return nil
+}
+
+// OpenCycles pages through openCycles, which the test keeps sorted.
+func (f *fakeRecords) OpenCycles(_ context.Context, _ string, after string, limit int) ([]string, error) {
+	var out []string
+	for _, id := range f.openCycles {
+		if id > after && len(out) < limit {
+			out = append(out, id)
+		}
+	}
+	return out, nil
 }
 
 func (f *fakeRecords) SaveMeeting(_ context.Context, r cycle.MeetingRecord) error {
@@ -275,6 +296,19 @@ type fakeStarter struct {
 	got      []cycle.CycleInput
 	// failOn makes starting that child fail once.
 	failOn string
+	// signalled records SignalCycle calls as "id name phase".
+	signalled []string
+}
+
+func (s *fakeStarter) SignalCycle(_ context.Context, id, name string, arg any) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	phase := ""
+	if sig, ok := arg.(cycle.CloseWindowSignal); ok {
+		phase = sig.Phase
+	}
+	s.signalled = append(s.signalled, id+" "+name+" "+phase)
+	return true, nil
 }
 
 func (s *fakeStarter) StartCycle(_ context.Context, in cycle.CycleInput) (bool, error) {

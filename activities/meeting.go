@@ -24,6 +24,13 @@ func (a *Activities) BuildAgenda(ctx context.Context, in AgendaInput) ([]cycle.A
 	if err != nil {
 		return nil, fmt.Errorf("building agenda of %s: %w", in.MeetingID, err)
 	}
+	site, err := a.site(in.SiteID)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.Records.AgendaDetails(ctx, items, site.Respondents); err != nil {
+		return nil, fmt.Errorf("building agenda of %s: %w", in.MeetingID, err)
+	}
 	rec := cycle.MeetingRecord{MeetingID: in.MeetingID, SiteID: in.SiteID, SchoolID: in.SchoolID, Date: in.Date, Status: cycle.MeetingAwaitingMinutes, Agenda: items, At: in.At}
 	if err := a.Records.SaveMeeting(ctx, rec); err != nil {
 		return nil, fmt.Errorf("saving meeting %s: %w", in.MeetingID, err)

@@ -122,7 +122,9 @@ func TestBuildAgendaSavesTheMeeting(t *testing.T) {
 		{CycleID: "cycle/jhb/3/c-0009", ChildID: "c-0009", Reason: cycle.AgendaOverdueReferral},
 	}
 	recs := &fakeRecords{agenda: agenda}
-	a := &activities.Activities{Records: recs}
+	site := testSite()
+	site.Respondents = []string{"caregiver", "nurse"}
+	a := &activities.Activities{Records: recs, Sites: fakeSites{"jhb": site}}
 	at := time.Date(2026, 3, 5, 12, 0, 0, 0, time.UTC)
 	val, err := newEnv(a, nil).ExecuteActivity(a.BuildAgenda, activities.AgendaInput{
 		MeetingID: "meeting/jhb/meadowlands/2026-03-05", SiteID: "jhb", SchoolID: "meadowlands", Date: "2026-03-05", At: at,
@@ -130,6 +132,10 @@ func TestBuildAgendaSavesTheMeeting(t *testing.T) {
 	require.NoError(t, err)
 	var got []cycle.AgendaItem
 	require.NoError(t, val.Get(&got))
+	// The details are asked for with the site's respondents.
+	for i := range agenda {
+		agenda[i].Missing = []string{"caregiver", "nurse"}
+	}
 	assert.Equal(t, agenda, got)
 	require.Len(t, recs.meetings, 1)
 	m := recs.meetings[0]

@@ -119,7 +119,10 @@ type CloseWaveInput struct {
 	Wave cycle.WaveRecord `json:"wave"`
 }
 
-// CloseWave writes the wave report and marks the wave closed.
+// CloseWave writes the wave report and marks the wave closed, or, when the
+// record's status is reported, writes the report of a wave whose report
+// date came with cycles still open (counted under "open") and keeps it
+// reported.
 func (a *Activities) CloseWave(ctx context.Context, in CloseWaveInput) (cycle.WaveReport, error) {
 	rep, err := a.Records.WaveReport(ctx, in.Wave.WaveID)
 	if err != nil {
@@ -130,7 +133,9 @@ func (a *Activities) CloseWave(ctx context.Context, in CloseWaveInput) (cycle.Wa
 		return cycle.WaveReport{}, fmt.Errorf("report of %s: %w", in.Wave.WaveID, err)
 	}
 	rec := in.Wave
-	rec.Status = cycle.WaveClosed
+	if rec.Status != cycle.WaveReported {
+		rec.Status = cycle.WaveClosed
+	}
 	rec.Report = doc
 	rec.CohortSize = rep.CohortSize
 	rec.At = a.now()
@@ -176,4 +181,42 @@ func (a *Activities) ExportWave(ctx context.Context, in ExportInput) (string, er
 		return "", pluginError("export", err)
 	}
 	return fmt.Sprintf("pushed %d aggregates (%s)", len(batch.Aggregates), rec.PushRef), nil
+}
+
+// CloseWindowsInput forwards a wave's early window close to its cycles.
+type CloseWindowsInput struct {
+	WaveID string `json:"wave_id"`
+	Phase  string `json:"phase"`
+	By     string `json:"by,omitempty"`
+}
+
+// CloseCycleWindows signals every open cycle of a wave to stop waiting for
+// the phase's forms, a page at a time, heartbeating its place so a retry
+// resumes there. A cycle that closed meanwhile is skipped.
+func (a *Activities) CloseCycleWindows(ctx context.Context, in CloseWindowsInput) (int, error) {
+	after := ""
+	if activity.HasHeartbeatDetails(ctx) {
+		_ = activity.GetHeartbeatDetails(ctx, &after)
+	}
+	sent := 0
+	for {
+		ids, err := a.Records.OpenCycles(ctx, in.WaveID, after, 250)
+		if err != nil {
+			return sent, fmt.Errorf("listing open cycles of %s: %w", in.WaveID, err)
+		}
+		for _, id := range ids {
+			ok, err := a.Starter.SignalCycle(ctx, id, cycle.SignalCloseWindow, cycle.CloseWindowSignal{Phase: in.Phase, By: in.By})
+			if err != nil {
+				return sent, err
+			}
+			if ok {
+				sent++
+			}
+			after = id
+		}
+		activity.RecordHeartbeat(ctx, after)
+		if len(ids) < 250 {
+			return sent, nil
+		}
+	}
 }

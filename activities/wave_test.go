@@ -305,3 +305,29 @@ func TestExportWavePushesAggregatesOnce(t *testing.T) {
 		t.Errorf("no export plugin: err %v, %d pushes", err, len(exp.got))
 	}
 }
+
+func TestCloseCycleWindowsSignalsEveryOpenCycleInPages(t *testing.T) {
+	var open []string
+	for i := 1; i <= 260; i++ {
+		open = append(open, fmt.Sprintf("cycle/johannesburg/1/c-%04d", i))
+	}
+	recs := &fakeRecords{openCycles: open}
+	st := &fakeStarter{}
+	var ts testsuite.WorkflowTestSuite
+	env := ts.NewTestActivityEnvironment()
+	env.RegisterActivity(&activities.Activities{Records: recs, Starter: st})
+	val, err := env.ExecuteActivity((&activities.Activities{}).CloseCycleWindows, activities.CloseWindowsInput{WaveID: "wave/johannesburg/1", Phase: cycle.PhaseBaseline, By: "pm"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := val.Get(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 260 || len(st.signalled) != 260 {
+		t.Fatalf("signalled %d (%d calls), want 260 across two pages", n, len(st.signalled))
+	}
+	if want := "cycle/johannesburg/1/c-0260 " + cycle.SignalCloseWindow + " baseline"; st.signalled[259] != want {
+		t.Errorf("last signal = %q, want %q", st.signalled[259], want)
+	}
+}

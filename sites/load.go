@@ -52,7 +52,7 @@ func (e *Error) Error() string {
 var (
 	knownLanguages   = set("en", "zu", "xh", "st", "tn", "nso", "nr", "ts", "ss", "ve", "af")
 	knownRespondents = set("caregiver", "child", "teacher", "nurse")
-	knownRoles       = set(RoleSocialWorker, RoleTeacher, RoleNurse, RoleFieldworker, RoleSiteCoordinator)
+	knownRoles       = set(RoleSocialWorker, RoleTeacher, RoleNurse, RoleFieldworker, RoleSiteCoordinator, RoleProgrammeManager)
 	knownChannels    = set("email", "webhook", "sms", "whatsapp", "log")
 	knownDomains     = set("health", "nutrition", "material", "education", "protection", "psychosocial", "caregiver")
 	knownBuiltins    = map[string][]string{

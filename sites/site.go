@@ -8,6 +8,7 @@ import (
 	"embed"
 	"io/fs"
 	"sort"
+	"time"
 )
 
 // Embedded holds the site folders shipped with khula and the site schema.
@@ -28,28 +29,33 @@ const (
 	RoleNurse           = "nurse"
 	RoleFieldworker     = "fieldworker"
 	RoleSiteCoordinator = "site_coordinator"
+	// RoleProgrammeManager is who a wait escalates to after the coordinator.
+	RoleProgrammeManager = "programme_manager"
 )
 
 // Site is one site's configuration after loading and checking.
 type Site struct {
-	ID              string         `yaml:"id"`
-	Name            string         `yaml:"name"`
-	Province        string         `yaml:"province"`
-	Setting         string         `yaml:"setting"`
-	Timezone        string         `yaml:"timezone"`
-	Languages       []string       `yaml:"languages"`
-	DefaultLanguage string         `yaml:"default_language"`
-	Respondents     []string       `yaml:"respondents"`
-	InstrumentFile  string         `yaml:"instrument"`
-	ServicesFile    string         `yaml:"services"`
-	MessagesFile    string         `yaml:"messages"`
-	Connectivity    Connectivity   `yaml:"connectivity"`
-	Retention       Retention      `yaml:"retention"`
-	Coordinator     Person         `yaml:"coordinator"`
-	Durations       Durations      `yaml:"durations"`
-	Meetings        MeetingCadence `yaml:"meetings"`
-	Schools         []School       `yaml:"schools"`
-	Plugins         Plugins        `yaml:"plugins"`
+	ID              string       `yaml:"id"`
+	Name            string       `yaml:"name"`
+	Province        string       `yaml:"province"`
+	Setting         string       `yaml:"setting"`
+	Timezone        string       `yaml:"timezone"`
+	Languages       []string     `yaml:"languages"`
+	DefaultLanguage string       `yaml:"default_language"`
+	Respondents     []string     `yaml:"respondents"`
+	InstrumentFile  string       `yaml:"instrument"`
+	ServicesFile    string       `yaml:"services"`
+	MessagesFile    string       `yaml:"messages"`
+	Connectivity    Connectivity `yaml:"connectivity"`
+	Retention       Retention    `yaml:"retention"`
+	Coordinator     Person       `yaml:"coordinator"`
+	// ProgrammeManager is told when a wait the coordinator was told of
+	// stays unanswered (optional: the coordinator is told again without one).
+	ProgrammeManager *Person        `yaml:"programme_manager"`
+	Durations        Durations      `yaml:"durations"`
+	Meetings         MeetingCadence `yaml:"meetings"`
+	Schools          []School       `yaml:"schools"`
+	Plugins          Plugins        `yaml:"plugins"`
 
 	// Services is read from ServicesFile.
 	Services []Service `yaml:"-"`
@@ -87,6 +93,35 @@ type Durations struct {
 	FollowUpEvery      Duration `yaml:"follow_up_every"`
 	ReassessAfter      Duration `yaml:"reassess_after"`
 	ReassessmentWindow Duration `yaml:"reassessment_window"`
+	// PlanGiveUpAfter is how long after scoring a cycle waits for a plan
+	// before it closes as plan_not_agreed and is carried to the next wave
+	// (default three plan deadlines).
+	PlanGiveUpAfter Duration `yaml:"plan_give_up_after"`
+	// ReportAfter is how long after the assessment window closes the wave
+	// report is produced, with cycles still open listed (default 30 days).
+	ReportAfter Duration `yaml:"report_after"`
+}
+
+// Defaults of the optional durations.
+const (
+	DefaultPlanDeadlinesBeforeGivingUp = 3
+	DefaultReportAfter                 = Duration(30 * 24 * time.Hour)
+)
+
+// PlanGiveUp is the site's plan_give_up_after, or its default.
+func (d Durations) PlanGiveUp() Duration {
+	if d.PlanGiveUpAfter > 0 {
+		return d.PlanGiveUpAfter
+	}
+	return DefaultPlanDeadlinesBeforeGivingUp * d.PlanDeadline
+}
+
+// Report is the site's report_after, or its default.
+func (d Durations) Report() Duration {
+	if d.ReportAfter > 0 {
+		return d.ReportAfter
+	}
+	return DefaultReportAfter
 }
 
 // Connectivity says how practitioners' devices reach khula.
@@ -172,6 +207,15 @@ func (s *Site) SafeguardingLead(schoolID string) Person {
 				return p
 			}
 		}
+	}
+	return s.Coordinator
+}
+
+// Escalation returns who a wait escalates to after the coordinator: the
+// programme manager, or the coordinator again where the site names none.
+func (s *Site) Escalation() Person {
+	if s.ProgrammeManager != nil {
+		return *s.ProgrammeManager
 	}
 	return s.Coordinator
 }

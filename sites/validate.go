@@ -60,6 +60,12 @@ func (v *validator) check() {
 	if s.Coordinator.Role != "" && s.Coordinator.Role != RoleSiteCoordinator {
 		v.add(v.file, v.at("coordinator", "role"), "coordinator role must be %s", RoleSiteCoordinator)
 	}
+	if pm := s.ProgrammeManager; pm != nil {
+		v.checkPerson(*pm, "programme_manager")
+		if pm.Role != "" && pm.Role != RoleProgrammeManager {
+			v.add(v.file, v.at("programme_manager", "role"), "programme_manager role must be %s", RoleProgrammeManager)
+		}
+	}
 	v.checkDurations()
 	v.checkMeetings()
 	v.checkSchools()
@@ -160,6 +166,17 @@ func (v *validator) checkDurations() {
 		case f.val.D() < f.min:
 			v.add(v.file, v.at("durations", f.key), "durations.%s of %s is shorter than the least sensible %s", f.key, f.val, Duration(f.min))
 		}
+	}
+	for _, f := range []struct {
+		key string
+		val Duration
+	}{{"plan_give_up_after", d.PlanGiveUpAfter}, {"report_after", d.ReportAfter}} {
+		if f.val != 0 && f.val.D() < 24*time.Hour {
+			v.add(v.file, v.at("durations", f.key), "durations.%s of %s is shorter than the least sensible 1d", f.key, f.val)
+		}
+	}
+	if d.PlanGiveUpAfter > 0 && d.PlanDeadline > 0 && d.PlanGiveUpAfter <= 2*d.PlanDeadline {
+		v.add(v.file, v.at("durations", "plan_give_up_after"), "plan_give_up_after (%s) must be longer than two plan deadlines (%s): the coordinator, then the programme manager, are told first", d.PlanGiveUpAfter, 2*d.PlanDeadline)
 	}
 	if d.ReferralAckSLA > 0 && d.ReferralSLA > 0 && d.ReferralAckSLA >= d.ReferralSLA {
 		v.add(v.file, v.at("durations", "referral_ack_sla"), "referral_ack_sla (%s) must be shorter than referral_sla (%s)", d.ReferralAckSLA, d.ReferralSLA)

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
@@ -27,6 +26,11 @@ type cycleRun struct {
 	// boundedReminders caps each wait's reminders at MaxReminders (cycles
 	// started before that change replay without the cap).
 	boundedReminders bool
+	// dutyOfCare: red flags act the moment their form is accepted and go
+	// to the service their rule declares; a domain nobody assessed is never
+	// low risk; the wait for a plan escalates and ends. Cycles started
+	// before that change replay as they ran.
+	dutyOfCare bool
 
 	stage    string
 	seq      int
@@ -39,27 +43,40 @@ type cycleRun struct {
 
 	// accepting is the phase whose forms the cycle takes now ("" for none);
 	// expected and received list respondents per phase; inflight marks forms
-	// whose handler is saving them right now.
-	accepting string
-	expected  map[string][]string
-	received  map[string]map[string]bool
-	inflight  map[string]bool
+	// whose handler is saving them right now; closeRequested marks phases
+	// whose wait a close-window signal ended.
+	accepting      string
+	expected       map[string][]string
+	received       map[string]map[string]bool
+	inflight       map[string]bool
+	closeRequested map[string]bool
 
-	plan      *cycle.PlanSignal
-	planAt    time.Time
-	ignored   int
+	plan    *cycle.PlanSignal
+	planAt  time.Time
+	ignored int
+
+	// referrals lists every referral started, in order; results holds those
+	// with an outcome; open counts those still awaited; nextK numbers them.
 	referrals []string
 	results   map[string]cycle.ReferralResult
+	open      int
+	refErr    error
+	nextK     int
+	usedZero  bool
+
+	// The safeguarding fast path: screens queues forms and check-ins to
+	// look at for red flags; handled holds the flag codes acted on, and
+	// urgentTo the urgent referral made to each service type.
+	screens   []screenJob
+	screening bool
+	handled   map[string]bool
+	urgentTo  map[string]string
+	alerts    int
+
 	// followUps counts saved check-ins; followUpSeq numbers them, reserved
 	// before saving so concurrent check-ins get distinct IDs.
 	followUps   int
 	followUpSeq int
-}
-
-// pendingReferral is a started referral whose outcome the cycle awaits.
-type pendingReferral struct {
-	id string
-	f  workflow.ChildWorkflowFuture
 }
 
 // ChildCycle runs one child's CoP cycle: enrol, assess, score, plan, refer,
@@ -67,19 +84,23 @@ type pendingReferral struct {
 // answer for them is accepted.
 func (w *Workflows) ChildCycle(ctx workflow.Context, in cycle.CycleInput) (cycle.CycleResult, error) {
 	c := &cycleRun{
-		w:        w,
-		in:       in,
-		id:       workflow.GetInfo(ctx).WorkflowExecution.ID,
-		expected: map[string][]string{},
-		received: map[string]map[string]bool{cycle.PhaseBaseline: {}, cycle.PhaseReassessment: {}},
-		inflight: map[string]bool{},
-		results:  map[string]cycle.ReferralResult{},
+		w:              w,
+		in:             in,
+		id:             workflow.GetInfo(ctx).WorkflowExecution.ID,
+		expected:       map[string][]string{},
+		received:       map[string]map[string]bool{cycle.PhaseBaseline: {}, cycle.PhaseReassessment: {}},
+		inflight:       map[string]bool{},
+		closeRequested: map[string]bool{},
+		results:        map[string]cycle.ReferralResult{},
+		handled:        map[string]bool{},
+		urgentTo:       map[string]string{},
 	}
 	if err := c.registerHandlers(ctx); err != nil {
 		return cycle.CycleResult{}, err
 	}
 	c.local = workflow.GetVersion(ctx, "local-records", workflow.DefaultVersion, 1) == 1
 	c.boundedReminders = workflow.GetVersion(ctx, "bounded-reminders", workflow.DefaultVersion, 1) == 1
+	c.dutyOfCare = workflow.GetVersion(ctx, "duty-of-care", workflow.DefaultVersion, 1) == 1
 	res, err := c.run(ctx)
 	if err != nil {
 		return res, err
@@ -108,13 +129,16 @@ func (c *cycleRun) registerHandlers(ctx workflow.Context) error {
 		for {
 			var p cycle.PlanSignal
 			plans.Receive(ctx, &p)
-			if c.stage == cycle.StagePlan && c.plan == nil {
-				c.plan = &p
-				c.planAt = workflow.Now(ctx)
-			} else {
-				// A plan for a child no longer awaiting one (a second meeting
-				// agreeing twice) changes nothing.
-				c.ignored++
+			c.receivePlan(ctx, p)
+		}
+	})
+	closes := workflow.GetSignalChannel(ctx, cycle.SignalCloseWindow)
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		for {
+			var s cycle.CloseWindowSignal
+			closes.Receive(ctx, &s)
+			if s.Phase == cycle.PhaseBaseline || s.Phase == cycle.PhaseReassessment {
+				c.closeRequested[s.Phase] = true
 			}
 		}
 	})
@@ -128,105 +152,155 @@ func (c *cycleRun) status() (cycle.CycleStatus, error) {
 	}, nil
 }
 
+// run walks the stages; each returns whether the cycle closed there.
 func (c *cycleRun) run(ctx workflow.Context) (cycle.CycleResult, error) {
-	// 1. Enrol: consent on record, cohort membership.
-	if err := c.enter(ctx, cycle.StageEnrol, nil, ""); err != nil {
+	if res, closed, err := c.enrol(ctx); closed || err != nil {
+		return res, err
+	}
+	if c.dutyOfCare {
+		workflow.Go(ctx, c.safeguard)
+	}
+	if res, closed, err := c.assess(ctx); closed || err != nil {
+		return res, err
+	}
+	atRisk, res, closed, err := c.scoreBaseline(ctx)
+	if closed || err != nil {
+		return res, err
+	}
+	if !c.dutyOfCare {
+		return c.legacyPlanAndAfter(ctx, atRisk)
+	}
+	agreed, err := c.planPhase(ctx, atRisk)
+	if err != nil {
 		return cycle.CycleResult{}, err
+	}
+	if !agreed {
+		return c.close(ctx, cycle.OutcomePlanNotAgreed, fmt.Sprintf("no plan agreed within %s: carried to the next wave's agenda", c.planGiveUp()))
+	}
+	atRisk, err = c.completeAssessment(ctx, atRisk)
+	if err != nil {
+		return cycle.CycleResult{}, err
+	}
+	if err := c.followUp(ctx); err != nil {
+		return cycle.CycleResult{}, err
+	}
+	if len(atRisk) == 0 {
+		if missing := c.unassessed(); len(missing) > 0 {
+			return c.close(ctx, cycle.OutcomeIncomplete, "not assessed: "+strings.Join(missing, ", "))
+		}
+		return c.close(ctx, cycle.OutcomeLowRisk, "low risk in every domain once the assessment was completed")
+	}
+	return c.reassess(ctx, atRisk)
+}
+
+// enrol checks consent and cohort membership.
+func (c *cycleRun) enrol(ctx workflow.Context) (cycle.CycleResult, bool, error) {
+	if err := c.enter(ctx, cycle.StageEnrol, nil, ""); err != nil {
+		return cycle.CycleResult{}, true, err
 	}
 	var enrol cycle.Enrolment
 	if err := c.record(ctx, false, a.CheckEnrolment, activities.EnrolInput{SiteID: c.in.SiteID, ChildID: c.in.ChildID}).Get(ctx, &enrol); err != nil {
-		return cycle.CycleResult{}, err
+		return cycle.CycleResult{}, true, err
 	}
 	if !enrol.Found || !enrol.Consented {
-		return c.close(ctx, cycle.OutcomeNoConsent, enrol.Reason)
+		res, err := c.close(ctx, cycle.OutcomeNoConsent, enrol.Reason)
+		return res, true, err
 	}
+	return cycle.CycleResult{}, false, nil
+}
 
-	// 2. Assess: wait for the respondents' forms until the window closes.
+// assess waits for the respondents' forms until the window closes.
+func (c *cycleRun) assess(ctx workflow.Context) (cycle.CycleResult, bool, error) {
 	c.expected[cycle.PhaseBaseline] = append([]string(nil), c.in.Respondents...)
 	if err := c.enter(ctx, cycle.StageAssess, c.remaining(cycle.PhaseBaseline), ""); err != nil {
-		return cycle.CycleResult{}, err
+		return cycle.CycleResult{}, true, err
 	}
 	if err := c.awaitForms(ctx, cycle.PhaseBaseline, c.in.WindowClose); err != nil {
-		return cycle.CycleResult{}, err
+		return cycle.CycleResult{}, true, err
 	}
 	if len(c.received[cycle.PhaseBaseline]) == 0 {
-		return c.close(ctx, cycle.OutcomeNotAssessed, "assessment window closed with no form")
+		res, err := c.close(ctx, cycle.OutcomeNotAssessed, "assessment window closed with no form")
+		return res, true, err
 	}
+	return cycle.CycleResult{}, false, nil
+}
 
-	// 3. Score, and the safeguarding fast path for red flags.
+// scoreBaseline scores the baseline, acts on its red flags, and closes the
+// cycle when nothing is left to plan: low risk in every domain (all of
+// them assessed), or no domain assessed at all.
+func (c *cycleRun) scoreBaseline(ctx workflow.Context) ([]string, cycle.CycleResult, bool, error) {
 	missing := c.remaining(cycle.PhaseBaseline)
 	detail := ""
 	if len(missing) > 0 {
 		detail = "scored without: " + strings.Join(missing, ", ")
 	}
 	if err := c.enter(ctx, cycle.StageScore, nil, detail); err != nil {
-		return cycle.CycleResult{}, err
+		return nil, cycle.CycleResult{}, true, err
 	}
 	score, err := c.score(ctx, cycle.PhaseBaseline, nil)
 	if err != nil {
-		return cycle.CycleResult{}, err
+		return nil, cycle.CycleResult{}, true, err
 	}
-	c.domains, c.flags, c.risk = score.Domains, score.Flags, score.Risk
-	var pending []pendingReferral
-	if len(c.flags) > 0 {
-		f, err := c.fastPath(ctx)
-		if err != nil {
-			return cycle.CycleResult{}, err
+	c.domains, c.risk = score.Domains, score.Risk
+	if c.dutyOfCare {
+		// Flags the screening already acted on are not acted on twice.
+		if err := c.raise(ctx, c.routes(score), "baseline"); err != nil {
+			return nil, cycle.CycleResult{}, true, err
 		}
-		pending = append(pending, f)
+	} else {
+		c.flags = score.Flags
+		if len(c.flags) > 0 {
+			if err := c.legacyFastPath(ctx); err != nil {
+				return nil, cycle.CycleResult{}, true, err
+			}
+		}
 	}
 	atRisk := c.atRiskDomains()
 	if c.risk == cycle.RiskNotAssessed && len(c.flags) == 0 {
-		return c.close(ctx, cycle.OutcomeNotAssessed, "the forms received assess no domain")
+		res, err := c.close(ctx, cycle.OutcomeNotAssessed, "the forms received assess no domain")
+		return nil, res, true, err
 	}
-	if len(atRisk) == 0 {
-		if err := c.awaitReferrals(ctx, pending); err != nil {
-			return cycle.CycleResult{}, err
+	if len(atRisk) == 0 && (!c.dutyOfCare || len(c.unassessed()) == 0) {
+		if err := c.awaitReferrals(ctx); err != nil {
+			return nil, cycle.CycleResult{}, true, err
 		}
-		return c.close(ctx, cycle.OutcomeLowRisk, "low risk in every domain: universal services")
+		res, err := c.close(ctx, cycle.OutcomeLowRisk, "low risk in every domain: universal services")
+		return nil, res, true, err
 	}
+	return atRisk, cycle.CycleResult{}, false, nil
+}
 
-	// 4. Plan: on the agenda of the school's next LLCoP meeting.
-	if err := c.enter(ctx, cycle.StagePlan, []string{"plan"}, "at risk: "+strings.Join(atRisk, ", ")); err != nil {
-		return cycle.CycleResult{}, err
+// routes pairs each flag of a score with its declared route. A score from
+// a worker that does not send routes is routed through the instrument.
+func (c *cycleRun) routes(score activities.ScoreOutput) []cycle.RedFlag {
+	if len(score.RedFlags) == len(score.Flags) {
+		return score.RedFlags
 	}
-	if err := c.awaitPlan(ctx); err != nil {
-		return cycle.CycleResult{}, err
+	out := make([]cycle.RedFlag, 0, len(score.Flags))
+	for _, code := range score.Flags {
+		f, ok := c.w.Forms.RedFlag(c.in.Instrument, code)
+		if !ok {
+			f = cycle.RedFlag{Code: code}
+		}
+		out = append(out, f)
 	}
+	return out
+}
 
-	// 5. Refer: one ReferralWorkflow per plan action that needs a service.
-	k := 0
-	var actions []cycle.PlanAction
-	for _, act := range c.plan.Actions {
-		if act.ServiceType != "" {
-			actions = append(actions, act)
-		}
+// followUp waits for every referral's outcome, if there are any.
+func (c *cycleRun) followUp(ctx workflow.Context) error {
+	if c.open == 0 && len(c.referrals) == 0 {
+		return nil
 	}
-	if len(actions) > 0 {
-		if err := c.enter(ctx, cycle.StageRefer, nil, fmt.Sprintf("%d referral(s)", len(actions))); err != nil {
-			return cycle.CycleResult{}, err
-		}
-		for _, act := range actions {
-			k++
-			f, err := c.startReferral(ctx, k, act.Domain, act.ServiceType, false, act.Note)
-			if err != nil {
-				return cycle.CycleResult{}, err
-			}
-			pending = append(pending, f)
-		}
+	if err := c.enter(ctx, cycle.StageFollowUp, c.referrals, ""); err != nil {
+		return err
 	}
+	return c.awaitReferrals(ctx)
+}
 
-	// 6. Follow up until every referral has an outcome.
-	if len(pending) > 0 {
-		if err := c.enter(ctx, cycle.StageFollowUp, c.referrals, ""); err != nil {
-			return cycle.CycleResult{}, err
-		}
-		if err := c.awaitReferrals(ctx, pending); err != nil {
-			return cycle.CycleResult{}, err
-		}
-	}
-
-	// 7. Reassess the at-risk domains after the configured interval.
+// reassess assesses the at-risk domains again after the configured
+// interval and compares them with baseline.
+func (c *cycleRun) reassess(ctx workflow.Context, atRisk []string) (cycle.CycleResult, error) {
 	if err := workflow.Sleep(ctx, until(ctx, c.planAt.Add(c.in.Timing.ReassessAfter))); err != nil {
 		return cycle.CycleResult{}, err
 	}
@@ -255,6 +329,11 @@ func (c *cycleRun) run(ctx workflow.Context) (cycle.CycleResult, error) {
 	if err != nil {
 		return cycle.CycleResult{}, err
 	}
+	if c.dutyOfCare {
+		if err := c.raise(ctx, c.routes(re), "reassessment"); err != nil {
+			return cycle.CycleResult{}, err
+		}
+	}
 	c.changes = map[string]string{}
 	for _, d := range atRisk {
 		if ch, ok := re.Changes[d]; ok {
@@ -275,10 +354,15 @@ func (c *cycleRun) enter(ctx workflow.Context, stage string, awaiting []string, 
 	if err := workflow.UpsertTypedSearchAttributes(ctx, updates...); err != nil {
 		return fmt.Errorf("upserting search attributes: %w", err)
 	}
+	return c.saveRow(ctx, detail)
+}
+
+// saveRow writes the cycle's database row as it stands.
+func (c *cycleRun) saveRow(ctx workflow.Context, detail string) error {
 	rec := cycle.StageRecord{
 		CycleID: c.id, WaveID: c.in.WaveID, SiteID: c.in.SiteID, SchoolID: c.in.SchoolID, ChildID: c.in.ChildID,
-		Seq: c.seq, Stage: stage, Outcome: c.outcome, Risk: c.risk, Flags: c.flags,
-		Awaiting: awaiting, Detail: detail, At: workflow.Now(ctx),
+		Seq: c.seq, Stage: c.stage, Outcome: c.outcome, Risk: c.risk, Flags: c.flags,
+		Awaiting: c.awaiting, Detail: detail, At: workflow.Now(ctx),
 	}
 	return c.record(ctx, false, a.RecordStage, rec).Get(ctx, nil)
 }
@@ -298,7 +382,23 @@ func (c *cycleRun) record(ctx workflow.Context, inHandler bool, fn any, arg any)
 	return workflow.ExecuteActivity(recordCtx(ctx), fn, arg)
 }
 
+// close ends the cycle with an outcome. Since the duty-of-care change it
+// first lets the safeguarding screening finish and waits for every
+// referral still open, so nothing started for the child is cut off.
 func (c *cycleRun) close(ctx workflow.Context, outcome, detail string) (cycle.CycleResult, error) {
+	if c.dutyOfCare && c.stage != cycle.StageEnrol {
+		if err := c.awaitScreening(ctx); err != nil {
+			return cycle.CycleResult{}, err
+		}
+		if c.open > 0 {
+			if err := c.enter(ctx, cycle.StageFollowUp, c.referrals, "closing as "+outcome+" once the open referrals have an outcome"); err != nil {
+				return cycle.CycleResult{}, err
+			}
+			if err := c.awaitReferrals(ctx); err != nil {
+				return cycle.CycleResult{}, err
+			}
+		}
+	}
 	c.outcome = outcome
 	if err := c.enter(ctx, cycle.StageClosed, nil, detail); err != nil {
 		return cycle.CycleResult{}, err
@@ -310,50 +410,6 @@ func (c *cycleRun) close(ctx workflow.Context, outcome, detail string) (cycle.Cy
 		}
 	}
 	return res, nil
-}
-
-// remaining lists the respondents of a phase whose forms have not arrived.
-func (c *cycleRun) remaining(phase string) []string {
-	var out []string
-	for _, r := range c.expected[phase] {
-		if !c.received[phase][r] {
-			out = append(out, r)
-		}
-	}
-	return out
-}
-
-// awaitForms waits until every expected form of the phase has arrived or the
-// deadline passes, sending reminders on the way; it then waits for forms
-// being saved at that moment so none is half-recorded.
-func (c *cycleRun) awaitForms(ctx workflow.Context, phase string, deadline time.Time) error {
-	c.accepting = phase
-	done := func() bool { return len(c.remaining(phase)) == 0 && len(c.inflight) == 0 }
-	reminder := 0
-	for !done() {
-		left := until(ctx, deadline)
-		if left <= 0 {
-			break
-		}
-		wait := left
-		remind := c.in.Timing.ReminderEvery > 0 && c.in.Timing.ReminderEvery < left && c.mayRemind(reminder)
-		if remind {
-			wait = c.in.Timing.ReminderEvery
-		}
-		ok, err := workflow.AwaitWithTimeout(ctx, wait, done)
-		if err != nil {
-			return err
-		}
-		if !ok && remind {
-			reminder++
-			c.notify(ctx, fmt.Sprintf("reminder/%s/%d", phase, reminder), activities.ToLLCoP, messages.AssessmentReminder, map[string]string{
-				"cycle": c.id, "respondents": strings.Join(c.remaining(phase), ", "), "window_close": deadline.Format("2 Jan 2006 15:04"),
-			})
-		}
-	}
-	// Stop accepting this phase's forms, then let in-flight saves finish.
-	c.accepting = ""
-	return workflow.Await(ctx, func() bool { return len(c.inflight) == 0 })
 }
 
 func (c *cycleRun) score(ctx workflow.Context, phase string, baseline map[string]string) (activities.ScoreOutput, error) {
@@ -376,6 +432,18 @@ func (c *cycleRun) atRiskDomains() []string {
 	return out
 }
 
+// unassessed lists the domains nobody assessed: a gap to close, never low risk.
+func (c *cycleRun) unassessed() []string {
+	var out []string
+	for d, level := range c.domains {
+		if level == cycle.RiskNotAssessed {
+			out = append(out, d)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
 func (c *cycleRun) reassessRespondents(domains []string) []string {
 	var out []string
 	for _, r := range c.w.Forms.RespondentsFor(c.in.Instrument, domains) {
@@ -384,208 +452,4 @@ func (c *cycleRun) reassessRespondents(domains []string) []string {
 		}
 	}
 	return out
-}
-
-// fastPath notifies the designated social worker and starts an urgent
-// referral at once, without waiting for a meeting. The urgent referral is
-// abandoned, not cancelled, if the cycle ends: safeguarding outlives the cycle.
-func (c *cycleRun) fastPath(ctx workflow.Context) (pendingReferral, error) {
-	domain := strings.SplitN(c.flags[0], ".", 2)[0]
-	for _, f := range c.flags {
-		if strings.HasPrefix(f, "protection.") {
-			domain = "protection"
-		}
-	}
-	c.notify(ctx, "safeguarding", activities.ToSafeguarding, messages.SafeguardingAlert, map[string]string{
-		"cycle": c.id, "school": c.in.SchoolID, "flags": strings.Join(c.flags, ", "),
-	})
-	return c.startReferral(ctx, 0, domain, cycle.UrgentServiceType(domain), true, "red flag: "+strings.Join(c.flags, ", "))
-}
-
-func (c *cycleRun) startReferral(ctx workflow.Context, k int, domain, serviceType string, urgent bool, reason string) (pendingReferral, error) {
-	id := cycle.ReferralID(c.in.SiteID, c.in.Wave, c.in.ChildID, k)
-	in := cycle.ReferralInput{
-		ReferralID: id, SiteID: c.in.SiteID, WaveID: c.in.WaveID, CycleID: c.id, ChildID: c.in.ChildID, SchoolID: c.in.SchoolID,
-		Domain: domain, ServiceType: serviceType, Urgent: urgent, Reason: reason,
-		AckSLA: c.in.Timing.ReferralAckSLA, SLA: c.in.Timing.ReferralSLA,
-	}
-	policy := enumspb.PARENT_CLOSE_POLICY_TERMINATE
-	if urgent {
-		in.AckSLA = c.in.Timing.UrgentReferralSLA
-		policy = enumspb.PARENT_CLOSE_POLICY_ABANDON
-	}
-	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
-		WorkflowID:            id,
-		ParentClosePolicy:     policy,
-		TypedSearchAttributes: cycle.ReferralSearchAttributes(c.in),
-	})
-	f := workflow.ExecuteChildWorkflow(cctx, ReferralWorkflowName, in)
-	if err := f.GetChildWorkflowExecution().Get(ctx, nil); err != nil {
-		return pendingReferral{}, fmt.Errorf("starting referral %s: %w", id, err)
-	}
-	c.referrals = append(c.referrals, id)
-	return pendingReferral{id: id, f: f}, nil
-}
-
-// awaitReferrals waits for every referral's outcome, asking the school's
-// social worker for a follow-up check-in every FollowUpEvery meanwhile.
-func (c *cycleRun) awaitReferrals(ctx workflow.Context, pending []pendingReferral) error {
-	if len(pending) == 0 {
-		return nil
-	}
-	done := 0
-	var firstErr error
-	for _, p := range pending {
-		workflow.Go(ctx, func(ctx workflow.Context) {
-			var r cycle.ReferralResult
-			if err := p.f.Get(ctx, &r); err != nil && firstErr == nil {
-				firstErr = fmt.Errorf("referral %s: %w", p.id, err)
-			}
-			c.results[p.id] = r
-			done++
-		})
-	}
-	reminder := 0
-	for done < len(pending) {
-		if !c.mayRemind(reminder) {
-			// Enough reminders: the referrals' own SLAs escalate and close
-			// them, so wait for that quietly.
-			if err := workflow.Await(ctx, func() bool { return done == len(pending) }); err != nil {
-				return err
-			}
-			break
-		}
-		wait := c.in.Timing.FollowUpEvery
-		if wait <= 0 {
-			wait = 24 * time.Hour
-		}
-		ok, err := workflow.AwaitWithTimeout(ctx, wait, func() bool { return done == len(pending) })
-		if err != nil {
-			return err
-		}
-		if !ok {
-			reminder++
-			c.notify(ctx, fmt.Sprintf("follow-up-due/%d", reminder), activities.ToSocialWorker, messages.FollowUpDue, map[string]string{
-				"cycle": c.id, "open": fmt.Sprint(len(pending) - done),
-			})
-		}
-	}
-	return firstErr
-}
-
-// MaxReminders bounds the reminders one wait sends (form reminders per
-// phase, follow-up check-in reminders), so a long window or a referral that
-// stays open for months cannot grow a cycle's history without limit.
-const MaxReminders = 8
-
-// mayRemind reports whether another reminder may go out after sent ones;
-// cycles started before the bound existed keep reminding as they did.
-func (c *cycleRun) mayRemind(sent int) bool {
-	return !c.boundedReminders || sent < MaxReminders
-}
-
-// awaitPlan waits for the meeting's plan, escalating to the site
-// coordinator every PlanDeadline: a child at risk never silently drops out.
-func (c *cycleRun) awaitPlan(ctx workflow.Context) error {
-	escalations := 0
-	for c.plan == nil {
-		ok, err := workflow.AwaitWithTimeout(ctx, c.in.Timing.PlanDeadline, func() bool { return c.plan != nil })
-		if err != nil {
-			return err
-		}
-		if !ok {
-			escalations++
-			c.notify(ctx, fmt.Sprintf("plan-overdue/%d", escalations), activities.ToCoordinator, messages.PlanOverdue, map[string]string{
-				"cycle": c.id, "school": c.in.SchoolID, "waited": (time.Duration(escalations) * c.in.Timing.PlanDeadline).String(),
-			})
-		}
-	}
-	return nil
-}
-
-// notify sends a message and carries on if the notify plugin keeps failing:
-// the Notify activity retries for a day and a lost reminder must not stop a
-// child's cycle. Failures stay visible in the history and the plugin metrics.
-func (c *cycleRun) notify(ctx workflow.Context, key, to, template string, params map[string]string) {
-	nctx := workflow.WithScheduleToCloseTimeout(pluginCtx(ctx), 24*time.Hour)
-	err := workflow.ExecuteActivity(nctx, a.Notify, activities.NotifyInput{
-		Key: c.id + "/" + key, SiteID: c.in.SiteID, SchoolID: c.in.SchoolID, To: to, Template: template, Params: params,
-	}).Get(ctx, nil)
-	if err != nil {
-		workflow.GetLogger(ctx).Warn("notification not sent", "key", key, "error", err)
-	}
-}
-
-// validateAssessment rejects a form before anything is recorded.
-func (c *cycleRun) validateAssessment(in cycle.SubmitAssessmentInput) error {
-	if in.Phase != cycle.PhaseBaseline && in.Phase != cycle.PhaseReassessment {
-		return invalid([]cycle.FieldError{{Field: "phase", Code: "invalid_choice", Message: fmt.Sprintf("phase must be %s or %s", cycle.PhaseBaseline, cycle.PhaseReassessment)}})
-	}
-	if c.accepting != in.Phase {
-		if c.stage == cycle.StageClosed && c.outcome == cycle.OutcomeNoConsent {
-			return conflict("this child has no consent on record: no answers are accepted")
-		}
-		return conflict("this cycle is at stage %q and is not accepting %s forms", c.stage, in.Phase)
-	}
-	if !slices.Contains(c.expected[in.Phase], in.Respondent) {
-		return invalid([]cycle.FieldError{{Field: "respondent", Code: "invalid_choice", Message: fmt.Sprintf("respondent must be one of %s", strings.Join(c.expected[in.Phase], ", "))}})
-	}
-	if c.received[in.Phase][in.Respondent] || c.inflight[in.Respondent] {
-		return conflict("the %s %s form was already submitted", in.Phase, in.Respondent)
-	}
-	if strings.TrimSpace(in.SubmittedBy) == "" {
-		return invalid([]cycle.FieldError{{Field: "submitted_by", Code: "required", Message: "submitted_by is required"}})
-	}
-	if errs := c.w.Forms.CheckAnswers(c.in.Instrument, in.Respondent, in.Answers); len(errs) > 0 {
-		return invalid(errs)
-	}
-	return nil
-}
-
-func (c *cycleRun) submitAssessment(ctx workflow.Context, in cycle.SubmitAssessmentInput) (cycle.SubmitAssessmentResult, error) {
-	// Two submissions of one form can pass validation in the same instant; only the first is saved.
-	if c.accepting != in.Phase || c.received[in.Phase][in.Respondent] || c.inflight[in.Respondent] {
-		return cycle.SubmitAssessmentResult{}, conflict("the %s %s form was already submitted", in.Phase, in.Respondent)
-	}
-	c.inflight[in.Respondent] = true
-	defer delete(c.inflight, in.Respondent)
-	rec := cycle.AssessmentRecord{
-		CycleID: c.id, Phase: in.Phase, Respondent: in.Respondent, Answers: in.Answers,
-		SubmittedBy: in.SubmittedBy, SubmittedAt: workflow.Now(ctx),
-	}
-	if err := c.record(ctx, true, a.SaveAssessment, rec).Get(ctx, nil); err != nil {
-		return cycle.SubmitAssessmentResult{}, fmt.Errorf("the form could not be saved; nothing was recorded, please submit again: %w", err)
-	}
-	c.received[in.Phase][in.Respondent] = true
-	c.awaiting = c.remaining(in.Phase)
-	return cycle.SubmitAssessmentResult{Remaining: c.awaiting}, nil
-}
-
-func (c *cycleRun) validateFollowUp(in cycle.FollowUpInput) error {
-	if c.stage != cycle.StageFollowUp {
-		return conflict("this cycle is at stage %q: follow-ups are recorded while referrals are open", c.stage)
-	}
-	var errs []cycle.FieldError
-	if strings.TrimSpace(in.Note) == "" {
-		errs = append(errs, cycle.FieldError{Field: "note", Code: "required", Message: "note is required"})
-	} else if len(in.Note) > 4000 {
-		errs = append(errs, cycle.FieldError{Field: "note", Code: "too_long", Message: "note must be at most 4000 characters"})
-	}
-	if strings.TrimSpace(in.RecordedBy) == "" {
-		errs = append(errs, cycle.FieldError{Field: "recorded_by", Code: "required", Message: "recorded_by is required"})
-	}
-	if len(errs) > 0 {
-		return invalid(errs)
-	}
-	return nil
-}
-
-func (c *cycleRun) recordFollowUp(ctx workflow.Context, in cycle.FollowUpInput) (cycle.FollowUpResult, error) {
-	c.followUpSeq++
-	rec := cycle.FollowUpRecord{ID: fmt.Sprintf("%s/follow-up/%d", c.id, c.followUpSeq), CycleID: c.id, Note: in.Note, RecordedBy: in.RecordedBy, At: workflow.Now(ctx)}
-	if err := c.record(ctx, true, a.SaveFollowUp, rec).Get(ctx, nil); err != nil {
-		return cycle.FollowUpResult{}, fmt.Errorf("the follow-up could not be saved, please submit again: %w", err)
-	}
-	c.followUps++
-	return cycle.FollowUpResult{Count: c.followUps}, nil
 }

@@ -312,7 +312,7 @@ func TestWindowClosesWithFormsMissing(t *testing.T) {
 // TestFollowUpsAreRecordedOnlyWhileReferralsAreOpen runs the real
 // ReferralWorkflow as the cycle's child, with its activities mocked: the
 // service never acknowledges, the outcome comes on day 45, past the SLA.
-func TestFollowUpsAreRecordedOnlyWhileReferralsAreOpen(t *testing.T) {
+func TestCheckInsAreRecordedFromScoringUntilTheCycleCloses(t *testing.T) {
 	f := newFixture(t)
 	f.consent(true)
 	at := low()
@@ -329,13 +329,14 @@ func TestFollowUpsAreRecordedOnlyWhileReferralsAreOpen(t *testing.T) {
 	f.env.RegisterDelayedCallback(func() {
 		f.env.SignalWorkflow(cycle.SignalPlanAgreed, cycle.PlanSignal{MeetingID: "m", Actions: []cycle.PlanAction{{Domain: "health", ServiceType: "clinic"}}})
 	}, 5*day)
-	var early, ok, empty, outcome updateOutcome
+	var early, planning, ok, empty, outcome updateOutcome
 	followUp := func(out *updateOutcome, delay time.Duration, note string) {
 		f.env.RegisterDelayedCallback(func() {
 			f.env.UpdateWorkflow(cycle.UpdateRecordFollowUp, "fu-"+delay.String(), &testsuiteCallback{out}, cycle.FollowUpInput{Note: note, RecordedBy: "sw"})
 		}, delay)
 	}
-	followUp(&early, 2*day, "too early")
+	followUp(&early, 12*time.Hour, "too early: not scored yet")
+	followUp(&planning, 2*day, "visited while awaiting the plan")
 	followUp(&ok, 20*day, "called the clinic")
 	followUp(&empty, 21*day, " ")
 	f.env.RegisterDelayedCallback(func() {
@@ -349,7 +350,10 @@ func TestFollowUpsAreRecordedOnlyWhileReferralsAreOpen(t *testing.T) {
 	f.env.ExecuteWorkflow(CycleWorkflowName, cycleInput())
 
 	if errType(early.rejected) != cycle.ErrTypeConflict {
-		t.Errorf("follow-up before referrals: %v", early.rejected)
+		t.Errorf("check-in before scoring: %v", early.rejected)
+	}
+	if planning.err != nil || !planning.accepted {
+		t.Errorf("check-in while awaiting the plan: %+v (%v)", planning, planning.rejected)
 	}
 	if ok.err != nil || !ok.accepted {
 		t.Errorf("follow-up during referrals: %+v (%v)", ok, ok.rejected)

@@ -54,6 +54,20 @@ func (fakeForms) RespondentsFor(_ cycle.InstrumentRef, domains []string) []strin
 
 func (fakeForms) KnownDomain(_ cycle.InstrumentRef, d string) bool { return d != "" }
 
+// testRedFlags are the red-flag rules the tests use, routed as the CWTT routes them.
+var testRedFlags = map[string]cycle.RedFlag{
+	"protection.disclosure":   {Code: "protection.disclosure", Domain: "protection", ServiceType: "social_development"},
+	"protection.neglect":      {Code: "protection.neglect", Domain: "protection", ServiceType: "social_development"},
+	"phq9.self_harm":          {Code: "phq9.self_harm", Domain: "caregiver", ServiceType: "clinic"},
+	"growth.severe_thinness":  {Code: "growth.severe_thinness", Domain: "nutrition", ServiceType: "clinic"},
+	"phq9.self_harm_declined": {Code: "phq9.self_harm_declined", Domain: "caregiver"},
+}
+
+func (fakeForms) RedFlag(_ cycle.InstrumentRef, code string) (cycle.RedFlag, bool) {
+	f, ok := testRedFlags[code]
+	return f, ok
+}
+
 var respondents = []string{"caregiver", "child", "teacher", "nurse"}
 
 var testTiming = cycle.Timing{
@@ -92,6 +106,11 @@ type fixture struct {
 	notified []activities.NotifyInput
 	// updates numbers update IDs.
 	updates int
+	// answers holds the saved answers by phase and respondent, which the
+	// red-flag screening reads as the activity reads the database.
+	answers map[string]map[string]cycle.Answers
+	// screenedAt records when each screening ran.
+	screenedAt []time.Time
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -101,14 +120,34 @@ func newFixture(t *testing.T) *fixture {
 	env.SetStartTime(startTime)
 	wf := &Workflows{Forms: fakeForms{}}
 	Register(env, wf, &activities.Activities{})
-	f := &fixture{t: t, env: env, saved: map[string]int{}}
+	f := &fixture{t: t, env: env, saved: map[string]int{}, answers: map[string]map[string]cycle.Answers{}}
 	env.OnActivity(a.RecordStage, mock.Anything, mock.Anything).Return(func(_ context.Context, r cycle.StageRecord) error {
 		f.stages = append(f.stages, r.Stage)
 		return nil
 	}).Maybe()
 	env.OnActivity(a.SaveAssessment, mock.Anything, mock.Anything).Return(func(_ context.Context, r cycle.AssessmentRecord) error {
 		f.saved[r.Phase+"/"+r.Respondent]++
+		if f.answers[r.Phase] == nil {
+			f.answers[r.Phase] = map[string]cycle.Answers{}
+		}
+		f.answers[r.Phase][r.Respondent] = r.Answers
 		return nil
+	}).Maybe()
+	// Screening raises the flags named by a form's "red_flag" answer.
+	env.OnActivity(a.ScreenRedFlags, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.ScreenInput) ([]cycle.RedFlag, error) {
+		f.screenedAt = append(f.screenedAt, env.Now())
+		var out []cycle.RedFlag
+		for _, r := range respondents {
+			switch v := f.answers[in.Phase][r]["red_flag"].(type) {
+			case string:
+				out = append(out, testRedFlags[v])
+			case []any:
+				for _, code := range v {
+					out = append(out, testRedFlags[code.(string)])
+				}
+			}
+		}
+		return out, nil
 	}).Maybe()
 	env.OnActivity(a.Notify, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.NotifyInput) (activities.NotifyResult, error) {
 		f.notified = append(f.notified, in)

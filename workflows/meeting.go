@@ -87,7 +87,10 @@ func (w *Workflows) Meeting(ctx workflow.Context, in cycle.MeetingInput) (cycle.
 // them one after another, a round trip each.
 func (m *meetingRun) deliverPlans(ctx workflow.Context, plans []cycle.ChildPlan) {
 	signal := func(p cycle.ChildPlan) workflow.Future {
-		return workflow.SignalExternalWorkflow(ctx, p.CycleID, "", cycle.SignalPlanAgreed, cycle.PlanSignal{MeetingID: m.id, Actions: p.Actions})
+		item, _ := m.onAgenda(p.CycleID)
+		return workflow.SignalExternalWorkflow(ctx, p.CycleID, "", cycle.SignalPlanAgreed, cycle.PlanSignal{
+			MeetingID: m.id, Actions: p.Actions, Concern: item.Reason == cycle.AgendaConcern,
+		})
 	}
 	check := func(p cycle.ChildPlan, f workflow.Future) {
 		if err := f.Get(ctx, nil); err != nil {
@@ -129,7 +132,7 @@ func (m *meetingRun) notify(ctx workflow.Context, key, to, template string) {
 
 func (m *meetingRun) onAgenda(cycleID string) (cycle.AgendaItem, bool) {
 	for _, it := range m.agenda {
-		if it.CycleID == cycleID && it.Reason == cycle.AgendaAwaitingPlan {
+		if it.CycleID == cycleID && (it.Reason == cycle.AgendaAwaitingPlan || it.Reason == cycle.AgendaConcern) {
 			return it, true
 		}
 	}
@@ -160,7 +163,7 @@ func (m *meetingRun) validateMinutes(in cycle.MinutesInput) error {
 		item, ok := m.onAgenda(p.CycleID)
 		switch {
 		case !ok:
-			add(field+".cycle_id", "not_on_agenda", "this child is not on the meeting's agenda awaiting a plan")
+			add(field+".cycle_id", "not_on_agenda", "this child is not on the meeting's agenda awaiting a plan or added with a concern")
 		case seen[p.CycleID]:
 			add(field+".cycle_id", "duplicate", "this child has two plans in the minutes")
 		}
@@ -170,7 +173,9 @@ func (m *meetingRun) validateMinutes(in cycle.MinutesInput) error {
 		}
 		for j, act := range p.Actions {
 			af := fmt.Sprintf("%s.actions[%d]", field, j)
-			if ok && item.Domains != nil {
+			if act.Kind == cycle.ActionCompleteAssessment && act.Domain == "" {
+				// Completing the assessment is about respondents, not one domain.
+			} else if ok && item.Domains != nil {
 				if _, known := item.Domains[act.Domain]; !known {
 					add(af+".domain", "invalid_choice", "domain %q is not one of the child's assessed domains", act.Domain)
 				}
@@ -182,6 +187,23 @@ func (m *meetingRun) validateMinutes(in cycle.MinutesInput) error {
 			}
 			if len(act.Note) > 2000 {
 				add(af+".note", "too_long", "note must be at most 2000 characters")
+			}
+			switch act.Kind {
+			case "":
+			case cycle.ActionCompleteAssessment:
+				if ok && len(item.Missing) == 0 && len(item.Unassessed) == 0 {
+					add(af+".kind", "invalid_choice", "the child's assessment is complete: there is nothing to complete")
+				}
+				for k, r := range act.Respondents {
+					if ok && !slices.Contains(item.Missing, r) {
+						add(fmt.Sprintf("%s.respondents[%d]", af, k), "invalid_choice", "respondent %q has no missing form (missing: %s)", r, strings.Join(item.Missing, ", "))
+					}
+				}
+			default:
+				add(af+".kind", "invalid_choice", "kind must be empty (a service or note) or %s", cycle.ActionCompleteAssessment)
+			}
+			if len(act.Owner) > 200 {
+				add(af+".owner", "too_long", "owner must be at most 200 characters")
 			}
 		}
 	}

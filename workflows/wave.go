@@ -97,10 +97,31 @@ func (w *Workflows) Wave(ctx workflow.Context, in cycle.WaveInput) (cycle.WaveRe
 		}
 	}
 
+	// Waves since the duty-of-care change take a close-window signal and
+	// report on their due date; older ones replay as they ran.
+	reportsOnDue := workflow.GetVersion(ctx, "report-on-due-date", workflow.DefaultVersion, 1) == 1
+	var closeReq *cycle.CloseWindowSignal
+	if reportsOnDue {
+		closes := workflow.GetSignalChannel(ctx, cycle.SignalCloseWindow)
+		workflow.Go(ctx, func(ctx workflow.Context) {
+			for {
+				var s cycle.CloseWindowSignal
+				closes.Receive(ctx, &s)
+				if closeReq == nil {
+					closeReq = &s
+				}
+			}
+		})
+	}
+
 	if in.Phase == cycle.WavePhaseOpen {
 		progress.Status = cycle.WaveOpen
-		for until(ctx, in.WindowClose) > 0 {
-			if err := workflow.Sleep(ctx, min(every, until(ctx, in.WindowClose))); err != nil {
+		for until(ctx, in.WindowClose) > 0 && closeReq == nil {
+			if reportsOnDue {
+				if _, err := workflow.AwaitWithTimeout(ctx, min(every, until(ctx, in.WindowClose)), func() bool { return closeReq != nil }); err != nil {
+					return cycle.WaveReport{}, err
+				}
+			} else if err := workflow.Sleep(ctx, min(every, until(ctx, in.WindowClose))); err != nil {
 				return cycle.WaveReport{}, err
 			}
 			if err := refresh(); err != nil {
@@ -111,14 +132,30 @@ func (w *Workflows) Wave(ctx workflow.Context, in cycle.WaveInput) (cycle.WaveRe
 			}
 		}
 		in.Phase = cycle.WavePhaseClose
+		if closeReq != nil {
+			// Closed early: the window's end is now, for the report's date and the cycles.
+			in.WindowClose = workflow.Now(ctx)
+		}
 		if err := save(cycle.WaveClosing); err != nil {
 			return cycle.WaveReport{}, err
+		}
+		if closeReq != nil {
+			var n int
+			fctx := workflow.WithActivityOptions(recordCtx(ctx), workflow.ActivityOptions{StartToCloseTimeout: 10 * time.Minute, HeartbeatTimeout: time.Minute})
+			if err := workflow.ExecuteActivity(fctx, a.CloseCycleWindows, activities.CloseWindowsInput{
+				WaveID: waveID, Phase: cycle.PhaseBaseline, By: closeReq.By,
+			}).Get(ctx, &n); err != nil {
+				return cycle.WaveReport{}, err
+			}
 		}
 	}
 
 	// Closing: the window has closed (cycles close their own assessment
 	// waits); wait until every cycle has closed, then report.
 	progress.Status = cycle.WaveClosing
+	if reportsOnDue {
+		return w.closeOnDueDate(ctx, in, waveID, &progress, refresh, record, every)
+	}
 	for {
 		if err := refresh(); err != nil {
 			return cycle.WaveReport{}, err
@@ -146,6 +183,62 @@ func (w *Workflows) Wave(ctx workflow.Context, in cycle.WaveInput) (cycle.WaveRe
 			// An export that keeps failing is reported, not a reason to fail the wave.
 			workflow.GetLogger(ctx).Warn("wave export failed", "wave", waveID, "error", err)
 		}
+	}
+	return report, nil
+}
+
+// closeOnDueDate writes the wave report on its due date (ReportAfter past
+// the window's close) whatever is still open, the open cycles counted as
+// open, and rewrites it as they close; the wave closes when the last cycle
+// has. Every cycle's waits end, so the wave does too.
+func (w *Workflows) closeOnDueDate(ctx workflow.Context, in cycle.WaveInput, waveID string, progress *cycle.WaveProgress,
+	refresh func() error, record func(string) cycle.WaveRecord, every time.Duration) (cycle.WaveReport, error) {
+	after := in.Timing.ReportAfter
+	if after <= 0 {
+		after = 30 * 24 * time.Hour
+	}
+	due := in.WindowClose.Add(after)
+	reported, lastOpen := false, -1
+	for {
+		if err := refresh(); err != nil {
+			return cycle.WaveReport{}, err
+		}
+		if progress.Open == 0 {
+			break
+		}
+		if !reported && until(ctx, due) <= 0 {
+			reported = true
+		}
+		if reported && progress.Open != lastOpen {
+			// The report on its date, and again whenever a cycle has closed since.
+			lastOpen = progress.Open
+			var rep cycle.WaveReport
+			if err := workflow.ExecuteActivity(recordCtx(ctx), a.CloseWave, activities.CloseWaveInput{Wave: record(cycle.WaveReported)}).Get(ctx, &rep); err != nil {
+				return cycle.WaveReport{}, err
+			}
+			progress.Status = cycle.WaveReported
+		}
+		wait := every
+		if !reported {
+			wait = min(every, max(until(ctx, due), time.Millisecond))
+		}
+		if err := workflow.Sleep(ctx, wait); err != nil {
+			return cycle.WaveReport{}, err
+		}
+		if workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
+			return cycle.WaveReport{}, workflow.NewContinueAsNewError(ctx, WaveWorkflowName, in)
+		}
+	}
+	var report cycle.WaveReport
+	if err := workflow.ExecuteActivity(recordCtx(ctx), a.CloseWave, activities.CloseWaveInput{Wave: record(cycle.WaveClosed)}).Get(ctx, &report); err != nil {
+		return cycle.WaveReport{}, err
+	}
+	progress.Status = cycle.WaveClosed
+	var res string
+	ectx := workflow.WithScheduleToCloseTimeout(pluginCtx(ctx), 24*time.Hour)
+	if err := workflow.ExecuteActivity(ectx, a.ExportWave, activities.ExportInput{SiteID: in.SiteID, WaveID: waveID, Launched: in.WindowOpen}).Get(ctx, &res); err != nil {
+		// An export that keeps failing is reported, not a reason to fail the wave.
+		workflow.GetLogger(ctx).Warn("wave export failed", "wave", waveID, "error", err)
 	}
 	return report, nil
 }

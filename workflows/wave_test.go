@@ -114,3 +114,73 @@ func TestRetentionWorkflowRunsTheActivity(t *testing.T) {
 	}
 	f.env.AssertExpectations(t)
 }
+
+func TestWaveReportsOnItsDueDateWhileACycleStaysOpen(t *testing.T) {
+	f := newFixture(t)
+	f.env.OnActivity(a.SaveWave, mock.Anything, mock.Anything).Return(nil)
+	f.env.OnActivity(a.StartCyclePage, mock.Anything, mock.Anything).Return(pagedCohort(3))
+	// Two cycles close by day 45; the third (a plan nobody agrees) on day 150.
+	f.env.OnActivity(a.WaveProgress, mock.Anything, mock.Anything).Return(func(context.Context, string) (cycle.WaveProgress, error) {
+		closed := 0
+		if f.env.Now().Sub(startTime) >= 45*day {
+			closed = 2
+		}
+		if f.env.Now().Sub(startTime) >= 150*day {
+			closed = 3
+		}
+		return cycle.WaveProgress{ByStage: map[string]int{cycle.StageClosed: closed, cycle.StagePlan: 3 - closed}}, nil
+	})
+	type closeCall struct {
+		status string
+		day    float64
+	}
+	var calls []closeCall
+	f.env.OnActivity(a.CloseWave, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.CloseWaveInput) (cycle.WaveReport, error) {
+		calls = append(calls, closeCall{in.Wave.Status, f.env.Now().Sub(startTime).Hours() / 24})
+		return cycle.WaveReport{CohortSize: 3}, nil
+	})
+	f.env.OnActivity(a.ExportWave, mock.Anything, mock.Anything).Return("pushed", nil).Once()
+	in := waveInput()
+	in.Timing.ReportAfter = 30 * day // window closes on day 42: report due on day 72
+	f.env.ExecuteWorkflow(WaveWorkflowName, in)
+
+	if err := f.env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	if len(calls) != 2 {
+		t.Fatalf("CloseWave calls = %+v, want the report on its date and the closing one", calls)
+	}
+	if calls[0].status != cycle.WaveReported || calls[0].day < 72 || calls[0].day > 73 {
+		t.Errorf("first report = %+v, want reported on day 72", calls[0])
+	}
+	if calls[1].status != cycle.WaveClosed || calls[1].day < 150 {
+		t.Errorf("last report = %+v, want closed once the last cycle closed", calls[1])
+	}
+}
+
+func TestWaveCloseWindowSignalClosesItEarlyAndTellsTheCycles(t *testing.T) {
+	f := newFixture(t)
+	f.env.OnActivity(a.SaveWave, mock.Anything, mock.Anything).Return(nil)
+	f.env.OnActivity(a.StartCyclePage, mock.Anything, mock.Anything).Return(pagedCohort(2))
+	f.env.OnActivity(a.WaveProgress, mock.Anything, mock.Anything).Return(cycle.WaveProgress{ByStage: map[string]int{cycle.StageClosed: 2}}, nil)
+	var forwarded activities.CloseWindowsInput
+	var forwardedAt float64
+	f.env.OnActivity(a.CloseCycleWindows, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.CloseWindowsInput) (int, error) {
+		forwarded, forwardedAt = in, f.env.Now().Sub(startTime).Hours()/24
+		return 2, nil
+	}).Once()
+	f.env.OnActivity(a.CloseWave, mock.Anything, mock.Anything).Return(cycle.WaveReport{CohortSize: 2}, nil)
+	f.env.OnActivity(a.ExportWave, mock.Anything, mock.Anything).Return("pushed", nil)
+	f.env.RegisterDelayedCallback(func() {
+		f.env.SignalWorkflow(cycle.SignalCloseWindow, cycle.CloseWindowSignal{By: "programme manager"})
+	}, 10*day)
+	f.env.ExecuteWorkflow(WaveWorkflowName, waveInput())
+
+	if err := f.env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	if forwarded.Phase != cycle.PhaseBaseline || forwarded.WaveID != "wave/johannesburg/3" || forwardedAt > 11 {
+		t.Errorf("forwarded %+v on day %.1f, want baseline on day 10", forwarded, forwardedAt)
+	}
+	f.env.AssertExpectations(t)
+}

@@ -35,6 +35,10 @@ type FormChecker interface {
 	RespondentsFor(ref cycle.InstrumentRef, domains []string) []string
 	// KnownDomain reports whether domain is one of the instrument's domains.
 	KnownDomain(ref cycle.InstrumentRef, domain string) bool
+	// RedFlag returns a red-flag rule's code, domain and the service type
+	// its urgent referral goes to ("" for a flag that only prompts the
+	// safeguarding social worker); false for a code the instrument lacks.
+	RedFlag(ref cycle.InstrumentRef, code string) (cycle.RedFlag, bool)
 }
 
 // Workflows holds what workflow code may read: immutable, deterministic

@@ -31,6 +31,12 @@ const (
 	OutcomeCompleted          = "completed"
 	OutcomeReassessmentMissed = "reassessment_missed"
 	OutcomeWithdrawn          = "withdrawn"
+	// OutcomeIncomplete: some domains were never assessed (a respondent's
+	// form missing) and none of those assessed is at risk; never "low risk".
+	OutcomeIncomplete = "incomplete_assessment"
+	// OutcomePlanNotAgreed: no LLCoP agreed a plan before the site's final
+	// plan deadline; the child is carried to the next wave's agenda.
+	OutcomePlanNotAgreed = "plan_not_agreed"
 )
 
 // Assessment phases.
@@ -91,8 +97,16 @@ type Timing struct {
 	FollowUpEvery      time.Duration `json:"follow_up_every"`
 	ReassessAfter      time.Duration `json:"reassess_after"`
 	ReassessmentWindow time.Duration `json:"reassessment_window"`
-	MinutesDeadline    time.Duration `json:"minutes_deadline"`
-	ProgressEvery      time.Duration `json:"progress_every"`
+	// PlanGiveUpAfter is how long after scoring a cycle waits for a plan
+	// before it closes as plan_not_agreed, carried to the next wave (0: three
+	// plan deadlines). Escalation goes to the coordinator at the first plan
+	// deadline and to the programme manager at the second.
+	PlanGiveUpAfter time.Duration `json:"plan_give_up_after,omitempty"`
+	// ReportAfter is how long after the assessment window closes the wave
+	// report is produced, open cycles listed as open (0: 30 days).
+	ReportAfter     time.Duration `json:"report_after,omitempty"`
+	MinutesDeadline time.Duration `json:"minutes_deadline"`
+	ProgressEvery   time.Duration `json:"progress_every"`
 }
 
 // CycleInput starts one child's ChildCycleWorkflow.
@@ -135,10 +149,13 @@ type SubmitAssessmentResult struct {
 	Remaining []string `json:"remaining"`
 }
 
-// FollowUpInput is a practitioner's check-in while referrals are open.
+// FollowUpInput is a practitioner's check-in. Concerns are red-flag codes of
+// the cycle's instrument the practitioner saw at the check-in (a disclosure,
+// signs of harm): each opens the safeguarding fast path at once.
 type FollowUpInput struct {
-	Note       string `json:"note"`
-	RecordedBy string `json:"recorded_by"`
+	Note       string   `json:"note"`
+	RecordedBy string   `json:"recorded_by"`
+	Concerns   []string `json:"concerns,omitempty"`
 }
 
 // FollowUpResult counts the check-ins recorded so far.
@@ -152,12 +169,47 @@ type PlanAction struct {
 	Domain      string `json:"domain"`
 	ServiceType string `json:"service_type,omitempty"`
 	Note        string `json:"note,omitempty"`
+	// Kind is "" for a service or note action, or ActionCompleteAssessment.
+	Kind string `json:"kind,omitempty"`
+	// Owner names who carries the action out (a role or a person's title).
+	Owner string `json:"owner,omitempty"`
+	// Respondents lists, for ActionCompleteAssessment, whose forms to collect
+	// (empty: every respondent still missing).
+	Respondents []string `json:"respondents,omitempty"`
 }
 
-// PlanSignal carries a meeting's plan to a cycle.
+// ActionCompleteAssessment asks the owner to collect the missing forms of an
+// incomplete assessment; the cycle reopens the baseline for them.
+const ActionCompleteAssessment = "complete_assessment"
+
+// PlanSignal carries a meeting's plan to a cycle. Concern marks a plan for a
+// child a practitioner added to the agenda: the cycle acts on it at any open
+// stage, not only while it awaits a plan.
 type PlanSignal struct {
 	MeetingID string       `json:"meeting_id"`
 	Actions   []PlanAction `json:"actions"`
+	Concern   bool         `json:"concern,omitempty"`
+}
+
+// RedFlag is a raised red flag and where its urgent referral goes, as its
+// rule in the instrument declares. ServiceType "" means the safeguarding
+// social worker is prompted and no referral is made (a declined item).
+type RedFlag struct {
+	Code        string `json:"code"`
+	Domain      string `json:"domain"`
+	ServiceType string `json:"service_type,omitempty"`
+	Reason      string `json:"reason,omitempty"`
+}
+
+// SignalCloseWindow ends a wait for forms now: on a WaveWorkflow it closes
+// the assessment window of the wave (and so of every cycle in it); on a
+// ChildCycleWorkflow the wait for the named phase's forms.
+const SignalCloseWindow = "close-window"
+
+// CloseWindowSignal is the SignalCloseWindow payload.
+type CloseWindowSignal struct {
+	Phase string `json:"phase,omitempty"`
+	By    string `json:"by,omitempty"`
 }
 
 // CycleStatus answers the cycle query.
@@ -237,12 +289,33 @@ type AgendaItem struct {
 	Reason  string            `json:"reason"`
 	Domains map[string]string `json:"domains,omitempty"`
 	Flags   []string          `json:"flags,omitempty"`
+	// Reasons gives, per domain, the reason of the rule that set its level.
+	Reasons map[string]string `json:"reasons,omitempty"`
+	// Missing lists respondents whose baseline form never arrived, and
+	// Unassessed the domains nobody assessed because of it.
+	Missing    []string `json:"missing,omitempty"`
+	Unassessed []string `json:"unassessed,omitempty"`
+	// Urgent lists the urgent referrals the red flags opened (referral IDs).
+	Urgent []string `json:"urgent,omitempty"`
+	// Previous is the child's result in the site's previous wave, if any.
+	Previous *PreviousResult `json:"previous,omitempty"`
+	// Concern is the practitioner's reason for adding the child (AgendaConcern).
+	Concern string `json:"concern,omitempty"`
+}
+
+// PreviousResult is a child's result in an earlier wave.
+type PreviousResult struct {
+	Wave    int               `json:"wave"`
+	Outcome string            `json:"outcome"`
+	Domains map[string]string `json:"domains,omitempty"`
 }
 
 // Agenda reasons.
 const (
 	AgendaAwaitingPlan    = "awaiting_plan"
 	AgendaOverdueReferral = "overdue_referral"
+	// AgendaConcern: a practitioner added the child with a reason.
+	AgendaConcern = "concern"
 )
 
 // ChildPlan is the plan minutes record for one child.
@@ -302,7 +375,10 @@ const (
 	WaveLaunching = "launching"
 	WaveOpen      = "open"
 	WaveClosing   = "closing"
-	WaveClosed    = "closed"
+	// WaveReported: the report date came with cycles still open; the
+	// report lists them as open and is updated as they close.
+	WaveReported = "reported"
+	WaveClosed   = "closed"
 )
 
 // Meeting statuses.
@@ -336,16 +412,6 @@ const (
 	// waiting for it (wrong stage, already submitted, closed).
 	ErrTypeConflict = "Conflict"
 )
-
-// UrgentServiceType is the service an urgent referral for a red flag in domain goes to.
-func UrgentServiceType(domain string) string {
-	switch domain {
-	case "health", "nutrition", "caregiver":
-		return "clinic"
-	default:
-		return "social_development"
-	}
-}
 
 // Wave phases carried across continue-as-new.
 const (

@@ -22,22 +22,34 @@ const (
 	ReferralDeclined   = "referral_declined"
 	FollowUpDue        = "follow_up_due"
 	ReassessmentDue    = "reassessment_due"
+	// SafeguardingPrompt asks the safeguarding social worker to look at a
+	// concern that makes no referral by itself (a declined self-harm item).
+	SafeguardingPrompt = "safeguarding_prompt"
+	// PlanNotAgreed tells the coordinator and programme manager that a
+	// child's wait for a plan ended without one.
+	PlanNotAgreed = "plan_not_agreed"
+	// AssessmentToComplete asks the LLCoP to collect an incomplete
+	// assessment's missing forms, as the plan assigned.
+	AssessmentToComplete = "assessment_to_complete"
 )
 
 type text struct{ subject, body string }
 
 // builtin holds the English texts; sites add translations (see Catalog.Add).
 var builtin = map[string]text{
-	AssessmentReminder: {"Forms outstanding", "Cycle {{.cycle}}: the {{.respondents}} form(s) are still outstanding. The assessment window closes on {{.window_close}}."},
-	SafeguardingAlert:  {"URGENT: safeguarding concern", "Cycle {{.cycle}} at {{.school}} raised a safeguarding concern ({{.flags}}). An urgent referral has been made. Please act today."},
-	PlanOverdue:        {"Plan overdue", "Cycle {{.cycle}} at {{.school}} has waited {{.waited}} for an LLCoP plan. Please put it on the next meeting's agenda."},
-	MeetingAgenda:      {"LLCoP meeting agenda", "The LLCoP meeting {{.meeting}} has {{.count}} child(ren) on its agenda. Please record the minutes in khula."},
-	MinutesMissing:     {"Meeting minutes missing", "No minutes were recorded for meeting {{.meeting}}. Its {{.count}} child(ren) roll over to the next meeting."},
-	ReferralAckOverdue: {"Referral not acknowledged", "Referral {{.referral}} ({{.service_type}}) has not been acknowledged within {{.sla}}."},
-	ReferralOverdue:    {"Referral overdue", "Referral {{.referral}} ({{.service_type}}) has no outcome after {{.sla}}."},
-	ReferralDeclined:   {"Referral declined", "Referral {{.referral}} ({{.service_type}}) was declined. The child's plan may need another service."},
-	FollowUpDue:        {"Follow-up due", "Cycle {{.cycle}} has {{.open}} open referral(s). Please record a follow-up check-in."},
-	ReassessmentDue:    {"Reassessment due", "Cycle {{.cycle}} is due for reassessment of: {{.domains}}."},
+	AssessmentReminder:   {"Forms outstanding", "Cycle {{.cycle}}: the {{.respondents}} form(s) are still outstanding. The assessment window closes on {{.window_close}}."},
+	SafeguardingAlert:    {"URGENT: safeguarding concern", "Cycle {{.cycle}} at {{.school}} raised a safeguarding concern ({{.flags}}). An urgent referral has been made. Please act today."},
+	PlanOverdue:          {"Plan overdue", "Cycle {{.cycle}} at {{.school}} has waited {{.waited}} for an LLCoP plan. Please put it on the next meeting's agenda."},
+	MeetingAgenda:        {"LLCoP meeting agenda", "The LLCoP meeting {{.meeting}} has {{.count}} child(ren) on its agenda. Please record the minutes in khula."},
+	MinutesMissing:       {"Meeting minutes missing", "No minutes were recorded for meeting {{.meeting}}. Its {{.count}} child(ren) roll over to the next meeting."},
+	ReferralAckOverdue:   {"Referral not acknowledged", "Referral {{.referral}} ({{.service_type}}) has not been acknowledged within {{.sla}}."},
+	ReferralOverdue:      {"Referral overdue", "Referral {{.referral}} ({{.service_type}}) has no outcome after {{.sla}}."},
+	ReferralDeclined:     {"Referral declined", "Referral {{.referral}} ({{.service_type}}) was declined. The child's plan may need another service."},
+	FollowUpDue:          {"Follow-up due", "Cycle {{.cycle}} has {{.open}} open referral(s). Please record a follow-up check-in."},
+	ReassessmentDue:      {"Reassessment due", "Cycle {{.cycle}} is due for reassessment of: {{.domains}}."},
+	SafeguardingPrompt:   {"Safeguarding: please follow up today", "Cycle {{.cycle}} at {{.school}} needs a social worker's attention ({{.flags}}). No referral has been made: please contact the family today."},
+	PlanNotAgreed:        {"No plan agreed", "Cycle {{.cycle}} at {{.school}} waited {{.waited}} and no LLCoP agreed a plan. It is closed as plan not agreed and carried to the next wave's agenda."},
+	AssessmentToComplete: {"Assessment to complete", "Cycle {{.cycle}}: the LLCoP asked {{.owner}} to collect the missing {{.respondents}} form(s) by {{.window_close}}."},
 }
 
 // Catalog renders templates by name and language, falling back to English.

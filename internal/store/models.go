@@ -68,6 +68,7 @@ const (
 	WaveLaunching = "launching"
 	WaveOpen      = "open"
 	WaveClosing   = "closing"
+	WaveReported  = "reported"
 	WaveClosed    = "closed"
 )
 

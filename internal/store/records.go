@@ -286,8 +286,10 @@ func waveRank(status string) int {
 		return 2
 	case cycle.WaveClosing:
 		return 3
-	case cycle.WaveClosed:
+	case cycle.WaveReported:
 		return 4
+	case cycle.WaveClosed:
+		return 5
 	}
 	return 0
 }
@@ -361,14 +363,29 @@ func (s *Store) SaveWave(ctx context.Context, r cycle.WaveRecord) error {
 		}
 		row.Status = r.Status
 		row.CohortSize = max(row.CohortSize, r.CohortSize)
-		if r.Status == cycle.WaveClosed {
+		switch r.Status {
+		case cycle.WaveClosed:
 			if row.ClosedAt == nil {
 				row.ClosedAt = &at
 			}
 			row.Report = string(r.Report)
+		case cycle.WaveReported:
+			// The report on its date, open cycles counted as open, rewritten as they close.
+			row.Report = string(r.Report)
 		}
 		return tx.Save(&row).Error
 	})
+}
+
+// OpenCycles lists up to limit IDs of a wave's cycles not yet closed, after
+// the given cycle ID, in ID order.
+func (s *Store) OpenCycles(ctx context.Context, waveID, after string, limit int) ([]string, error) {
+	var ids []string
+	if err := s.with(ctx).Model(&Cycle{}).Where("wave_id = ? AND stage <> ? AND id > ?", waveID, cycle.StageClosed, after).
+		Order("id").Limit(limit).Pluck("id", &ids).Error; err != nil {
+		return nil, fmt.Errorf("open cycles of %s: %w", waveID, err)
+	}
+	return ids, nil
 }
 
 // CohortPage lists up to limit children of a site after the given child ID, in ID order.
@@ -462,4 +479,107 @@ func (s *Store) WaveReport(ctx context.Context, waveID string) (cycle.WaveReport
 	}
 	rep.RedFlags = int(flagged)
 	return rep, nil
+}
+
+// AgendaDetails fills in what an LLCoP needs in front of it for each agenda
+// item: the reason of the rule behind each domain's level, the respondents
+// whose baseline form never arrived (of those the site expects) and the
+// domains left unassessed, the urgent referrals its red flags opened, and
+// the child's result in the site's previous wave.
+func (s *Store) AgendaDetails(ctx context.Context, items []cycle.AgendaItem, respondents []string) error {
+	if len(items) == 0 {
+		return nil
+	}
+	db := s.with(ctx)
+	ids := make([]string, 0, len(items))
+	for _, it := range items {
+		ids = append(ids, it.CycleID)
+	}
+	var scores []Score
+	if err := db.Select("cycle_id", "result").Where("cycle_id IN ? AND phase = ?", ids, cycle.PhaseBaseline).Find(&scores).Error; err != nil {
+		return fmt.Errorf("agenda scores: %w", err)
+	}
+	reasons := map[string]map[string]string{}
+	for _, sc := range scores {
+		var doc struct {
+			DomainReasons map[string]string `json:"domain_reasons"`
+		}
+		if json.Unmarshal([]byte(sc.Result), &doc) == nil {
+			reasons[sc.CycleID] = doc.DomainReasons
+		}
+	}
+	var answered []Assessment
+	if err := db.Select("cycle_id", "respondent").Where("cycle_id IN ? AND phase = ?", ids, cycle.PhaseBaseline).Find(&answered).Error; err != nil {
+		return fmt.Errorf("agenda assessments: %w", err)
+	}
+	got := map[string]map[string]bool{}
+	for _, as := range answered {
+		if got[as.CycleID] == nil {
+			got[as.CycleID] = map[string]bool{}
+		}
+		got[as.CycleID][as.Respondent] = true
+	}
+	var urgent []Referral
+	if err := db.Select("id", "cycle_id").Where("cycle_id IN ? AND urgent = ?", ids, true).Order("id").Find(&urgent).Error; err != nil {
+		return fmt.Errorf("agenda referrals: %w", err)
+	}
+	for i := range items {
+		it := &items[i]
+		it.Reasons = reasons[it.CycleID]
+		it.Missing = nil
+		for _, r := range respondents {
+			if !got[it.CycleID][r] {
+				it.Missing = append(it.Missing, r)
+			}
+		}
+		it.Unassessed = nil
+		for d, level := range it.Domains {
+			if level == cycle.RiskNotAssessed {
+				it.Unassessed = append(it.Unassessed, d)
+			}
+		}
+		sort.Strings(it.Unassessed)
+		it.Urgent = nil
+		for _, r := range urgent {
+			if r.CycleID == it.CycleID {
+				it.Urgent = append(it.Urgent, r.ID)
+			}
+		}
+		prev, err := s.previousResult(ctx, it.CycleID)
+		if err != nil {
+			return err
+		}
+		it.Previous = prev
+	}
+	return nil
+}
+
+// previousResult is the child's result in the latest earlier wave of the
+// same site, or nil.
+func (s *Store) previousResult(ctx context.Context, cycleID string) (*cycle.PreviousResult, error) {
+	ref, err := cycle.ParseCycleID(cycleID)
+	if err != nil {
+		return nil, nil
+	}
+	db := s.with(ctx)
+	for n := ref.Wave - 1; n >= 1; n-- {
+		var c Cycle
+		err := db.Select("id", "outcome").Where("id = ?", cycle.CycleID(ref.Site, n, ref.Child)).Take(&c).Error
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("previous result of a cycle: %w", err)
+		}
+		prev := &cycle.PreviousResult{Wave: n, Outcome: c.Outcome, Domains: map[string]string{}}
+		var risks []DomainRisk
+		if err := db.Where("cycle_id = ? AND phase = ?", c.ID, cycle.PhaseBaseline).Find(&risks).Error; err != nil {
+			return nil, fmt.Errorf("previous result of a cycle: %w", err)
+		}
+		for _, r := range risks {
+			prev.Domains[r.Domain] = r.Level
+		}
+		return prev, nil
+	}
+	return nil, nil
 }

@@ -88,3 +88,18 @@ func (s *Starter) StartCycle(ctx context.Context, in cycle.CycleInput) (bool, er
 	}
 	return true, nil
 }
+
+// SignalCycle signals a workflow of the cycle's family (a cycle, its wave);
+// a workflow that has closed or does not exist is no error (closed is
+// false): there is nothing left for the signal to change.
+func (s *Starter) SignalCycle(ctx context.Context, workflowID, name string, arg any) (bool, error) {
+	err := s.Client.SignalWorkflow(ctx, workflowID, "", name, arg)
+	var notFound *serviceerror.NotFound
+	if errors.As(err, &notFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("signalling %s: %w", workflowID, err)
+	}
+	return true, nil
+}
