@@ -38,6 +38,9 @@ type Records interface {
 	WaveProgress(ctx context.Context, waveID string) (cycle.WaveProgress, error)
 	WaveReport(ctx context.Context, waveID string) (cycle.WaveReport, error)
 	WaveAggregates(ctx context.Context, waveID string) ([]cycle.Aggregate, error)
+	// ClosedCycleReferrals gives the next free referral number of a cycle
+	// and its wave's day length, for a meeting referring a closed cycle's child.
+	ClosedCycleReferrals(ctx context.Context, cycleID string) (nextK int, dayLength time.Duration, err error)
 	// OpenCycles lists up to limit IDs of a wave's cycles not yet closed,
 	// after the given cycle ID, in ID order.
 	OpenCycles(ctx context.Context, waveID, after string, limit int) ([]string, error)

@@ -103,6 +103,11 @@ func (f *fakeRecords) AgendaDetails(_ context.Context, items []cycle.AgendaItem,
 	return nil
 }
 
+// ClosedCycleReferrals: the cycle has one referral (k = 1) and runs on real time.
+func (f *fakeRecords) ClosedCycleReferrals(context.Context, string) (int, time.Duration, error) {
+	return 2, 0, nil
+}
+
 // OpenCycles pages through openCycles, which the test keeps sorted.
 func (f *fakeRecords) OpenCycles(_ context.Context, _ string, after string, limit int) ([]string, error) {
 	var out []string

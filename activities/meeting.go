@@ -60,3 +60,37 @@ func (a *Activities) SaveMinutes(ctx context.Context, in MinutesRecord) error {
 	}
 	return nil
 }
+
+// ConcernReferralInput asks how to refer a closed cycle's child.
+type ConcernReferralInput struct {
+	SiteID  string `json:"site_id"`
+	CycleID string `json:"cycle_id"`
+}
+
+// ConcernReferralOutput numbers a meeting's referrals for a child whose
+// cycle has closed and gives the site's referral SLAs on the wave's time.
+type ConcernReferralOutput struct {
+	NextK  int           `json:"next_k"`
+	AckSLA time.Duration `json:"ack_sla"`
+	SLA    time.Duration `json:"sla"`
+}
+
+// PlanConcernReferrals prepares a meeting's referrals for a child added with
+// a concern whose cycle has closed (a low-risk child a teacher worries about).
+func (a *Activities) PlanConcernReferrals(ctx context.Context, in ConcernReferralInput) (ConcernReferralOutput, error) {
+	site, err := a.site(in.SiteID)
+	if err != nil {
+		return ConcernReferralOutput{}, err
+	}
+	k, dayLength, err := a.Records.ClosedCycleReferrals(ctx, in.CycleID)
+	if err != nil {
+		return ConcernReferralOutput{}, fmt.Errorf("referrals of %s: %w", in.CycleID, err)
+	}
+	scale := func(d time.Duration) time.Duration {
+		if dayLength <= 0 {
+			return d
+		}
+		return time.Duration(float64(d) * float64(dayLength) / float64(24*time.Hour))
+	}
+	return ConcernReferralOutput{NextK: k, AckSLA: scale(site.Durations.ReferralAckSLA.D()), SLA: scale(site.Durations.ReferralSLA.D())}, nil
+}

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/khula-cop/khula/activities"
@@ -94,6 +95,12 @@ func (m *meetingRun) deliverPlans(ctx workflow.Context, plans []cycle.ChildPlan)
 	}
 	check := func(p cycle.ChildPlan, f workflow.Future) {
 		if err := f.Get(ctx, nil); err != nil {
+			if item, _ := m.onAgenda(p.CycleID); item.Reason == cycle.AgendaConcern {
+				// A concern about a child whose cycle has closed (low risk,
+				// say): the meeting makes the plan's referrals itself.
+				m.referForClosedCycle(ctx, p)
+				return
+			}
 			// The cycle closed meanwhile (withdrawn, say): the plan is kept in the minutes.
 			workflow.GetLogger(ctx).Warn("plan not delivered", "cycle", p.CycleID, "error", err)
 		}
@@ -243,4 +250,40 @@ func (m *meetingRun) submitMinutes(ctx workflow.Context, in cycle.MinutesInput) 
 	}
 	m.saving = false
 	return m.result, nil
+}
+
+// referForClosedCycle starts a referral for each service action of a
+// concern plan whose child's cycle has closed. The referrals outlive the
+// meeting (their own SLAs escalate and close them).
+func (m *meetingRun) referForClosedCycle(ctx workflow.Context, p cycle.ChildPlan) {
+	ref, err := cycle.ParseCycleID(p.CycleID)
+	if err != nil {
+		workflow.GetLogger(ctx).Error("concern plan for an unknown cycle", "cycle", p.CycleID, "error", err)
+		return
+	}
+	var info activities.ConcernReferralOutput
+	if err := workflow.ExecuteActivity(recordCtx(ctx), a.PlanConcernReferrals, activities.ConcernReferralInput{SiteID: m.in.SiteID, CycleID: p.CycleID}).Get(ctx, &info); err != nil {
+		workflow.GetLogger(ctx).Error("concern referrals not planned", "cycle", p.CycleID, "error", err)
+		return
+	}
+	k := info.NextK
+	for _, act := range p.Actions {
+		if act.ServiceType == "" {
+			continue
+		}
+		id := cycle.ReferralID(ref.Site, ref.Wave, ref.Child, k)
+		k++
+		in := cycle.ReferralInput{
+			ReferralID: id, SiteID: m.in.SiteID, WaveID: cycle.WaveID(ref.Site, ref.Wave), CycleID: p.CycleID, ChildID: ref.Child, SchoolID: m.in.SchoolID,
+			Domain: act.Domain, ServiceType: act.ServiceType, Reason: concernReason(act), AckSLA: info.AckSLA, SLA: info.SLA,
+		}
+		cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
+			WorkflowID:        id,
+			ParentClosePolicy: enumspb.PARENT_CLOSE_POLICY_ABANDON,
+		})
+		f := workflow.ExecuteChildWorkflow(cctx, ReferralWorkflowName, in)
+		if err := f.GetChildWorkflowExecution().Get(ctx, nil); err != nil {
+			workflow.GetLogger(ctx).Error("concern referral not started", "referral", id, "error", err)
+		}
+	}
 }

@@ -2,12 +2,14 @@ package workflows
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/mock"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/khula-cop/khula/activities"
 	"github.com/khula-cop/khula/internal/cycle"
@@ -144,4 +146,56 @@ func TestMeetingWithEmptyAgendaEndsAtOnce(t *testing.T) {
 	if f.env.Now().Sub(startTime) > time.Minute || len(f.notified) != 0 {
 		t.Errorf("an empty meeting waited or notified: %s %v", f.env.Now().Sub(startTime), f.notified)
 	}
+}
+
+func TestConcernPlanForAClosedCycleIsReferredByTheMeeting(t *testing.T) {
+	f := newFixture(t)
+	concern := []cycle.AgendaItem{
+		{CycleID: "cycle/johannesburg/3/c-0007", ChildID: "c-0007", Reason: cycle.AgendaConcern, Domains: map[string]string{"education": "low"}},
+		{CycleID: "cycle/johannesburg/3/c-0008", ChildID: "c-0008", Reason: cycle.AgendaAwaitingPlan,
+			Domains: map[string]string{"health": "not_assessed", "material": "low"}, Missing: []string{"nurse"}, Unassessed: []string{"health"}},
+	}
+	f.env.OnActivity(a.BuildAgenda, mock.Anything, mock.Anything).Return(concern, nil)
+	f.env.OnActivity(a.SaveMeeting, mock.Anything, mock.Anything).Return(nil).Maybe()
+	f.env.OnActivity(a.SaveMinutes, mock.Anything, mock.Anything).Return(nil).Once()
+	// The low-risk child's cycle has closed: the signal cannot be delivered.
+	f.env.OnSignalExternalWorkflow(mock.Anything, "cycle/johannesburg/3/c-0007", "", cycle.SignalPlanAgreed, mock.Anything).
+		Return(errors.New("workflow execution already completed")).Once()
+	f.env.OnSignalExternalWorkflow(mock.Anything, "cycle/johannesburg/3/c-0008", "", cycle.SignalPlanAgreed, mock.Anything).Return(nil).Once()
+	f.env.OnActivity(a.PlanConcernReferrals, mock.Anything, mock.Anything).
+		Return(activities.ConcernReferralOutput{NextK: 3, AckSLA: 5 * day, SLA: 30 * day}, nil).Once()
+	var referred []cycle.ReferralInput
+	f.env.OnWorkflow(ReferralWorkflowName, mock.Anything, mock.Anything).Return(func(_ workflow.Context, in cycle.ReferralInput) (cycle.ReferralResult, error) {
+		referred = append(referred, in)
+		return cycle.ReferralResult{ReferralID: in.ReferralID, Outcome: cycle.ReferralCompleted}, nil
+	})
+	in := meetingInput()
+	in.ServiceTypes = append(in.ServiceTypes, "learning_support")
+	bad := f.referralUpdate(day, cycle.UpdateSubmitMinutes, cycle.MinutesInput{RecordedBy: "sw", Plans: []cycle.ChildPlan{
+		{CycleID: "cycle/johannesburg/3/c-0008", Actions: []cycle.PlanAction{{Kind: cycle.ActionCompleteAssessment, Respondents: []string{"teacher"}}, {Domain: "health", Kind: "guess"}}},
+	}})
+	good := f.referralUpdate(2*day, cycle.UpdateSubmitMinutes, cycle.MinutesInput{RecordedBy: "sw", Plans: []cycle.ChildPlan{
+		{CycleID: "cycle/johannesburg/3/c-0007", Actions: []cycle.PlanAction{{Domain: "education", ServiceType: "learning_support", Note: "struggles to read"}}},
+		{CycleID: "cycle/johannesburg/3/c-0008", Actions: []cycle.PlanAction{{Kind: cycle.ActionCompleteAssessment, Owner: "school nurse", Respondents: []string{"nurse"}}}},
+	}})
+	f.env.ExecuteWorkflow(MeetingWorkflowName, in)
+
+	var fields []string
+	for _, e := range fieldErrors(t, bad.rejected) {
+		fields = append(fields, e.Field)
+	}
+	if want := []string{"plans[0].actions[0].respondents[0]", "plans[0].actions[1].kind"}; !slices.Equal(fields, want) {
+		t.Errorf("field errors = %v, want %v", fields, want)
+	}
+	if !good.accepted || good.err != nil {
+		t.Fatalf("minutes: %+v (%v)", good, good.rejected)
+	}
+	if len(referred) != 1 {
+		t.Fatalf("referrals = %+v, want the concern plan's learning support referral", referred)
+	}
+	r := referred[0]
+	if r.ReferralID != "referral/johannesburg/3/c-0007/3" || r.ServiceType != "learning_support" || r.Urgent || r.SLA != 30*day {
+		t.Errorf("referral = %+v", r)
+	}
+	f.env.AssertExpectations(t)
 }

@@ -2,10 +2,12 @@ package store_test
 
 import (
 	"context"
+	"errors"
 	"reflect"
 	"testing"
 
 	"github.com/khula-cop/khula/internal/cycle"
+	"github.com/khula-cop/khula/internal/store"
 )
 
 func TestAgendaDetailsPutTheReasonsInFrontOfTheMeeting(t *testing.T) {
@@ -69,5 +71,64 @@ func TestAgendaDetailsPutTheReasonsInFrontOfTheMeeting(t *testing.T) {
 	want := &cycle.PreviousResult{Wave: 1, Outcome: cycle.OutcomePlanNotAgreed, Domains: map[string]string{"material": "high"}}
 	if !reflect.DeepEqual(it.Previous, want) {
 		t.Errorf("previous = %+v, want %+v", it.Previous, want)
+	}
+}
+
+func TestConcernsPutAnyConsentingChildOnTheAgendaUntilPlanned(t *testing.T) {
+	st := newStore(t)
+	ctx := context.Background()
+	addSites(t, st)
+	addChildren(t, st, siteA, schoolA1, "low", "enrolling", "refused", "waiting")
+	addWave(t, st, siteA, 1)
+	low := stageAt(t, st, siteA, schoolA1, "low", 4, cycle.StageClosed, func(r *cycle.StageRecord) { r.Outcome = cycle.OutcomeLowRisk })
+	enrolling := stageAt(t, st, siteA, schoolA1, "enrolling", 1, cycle.StageEnrol, nil)
+	refused := stageAt(t, st, siteA, schoolA1, "refused", 2, cycle.StageClosed, func(r *cycle.StageRecord) { r.Outcome = cycle.OutcomeNoConsent })
+	waiting := stageAt(t, st, siteA, schoolA1, "waiting", 4, cycle.StagePlan, nil)
+
+	for _, tc := range []struct {
+		cycleID string
+		wantErr error
+	}{
+		{low, nil},
+		{enrolling, store.ErrCycleNotOpen},
+		{refused, store.ErrCycleNotOpen},
+		{cycle.CycleID(siteA, 1, "nobody"), store.ErrCycleNotOpen},
+		{waiting, nil},
+		{low, store.ErrConcernPending},
+	} {
+		_, err := st.AddConcern(ctx, tc.cycleID, "teacher worried about reading", "teacher.a1", t0)
+		if !errors.Is(err, tc.wantErr) {
+			t.Errorf("AddConcern(%s) = %v, want %v", tc.cycleID, err, tc.wantErr)
+		}
+	}
+	items, err := st.PendingAgenda(ctx, siteA, schoolA1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, it := range items {
+		got = append(got, it.CycleID+" "+it.Reason)
+	}
+	// The waiting child is on the agenda once, awaiting its plan.
+	if want := []string{waiting + " " + cycle.AgendaAwaitingPlan, low + " " + cycle.AgendaConcern}; !reflect.DeepEqual(got, want) {
+		t.Errorf("agenda = %v, want %v", got, want)
+	}
+	if err := st.SavePlans(ctx, "meeting/a/a1/2026-01-02", []cycle.ChildPlan{{CycleID: low, Actions: []cycle.PlanAction{{Domain: "education"}}}}, t0); err != nil {
+		t.Fatal(err)
+	}
+	items, err = st.PendingAgenda(ctx, siteA, schoolA1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(items) != 1 || items[0].CycleID != waiting {
+		t.Errorf("after the plan, agenda = %+v, want only the waiting child", items)
+	}
+	// A new concern after the plan puts the child back.
+	if _, err := st.AddConcern(ctx, low, "another worry", "teacher.a1", t0); err != nil {
+		t.Errorf("a concern after the earlier one was planned for: %v", err)
+	}
+	k, day, err := st.ClosedCycleReferrals(ctx, low)
+	if err != nil || k != 1 || day != 0 {
+		t.Errorf("ClosedCycleReferrals = %d, %s, %v; want 1, 0", k, day, err)
 	}
 }

@@ -76,6 +76,9 @@ func (s *Store) ErasePersonal(ctx context.Context, childID string, at time.Time)
 		if err := tx.Where("cycle_id IN (?)", cycles).Delete(&Assessment{}).Error; err != nil {
 			return err
 		}
+		if err := tx.Where("id IN (?)", cycles).Delete(&AgendaConcern{}).Error; err != nil {
+			return err
+		}
 		return tx.Where("cycle_id IN (?)", cycles).Delete(&FollowUp{}).Error
 	})
 }

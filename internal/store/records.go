@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -238,6 +239,35 @@ func (s *Store) PendingAgenda(ctx context.Context, siteID, schoolID string) ([]c
 			}
 		}
 	}
+	// Children a practitioner added with a concern; the reason stays sealed
+	// in its table (the agenda is stored in clear) and is shown on reading.
+	concerns, err := s.pendingConcerns(ctx, siteID, schoolID)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range concerns {
+		if slices.Contains(ids, c.ID) {
+			continue // already on the agenda awaiting its plan
+		}
+		items = append(items, cycle.AgendaItem{CycleID: c.ID, ChildID: c.ChildID, Reason: cycle.AgendaConcern, Domains: map[string]string{}})
+		ids = append(ids, c.ID)
+	}
+	if len(concerns) > 0 {
+		var risks []DomainRisk
+		if err := db.Where("cycle_id IN ? AND phase = ?", ids, cycle.PhaseBaseline).Find(&risks).Error; err != nil {
+			return nil, err
+		}
+		for i := range items {
+			if items[i].Reason != cycle.AgendaConcern {
+				continue
+			}
+			for _, r := range risks {
+				if r.CycleID == items[i].CycleID {
+					items[i].Domains[r.Domain] = r.Level
+				}
+			}
+		}
+	}
 	var overdue []Referral
 	if err := db.Where("site_id = ? AND school_id = ? AND overdue = ? AND closed_at IS NULL", siteID, schoolID, true).Order("id").Find(&overdue).Error; err != nil {
 		return nil, err
@@ -334,7 +364,17 @@ func (s *Store) SavePlans(ctx context.Context, meetingID string, plans []cycle.C
 		}
 		rows = append(rows, Plan{ID: meetingID + "|" + p.CycleID, CycleID: p.CycleID, MeetingID: meetingID, Actions: string(doc), AgreedAt: at.UTC()})
 	}
-	return s.with(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&rows).Error
+	ids := make([]string, 0, len(plans))
+	for _, p := range plans {
+		ids = append(ids, p.CycleID)
+	}
+	return s.with(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&rows).Error; err != nil {
+			return err
+		}
+		// A concern a meeting planned for leaves the agenda.
+		return tx.Model(&AgendaConcern{}).Where("id IN ? AND planned_at IS NULL", ids).Update("planned_at", at.UTC()).Error
+	})
 }
 
 // SaveFollowUp stores a check-in once.

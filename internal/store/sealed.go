@@ -137,6 +137,7 @@ var sealedTables = []struct {
 	{"children", []string{"given_name", "family_name"}, func() any { return &[]Child{} }},
 	{"assessments", []string{"answers"}, func() any { return &[]Assessment{} }},
 	{"follow_ups", []string{"note"}, func() any { return &[]FollowUp{} }},
+	{"agenda_concerns", []string{"reason"}, func() any { return &[]AgendaConcern{} }},
 }
 
 // RotateFields re-seals every personal field not yet sealed with the key
