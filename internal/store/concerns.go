@@ -29,13 +29,19 @@ type AgendaConcern struct {
 func (c *AgendaConcern) fields() map[string]*string { return map[string]*string{"reason": &c.Reason} }
 
 // BeforeSave seals the reason.
-func (c *AgendaConcern) BeforeSave(tx *gorm.DB) error { return sealFields(tx, "agenda_concerns", c.fields()) }
+func (c *AgendaConcern) BeforeSave(tx *gorm.DB) error {
+	return sealFields(tx, "agenda_concerns", c.fields())
+}
 
 // AfterSave leaves the caller's copy in clear.
-func (c *AgendaConcern) AfterSave(tx *gorm.DB) error { return openFields(tx, "agenda_concerns", c.fields()) }
+func (c *AgendaConcern) AfterSave(tx *gorm.DB) error {
+	return openFields(tx, "agenda_concerns", c.fields())
+}
 
 // AfterFind opens the reason.
-func (c *AgendaConcern) AfterFind(tx *gorm.DB) error { return openFields(tx, "agenda_concerns", c.fields()) }
+func (c *AgendaConcern) AfterFind(tx *gorm.DB) error {
+	return openFields(tx, "agenda_concerns", c.fields())
+}
 
 // concernable reports whether a cycle can be discussed: past enrolment,
 // with consent, not withdrawn. A closed cycle can (a low-risk child a
