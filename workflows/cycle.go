@@ -244,7 +244,7 @@ func (c *cycleRun) scoreBaseline(ctx workflow.Context) ([]string, cycle.CycleRes
 	c.domains, c.risk = score.Domains, score.Risk
 	if c.dutyOfCare {
 		// Flags the screening already acted on are not acted on twice.
-		if err := c.raise(ctx, c.routes(score), "baseline"); err != nil {
+		if err := c.raise(ctx, c.routes(ctx, score), "baseline"); err != nil {
 			return nil, cycle.CycleResult{}, true, err
 		}
 	} else {
@@ -270,19 +270,31 @@ func (c *cycleRun) scoreBaseline(ctx workflow.Context) ([]string, cycle.CycleRes
 	return atRisk, cycle.CycleResult{}, false, nil
 }
 
-// routes pairs each flag of a score with its declared route. A score from
-// a worker that does not send routes is routed through the instrument.
-func (c *cycleRun) routes(score activities.ScoreOutput) []cycle.RedFlag {
+// routes pairs each flag of a score with its declared route. The scoring
+// activity sends them; for a score without them the routes are looked up
+// in the instrument, recorded so that a release that re-routes a flag
+// replays the same.
+func (c *cycleRun) routes(ctx workflow.Context, score activities.ScoreOutput) []cycle.RedFlag {
 	if len(score.RedFlags) == len(score.Flags) {
 		return score.RedFlags
 	}
-	out := make([]cycle.RedFlag, 0, len(score.Flags))
-	for _, code := range score.Flags {
-		f, ok := c.w.Forms.RedFlag(c.in.Instrument, code)
-		if !ok {
-			f = cycle.RedFlag{Code: code}
+	var out []cycle.RedFlag
+	err := workflow.SideEffect(ctx, func(workflow.Context) any {
+		routed := make([]cycle.RedFlag, 0, len(score.Flags))
+		for _, code := range score.Flags {
+			f, ok := c.w.Forms.RedFlag(c.in.Instrument, code)
+			if !ok {
+				f = cycle.RedFlag{Code: code}
+			}
+			routed = append(routed, f)
 		}
-		out = append(out, f)
+		return routed
+	}).Get(&out)
+	if err != nil {
+		workflow.GetLogger(ctx).Error("routing red flags failed", "cycle", c.id, "error", err)
+		for _, code := range score.Flags {
+			out = append(out, cycle.RedFlag{Code: code})
+		}
 	}
 	return out
 }
@@ -330,7 +342,7 @@ func (c *cycleRun) reassess(ctx workflow.Context, atRisk []string) (cycle.CycleR
 		return cycle.CycleResult{}, err
 	}
 	if c.dutyOfCare {
-		if err := c.raise(ctx, c.routes(re), "reassessment"); err != nil {
+		if err := c.raise(ctx, c.routes(ctx, re), "reassessment"); err != nil {
 			return cycle.CycleResult{}, err
 		}
 	}

@@ -202,7 +202,7 @@ func (c *cycleRun) completeAssessment(ctx workflow.Context, atRisk []string) ([]
 		return nil, err
 	}
 	c.domains, c.risk = score.Domains, score.Risk
-	if err := c.raise(ctx, c.routes(score), "baseline"); err != nil {
+	if err := c.raise(ctx, c.routes(ctx, score), "baseline"); err != nil {
 		return nil, err
 	}
 	after := c.atRiskDomains()

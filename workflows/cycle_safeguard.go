@@ -44,11 +44,20 @@ func (c *cycleRun) safeguard(ctx workflow.Context) {
 // screen finds the red flags of one job with their routes.
 func (c *cycleRun) screen(ctx workflow.Context, job screenJob) ([]cycle.RedFlag, string) {
 	if job.phase == "" {
+		// The routes come from the instrument as this worker loaded it:
+		// recorded, so a release that re-routes a flag replays the same.
 		var flags []cycle.RedFlag
-		for _, code := range job.concerns {
-			if f, ok := c.w.Forms.RedFlag(c.in.Instrument, code); ok {
-				flags = append(flags, f)
+		err := workflow.SideEffect(ctx, func(workflow.Context) any {
+			var out []cycle.RedFlag
+			for _, code := range job.concerns {
+				if f, ok := c.w.Forms.RedFlag(c.in.Instrument, code); ok {
+					out = append(out, f)
+				}
 			}
+			return out
+		}).Get(&flags)
+		if err != nil {
+			workflow.GetLogger(ctx).Error("routing check-in concerns failed", "cycle", c.id, "error", err)
 		}
 		return flags, job.source
 	}

@@ -12,7 +12,7 @@ import (
 // the loaded definitions, so workflow code may call it; false when the
 // instrument is not loaded or has no such flag.
 func (r *Registry) RedFlag(ref cycle.InstrumentRef, code string) (cycle.RedFlag, bool) {
-	in, ok := r.byRef[ref]
+	in, ok := r.lookup(ref)
 	if !ok {
 		return cycle.RedFlag{}, false
 	}

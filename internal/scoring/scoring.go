@@ -69,6 +69,23 @@ func sameDefinition(a, b *instrument.Instrument) bool {
 	return fingerprint(a) == fingerprint(b)
 }
 
+// olderVersion reports whether version a (MAJOR.MINOR.PATCH) comes before b.
+func olderVersion(a, b string) bool {
+	var x, y [3]int
+	if n, _ := fmt.Sscanf(a, "%d.%d.%d", &x[0], &x[1], &x[2]); n != 3 {
+		return false
+	}
+	if n, _ := fmt.Sscanf(b, "%d.%d.%d", &y[0], &y[1], &y[2]); n != 3 {
+		return false
+	}
+	for i := range x {
+		if x[i] != y[i] {
+			return x[i] < y[i]
+		}
+	}
+	return false
+}
+
 // RefOf is the cycle's name for an instrument version.
 func RefOf(in *instrument.Instrument) cycle.InstrumentRef {
 	r := in.Ref()
@@ -87,10 +104,31 @@ func (r *Registry) Instrument(ref cycle.InstrumentRef) (*instrument.Instrument, 
 	return in, ok
 }
 
+// lookup finds the instrument a cycle names. A cycle started under an
+// earlier version that this release no longer ships (cycles live for
+// months) is checked and scored with the version its site uses now, rather
+// than failing: each score records the version that produced it. A version
+// newer than the loaded one (a worker older than the cycle) is not loaded.
+func (r *Registry) lookup(ref cycle.InstrumentRef) (*instrument.Instrument, bool) {
+	if in, ok := r.byRef[ref]; ok {
+		return in, true
+	}
+	var found *instrument.Instrument
+	for have, in := range r.byRef {
+		if have.ID == ref.ID && olderVersion(ref.Version, have.Version) {
+			if found != nil {
+				return nil, false // two versions of one ID: no safe choice
+			}
+			found = in
+		}
+	}
+	return found, found != nil
+}
+
 // CheckAnswers lists every problem with one respondent's answers. Fields are
 // named answers.<item>.
 func (r *Registry) CheckAnswers(ref cycle.InstrumentRef, respondent string, answers cycle.Answers) []cycle.FieldError {
-	in, ok := r.byRef[ref]
+	in, ok := r.lookup(ref)
 	if !ok {
 		return []cycle.FieldError{{Field: "instrument", Code: "not_loaded", Message: fmt.Sprintf("instrument %s@%s is not loaded on this worker", ref.ID, ref.Version)}}
 	}
@@ -115,7 +153,7 @@ func (r *Registry) CheckAnswers(ref cycle.InstrumentRef, respondent string, answ
 
 // RespondentsFor lists, in the instrument's order, the respondents with items in the domains.
 func (r *Registry) RespondentsFor(ref cycle.InstrumentRef, domains []string) []string {
-	in, ok := r.byRef[ref]
+	in, ok := r.lookup(ref)
 	if !ok {
 		return nil
 	}
@@ -136,7 +174,7 @@ func (r *Registry) RespondentsFor(ref cycle.InstrumentRef, domains []string) []s
 
 // KnownDomain reports whether domain is one of the instrument's domains.
 func (r *Registry) KnownDomain(ref cycle.InstrumentRef, domain string) bool {
-	in, ok := r.byRef[ref]
+	in, ok := r.lookup(ref)
 	if !ok {
 		return false
 	}
@@ -150,7 +188,7 @@ func (r *Registry) KnownDomain(ref cycle.InstrumentRef, domain string) bool {
 
 // Score merges the respondents' answers and scores them.
 func (r *Registry) Score(ref cycle.InstrumentRef, subject cycle.Subject, assessedOn time.Time, answers map[string]cycle.Answers) (activities.ScoreOutput, []byte, error) {
-	in, ok := r.byRef[ref]
+	in, ok := r.lookup(ref)
 	if !ok {
 		return activities.ScoreOutput{}, nil, fmt.Errorf("instrument %s@%s is not loaded on this worker", ref.ID, ref.Version)
 	}

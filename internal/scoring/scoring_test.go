@@ -513,7 +513,7 @@ func TestRedFlagRoutes(t *testing.T) {
 		{name: "moutse keeps neglect with social development", ref: moutseRef, code: "protection.neglect", wantOK: true,
 			want: cycle.RedFlag{Code: "protection.neglect", Domain: "protection", ServiceType: "social_development", Reason: "Signs of neglect seen by the nurse"}},
 		{name: "unknown code", ref: joziRef, code: "protection.unknown"},
-		{name: "unknown instrument", ref: cycle.InstrumentRef{ID: "cwtt-johannesburg", Version: "1.0.0"}, code: "phq9.self_harm"},
+		{name: "unknown instrument", ref: cycle.InstrumentRef{ID: "cwtt-durban", Version: "1.0.0"}, code: "phq9.self_harm"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -533,8 +533,8 @@ func TestScoreErrors(t *testing.T) {
 		wantMsg        string
 		wantValidation bool
 	}{
-		{name: "unknown version", ref: cycle.InstrumentRef{ID: "cwtt-johannesburg", Version: "1.1.0"},
-			answers: map[string]cycle.Answers{"caregiver": caregiverForm()}, wantMsg: "cwtt-johannesburg@1.1.0 is not loaded"},
+		// (An unknown version of a loaded instrument is scored with the
+		// loaded one: TestCyclesOnAnEarlierVersionAreScoredWithTheCurrentOne.)
 		{name: "unknown instrument", ref: cycle.InstrumentRef{ID: "cwtt-durban", Version: "1.0.0"},
 			answers: map[string]cycle.Answers{"caregiver": caregiverForm()}, wantMsg: "cwtt-durban@1.0.0 is not loaded"},
 		{name: "invalid saved answer", ref: joziRef,
@@ -769,4 +769,36 @@ func TestScoreWithoutGrowthTables(t *testing.T) {
 	require.NotNil(t, d.Growth)
 	assert.False(t, d.Growth.HFA.Computed)
 	assert.True(t, strings.HasPrefix(d.Growth.HFA.Reason, "not computed"), "reason %q", d.Growth.HFA.Reason)
+}
+
+// TestCyclesOnAnEarlierVersionAreScoredWithTheCurrentOne: cycles live for
+// months; one started under a version this release no longer ships must
+// still be checked and scored (the score records the version that did it).
+func TestCyclesOnAnEarlierVersionAreScoredWithTheCurrentOne(t *testing.T) {
+	r := registry(t)
+	current, ok := r.SiteInstrument("johannesburg")
+	if !ok {
+		t.Fatal("johannesburg has no instrument")
+	}
+	old := cycle.InstrumentRef{ID: current.ID, Version: "1.0.0"}
+	if current.Version == old.Version {
+		t.Fatalf("the current version is %s: pick another old one", current.Version)
+	}
+	if errs := r.CheckAnswers(old, "caregiver", caregiverForm()); len(errs) != 0 {
+		t.Errorf("CheckAnswers on %s@%s: %v", old.ID, old.Version, errs)
+	}
+	_, doc, err := r.Score(old, cycle.Subject{Sex: "female", BirthDate: time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)},
+		time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC), map[string]cycle.Answers{"caregiver": caregiverForm()})
+	if err != nil {
+		t.Fatalf("Score on %s@%s: %v", old.ID, old.Version, err)
+	}
+	if !strings.Contains(string(doc), `"version":"`+current.Version+`"`) {
+		t.Errorf("the score does not record the version that produced it (%s): %.200s", current.Version, doc)
+	}
+	if _, ok := r.RedFlag(cycle.InstrumentRef{ID: "no-such-instrument", Version: "1.0.0"}, "phq9.self_harm"); ok {
+		t.Error("an unknown instrument routed a flag")
+	}
+	if errs := r.CheckAnswers(cycle.InstrumentRef{ID: current.ID, Version: "99.0.0"}, "caregiver", caregiverForm()); len(errs) == 0 {
+		t.Error("a version newer than the loaded one was accepted")
+	}
 }
