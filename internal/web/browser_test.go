@@ -148,6 +148,27 @@ func TestBrowser(t *testing.T) {
 	br.wantText("main", "Reading support twice a week")
 	br.wantText(".timeline", "Plan")
 	br.shot("social-worker-child-timeline")
+
+	// A concern seen at a check-in goes to the safeguarding fast path at
+	// once: an urgent referral to social development.
+	br.do(
+		chromedp.SendKeys(chromedp.CSS("#note"), "Home visit with the caregiver"),
+		chromedp.Click(chromedp.CSS(`input[name=concerns][value="protection.disclosure"]`)),
+	)
+	br.shot("social-worker-check-in-concern")
+	br.submit(`form[action$="/follow-ups"] button[type=submit]`, "", http.StatusOK)
+	br.wantText("main", "safeguarding fast path")
+	waitForUrgent(t, d.Store, child)
+
+	// Put the child on the next LLCoP agenda from the child's page.
+	br.do(chromedp.SendKeys(chromedp.CSS("#reason"), "The teacher is worried about the child's weight"))
+	br.submit(`form[action$="/agenda"] button[type=submit]`, "", http.StatusOK)
+	br.wantText("main", "put on the next LLCoP agenda")
+	br.do(chromedp.SendKeys(chromedp.CSS("#reason"), "The teacher is still worried"))
+	br.submit(`form[action$="/agenda"] button[type=submit]`, "", http.StatusConflict)
+	br.wantText("#agenda + p + .problem", "Already on the agenda")
+	br.shot("social-worker-agenda-conflict")
+	br.fits360(childPath)
 	br.logout()
 
 	// Site coordinator: overview and configuration check.
@@ -392,6 +413,21 @@ func waitForStage(t *testing.T, st *store.Store, child string, stages ...string)
 		time.Sleep(200 * time.Millisecond)
 	}
 	t.Fatalf("child %s is at %q, want one of %v", child, c.Stage, stages)
+}
+
+// waitForUrgent waits for the child's first urgent referral.
+func waitForUrgent(t *testing.T, st *store.Store, child string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		var n int64
+		err := st.DB(context.Background()).Model(&store.Referral{}).Where("cycle_id LIKE ? AND urgent = ?", "%/"+child, true).Count(&n).Error
+		if err == nil && n > 0 {
+			return
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Fatalf("no urgent referral for child %s", child)
 }
 
 // submitForms sends the caregiver's, child's and teacher's forms through the API.

@@ -281,7 +281,7 @@ func TestFollowUpAndReferralOutcome(t *testing.T) {
 	page := "/cycles/johannesburg/2/" + childFollow
 	res := b.get(page)
 	require.Equal(t, http.StatusOK, res.status)
-	assert.True(t, contains(res.body, "Record a follow-up", "reading support twice a week", `badge high">overdue`))
+	assert.True(t, contains(res.body, "Record a check-in", "reading support twice a week", `badge high">overdue`))
 
 	var got client.UpdateWorkflowOptions
 	f.expectUpdate(&got, func(any) error {

@@ -265,6 +265,15 @@ func (u *UI) showForm(c *gin.Context, status int, site *sites.Site, in *instrume
 				}
 				fi.Choices = append(fi.Choices, choiceOption{Value: val, Label: ch.Label.In(lang, def), ID: choiceID(it.ID, k), Lang: cl, Checked: val == fi.Value})
 			}
+			if it.Declinable {
+				// The respondent may choose not to answer (PHQ-9 item 9):
+				// the safeguarding social worker is prompted at once.
+				fi.Choices = append(fi.Choices, choiceOption{Value: instrument.Declined, Label: "Declined to answer", ID: choiceID(it.ID, len(it.Choices)),
+					Lang: "en", Checked: fi.Value == instrument.Declined})
+				if fi.Help == "" {
+					fi.Help = declinedHelp
+				}
+			}
 		case instrument.TypeYesNo:
 			fi.Choices = []choiceOption{
 				{Value: "true", Label: "Yes", ID: choiceID(it.ID, 0), Lang: "en", Checked: fi.Value == "true"},
@@ -286,6 +295,9 @@ func (u *UI) showForm(c *gin.Context, status int, site *sites.Site, in *instrume
 	})
 	u.render(c, status, "form", fmt.Sprintf("%s form: child %s", humanize(respondent), ref.Child), v)
 }
+
+// declinedHelp explains a declinable item whose instrument gives no help.
+const declinedHelp = "If the respondent prefers not to answer, choose \u201cDeclined to answer\u201d: the safeguarding social worker will follow up."
 
 func choiceID(item string, k int) string {
 	if k == 0 {

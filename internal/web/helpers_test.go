@@ -169,7 +169,10 @@ func seed(t *testing.T, st *store.Store, dir *sitedir.Directory) {
 	require.NoError(t, st.SaveMeeting(ctx, cycle.MeetingRecord{MeetingID: cycle.MeetingID(site.ID, "meadowlands", "2026-03-02"), SiteID: site.ID, SchoolID: "meadowlands",
 		Date: "2026-03-02", Status: cycle.MeetingAwaitingMinutes, At: now, Agenda: []cycle.AgendaItem{
 			{CycleID: cycle.CycleID(site.ID, 2, childPlan), ChildID: childPlan, Reason: cycle.AgendaAwaitingPlan,
-				Domains: map[string]string{"education": "high", "nutrition": "moderate", "health": "low", "material": "low", "protection": "low", "psychosocial": "low", "caregiver": "low"}},
+				Domains: map[string]string{"education": "high", "nutrition": "moderate", "health": "low", "material": "low", "protection": "low", "psychosocial": "low", "caregiver": "low"},
+				Reasons: map[string]string{"education": "Reading and numeracy both not achieved", "nutrition": "Household skips meals (hunger scale)",
+					"health": "No health concern in the answers given", "caregiver": "Caregiver depression not screened (PHQ-9 has 3 or more items missing)"},
+				Missing: []string{"nurse"}, Previous: &cycle.PreviousResult{Wave: 1, Outcome: cycle.OutcomeCompleted, Domains: map[string]string{"education": "moderate", "nutrition": "low"}}},
 			{CycleID: cycle.CycleID(site.ID, 2, childFollow), ChildID: childFollow, Reason: cycle.AgendaOverdueReferral},
 		}}))
 }

@@ -1,11 +1,13 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -31,7 +33,7 @@ type apiMeeting struct {
 	HeldAt *time.Time         `json:"held_at"`
 }
 
-type levelBadge struct{ Domain, Level string }
+type levelBadge struct{ Domain, Level, Reason string }
 
 type selectOption struct {
 	Value, Label string
@@ -45,15 +47,45 @@ type actionRow struct {
 	DomainErr, ServiceErr, NoteErr string
 }
 
+// completeRow is the "complete the assessment" action offered for a child
+// whose baseline forms are missing.
+type completeRow struct {
+	Checked                bool
+	Owner                  string
+	Respondents            []selectOption
+	Err, OwnerErr, RespErr string
+}
+
+type flagLine struct{ Code, Reason string }
+
+type urgentLine struct{ Service, Status string }
+
+type previousLine struct {
+	Wave    int
+	Outcome string
+	AtRisk  []levelBadge
+	Others  int
+}
+
 type agendaChild struct {
 	Index   int
 	CycleID string
 	ChildID string
 	Href    string
-	Levels  []levelBadge
-	Flags   []string
-	Rows    []actionRow
-	Error   string
+	// AtRisk are the moderate and high domains, Others the rest, each with
+	// the reason of the rule that set its level.
+	AtRisk, Others []levelBadge
+	OthersReasons  bool
+	Flags          []flagLine
+	Urgent         []urgentLine
+	Incomplete     string
+	Previous       *previousLine
+	Concern        bool
+	ConcernText    string
+	ConcernBy      string
+	Rows           []actionRow
+	Complete       *completeRow
+	Error          string
 }
 
 type meetingView struct {
@@ -72,8 +104,11 @@ func meetingPath(site, school, date string) string {
 	return fmt.Sprintf("%s/%s/%s", url.PathEscape(site), url.PathEscape(school), url.PathEscape(date))
 }
 
-// meeting shows an LLCoP meeting: the agenda of children at risk with their
-// domain results, and, while it awaits minutes, a plan form per child.
+// meeting shows an LLCoP meeting: the agenda of children at risk or added
+// with a concern, with what the LLCoP needs to agree a plan (domain levels
+// and their reasons, gaps in the assessment, red flags and their urgent
+// referrals, the previous wave's result), and, while it awaits minutes, a
+// plan form per child.
 func (u *UI) meeting(c *gin.Context) {
 	u.showMeeting(c, http.StatusOK, nil, "")
 }
@@ -109,43 +144,91 @@ func (u *UI) showMeeting(c *gin.Context, status int, prob *api.Problem, sent str
 	p := me(c)
 	v := meetingView{Meeting: m, SchoolName: school.Name, CanRecord: m.Status == cycle.MeetingAwaitingMinutes && (p.Role == auth.SiteCoordinator || p.Role == auth.Practitioner),
 		Key: uuid.NewString()}
-	errs := fieldErrors(prob)
+	ctx := c.Request.Context()
+	var items []cycle.AgendaItem
 	for _, it := range m.Agenda {
-		if it.Reason != cycle.AgendaAwaitingPlan {
+		if it.Reason != cycle.AgendaAwaitingPlan && it.Reason != cycle.AgendaConcern {
 			v.Overdue = append(v.Overdue, it)
 			continue
 		}
+		items = append(items, it)
+	}
+	urgent, err := u.urgentReferrals(ctx, items)
+	if err != nil {
+		u.fail(c, http.StatusServiceUnavailable, "The database did not answer", "try again")
+		return
+	}
+	concerns, ok := u.agendaConcerns(c, m, items)
+	if !ok {
+		return
+	}
+	in, _ := u.instrumentOf(site.ID)
+	allDomains := u.domains(site.ID)
+	for _, it := range items {
 		i := len(v.Children)
-		ac := agendaChild{Index: i, CycleID: it.CycleID, ChildID: it.ChildID, Href: cycleHref(it.CycleID), Flags: it.Flags}
-		var domains []string
-		for d := range it.Domains {
-			domains = append(domains, d)
-		}
-		// Highest concern first.
-		sort.Slice(domains, func(a, b int) bool {
-			ra, rb := cycle.RiskRank(it.Domains[domains[a]]), cycle.RiskRank(it.Domains[domains[b]])
-			if ra != rb {
-				return ra > rb
+		ac := agendaChild{Index: i, CycleID: it.CycleID, ChildID: it.ChildID, Href: cycleHref(it.CycleID), Concern: it.Reason == cycle.AgendaConcern}
+		if ac.Concern {
+			ac.ConcernText = it.Concern
+			if cr, ok := concerns[it.CycleID]; ok && ac.ConcernText == "" {
+				ac.ConcernText, ac.ConcernBy = cr.Reason, cr.AddedBy
 			}
-			return domains[a] < domains[b]
-		})
-		var atRisk []string
+		}
+		for _, f := range it.Flags {
+			fl := flagLine{Code: f}
+			if in != nil {
+				if rf, ok := in.RedFlag(f); ok {
+					fl.Reason = rf.Reason
+				}
+			}
+			ac.Flags = append(ac.Flags, fl)
+		}
+		for _, id := range it.Urgent {
+			if r, ok := urgent[id]; ok {
+				ac.Urgent = append(ac.Urgent, urgentLine{Service: r.ServiceType, Status: r.Status})
+			} else {
+				ac.Urgent = append(ac.Urgent, urgentLine{Service: "urgent referral", Status: "being made"})
+			}
+		}
+		ac.Incomplete = incompleteText(it.Missing, it.Unassessed)
+		domains := rankedDomains(it.Domains)
 		for _, d := range domains {
-			ac.Levels = append(ac.Levels, levelBadge{Domain: d, Level: it.Domains[d]})
-			if cycle.RiskRank(it.Domains[d]) >= cycle.RiskRank(cycle.RiskModerate) {
-				atRisk = append(atRisk, d)
+			b := levelBadge{Domain: d, Level: it.Domains[d], Reason: it.Reasons[d]}
+			if cycle.RiskRank(b.Level) >= cycle.RiskRank(cycle.RiskModerate) {
+				ac.AtRisk = append(ac.AtRisk, b)
+			} else {
+				ac.Others = append(ac.Others, b)
+				ac.OthersReasons = ac.OthersReasons || b.Reason != ""
 			}
 		}
-		rows := min(max(len(atRisk)+1, 2), 4)
+		if pr := it.Previous; pr != nil {
+			pl := &previousLine{Wave: pr.Wave, Outcome: pr.Outcome}
+			for _, d := range rankedDomains(pr.Domains) {
+				if cycle.RiskRank(pr.Domains[d]) >= cycle.RiskRank(cycle.RiskModerate) {
+					pl.AtRisk = append(pl.AtRisk, levelBadge{Domain: d, Level: pr.Domains[d]})
+				} else {
+					pl.Others++
+				}
+			}
+			ac.Previous = pl
+		}
+		// A child added with a concern may have no scored domain yet: any
+		// domain of the instrument can then carry an action.
+		choices := domains
+		if len(choices) == 0 {
+			for _, d := range allDomains {
+				choices = append(choices, d.ID)
+			}
+		}
+		rows := min(max(len(ac.AtRisk)+1, 2), 4)
 		for j := 0; j < rows; j++ {
 			prefix := fmt.Sprintf("p%d.a%d.", i, j)
 			domain := c.PostForm(prefix + "domain")
-			if c.Request.Method == http.MethodGet && j < len(atRisk) {
-				domain = atRisk[j]
+			if c.Request.Method == http.MethodGet && j < len(ac.AtRisk) {
+				domain = ac.AtRisk[j].Domain
 			}
 			service := c.PostForm(prefix + "service")
 			row := actionRow{Index: j, Note: c.PostForm(prefix + "note")}
-			for _, d := range domains {
+			for _, d := range choices {
 				row.Domains = append(row.Domains, selectOption{Value: d, Label: humanize(d), Selected: d == domain})
 			}
 			row.Services = append(row.Services, selectOption{Value: "", Label: "No referral", Selected: service == ""})
@@ -154,10 +237,13 @@ func (u *UI) showMeeting(c *gin.Context, status int, prob *api.Problem, sent str
 			}
 			ac.Rows = append(ac.Rows, row)
 		}
+		if len(it.Missing) > 0 {
+			ac.Complete = completeForm(c, i, it.Missing)
+		}
 		v.Children = append(v.Children, ac)
 	}
 	if prob != nil {
-		mapMinutesErrors(&v, errs, sent)
+		mapMinutesErrors(&v, fieldErrors(prob), sent)
 		v.Summary = summary(prob, nil)
 		if len(prob.Errors) == 0 {
 			v.Problem = prob.Title + ". " + prob.Detail
@@ -166,11 +252,135 @@ func (u *UI) showMeeting(c *gin.Context, status int, prob *api.Problem, sent str
 	u.render(c, status, "meeting", fmt.Sprintf("%s meeting %s", school.Name, m.Date), v)
 }
 
-var planField = regexp.MustCompile(`^plans\[(\d+)\](?:\.actions\[(\d+)\])?\.?(\w*)$`)
+// rankedDomains orders a child's domains highest concern first.
+func rankedDomains(levels map[string]string) []string {
+	domains := make([]string, 0, len(levels))
+	for d := range levels {
+		domains = append(domains, d)
+	}
+	sort.Slice(domains, func(a, b int) bool {
+		ra, rb := cycle.RiskRank(levels[domains[a]]), cycle.RiskRank(levels[domains[b]])
+		if ra != rb {
+			return ra > rb
+		}
+		return domains[a] < domains[b]
+	})
+	return domains
+}
+
+// incompleteText says what an incomplete assessment lacks, e.g. "no nurse
+// form; health, nutrition not assessed" ("" when nothing is missing).
+func incompleteText(missing, unassessed []string) string {
+	var parts []string
+	if len(missing) > 0 {
+		parts = append(parts, "no "+orList(missing)+" form")
+	}
+	if len(unassessed) > 0 {
+		names := make([]string, len(unassessed))
+		for i, d := range unassessed {
+			names[i] = strings.ReplaceAll(d, "_", " ")
+		}
+		parts = append(parts, strings.Join(names, ", ")+" not assessed")
+	}
+	return strings.Join(parts, "; ")
+}
+
+// orList joins words as "a", "a or b", "a, b or c".
+func orList(words []string) string {
+	switch len(words) {
+	case 0:
+		return ""
+	case 1:
+		return words[0]
+	}
+	return strings.Join(words[:len(words)-1], ", ") + " or " + words[len(words)-1]
+}
+
+// completeForm draws the "complete the assessment" action of child i: on
+// first sight unticked, with every missing respondent chosen.
+func completeForm(c *gin.Context, i int, missing []string) *completeRow {
+	prefix := fmt.Sprintf("p%d.ca", i)
+	row := &completeRow{Checked: c.PostForm(prefix) == "on", Owner: c.PostForm(prefix + ".owner")}
+	chosen := c.PostFormArray(prefix + ".resp")
+	for _, r := range missing {
+		row.Respondents = append(row.Respondents, selectOption{Value: r, Label: humanize(r),
+			Selected: c.Request.Method == http.MethodGet || slices.Contains(chosen, r)})
+	}
+	return row
+}
+
+// urgentReferrals reads the urgent referrals the agenda's red flags opened,
+// by ID (the API checked the meeting is in the user's scope).
+func (u *UI) urgentReferrals(ctx context.Context, items []cycle.AgendaItem) (map[string]store.Referral, error) {
+	var ids []string
+	for _, it := range items {
+		ids = append(ids, it.Urgent...)
+	}
+	out := map[string]store.Referral{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var rows []store.Referral
+	if err := u.o.Store.DB(ctx).Select("id", "service_type", "status").Where("id IN ?", ids).Find(&rows).Error; err != nil {
+		return nil, err
+	}
+	for _, r := range rows {
+		out[r.ID] = r
+	}
+	return out, nil
+}
+
+// agendaConcerns opens, for the LLCoP's field workers, the reasons
+// children were added to this meeting's agenda with a concern (sealed in
+// the database; each read is audited). Others see only that a concern was
+// raised. A concern added after the meeting opened belongs to a later one.
+// It renders the failure itself and returns false when the audit log
+// cannot be written.
+func (u *UI) agendaConcerns(c *gin.Context, m apiMeeting, items []cycle.AgendaItem) (map[string]store.AgendaConcern, bool) {
+	out := map[string]store.AgendaConcern{}
+	p := me(c)
+	if p.Role != auth.SiteCoordinator && p.Role != auth.Practitioner {
+		return out, true
+	}
+	var ids []string
+	for _, it := range items {
+		if it.Reason == cycle.AgendaConcern && it.Concern == "" {
+			ids = append(ids, it.CycleID)
+		}
+	}
+	if len(ids) == 0 {
+		return out, true
+	}
+	ctx := c.Request.Context()
+	row, err := u.o.Store.Meeting(ctx, m.ID)
+	if err != nil {
+		return out, true
+	}
+	var rows []store.AgendaConcern
+	if err := u.o.Store.DB(ctx).Where("id IN ?", ids).Find(&rows).Error; err != nil {
+		return out, true
+	}
+	for _, r := range rows {
+		if r.AddedAt.After(row.CreatedAt) {
+			continue
+		}
+		if !u.audit(c, r.SiteID, r.ChildID, "reason for adding the child to the agenda of "+m.ID+" (web)") {
+			return nil, false
+		}
+		out[r.ID] = r
+	}
+	return out, true
+}
+
+var planField = regexp.MustCompile(`^plans\[(\d+)\](?:\.actions\[(\d+)\])?\.?(\w*)(?:\[\d+\])?$`)
+
+// completeRowIndex marks, in the rows sent, the "complete the assessment" action.
+const completeRowIndex = -1
 
 // mapMinutesErrors puts the API's errors on plans[i].actions[j] next to the
 // rows they came from; sent maps the submitted plans and actions back to
-// children and rows ("plan=child:row,row;...").
+// children and rows ("plan=child:row,row;...", row "c" for completing the
+// assessment).
 func mapMinutesErrors(v *meetingView, errs map[string]string, sent string) {
 	planToChild := map[int]int{}
 	actionToRow := map[[2]int]int{}
@@ -185,7 +395,9 @@ func mapMinutesErrors(v *meetingView, errs map[string]string, sent string) {
 		ch, _ := strconv.Atoi(ci)
 		planToChild[p] = ch
 		for a, r := range strings.Split(rows, ",") {
-			if n, err := strconv.Atoi(r); err == nil {
+			if r == "c" {
+				actionToRow[[2]int{p, a}] = completeRowIndex
+			} else if n, err := strconv.Atoi(r); err == nil {
 				actionToRow[[2]int{p, a}] = n
 			}
 		}
@@ -207,7 +419,18 @@ func mapMinutesErrors(v *meetingView, errs map[string]string, sent string) {
 		}
 		a, _ := strconv.Atoi(m[2])
 		ri, ok := actionToRow[[2]int{p, a}]
-		if !ok || ri >= len(ch.Rows) {
+		if ok && ri == completeRowIndex && ch.Complete != nil {
+			switch m[3] {
+			case "owner":
+				ch.Complete.OwnerErr = msg
+			case "respondents":
+				ch.Complete.RespErr = msg
+			default:
+				ch.Complete.Err = msg
+			}
+			continue
+		}
+		if !ok || ri < 0 || ri >= len(ch.Rows) {
 			ch.Error = msg
 			continue
 		}
@@ -244,6 +467,11 @@ func (u *UI) minutes(c *gin.Context) {
 			plan.Actions = append(plan.Actions, cycle.PlanAction{Domain: domain, ServiceType: service, Note: note})
 			rows = append(rows, strconv.Itoa(j))
 		}
+		if prefix := fmt.Sprintf("p%d.ca", i); c.PostForm(prefix) == "on" {
+			plan.Actions = append(plan.Actions, cycle.PlanAction{Kind: cycle.ActionCompleteAssessment,
+				Owner: strings.TrimSpace(c.PostForm(prefix + ".owner")), Respondents: c.PostFormArray(prefix + ".resp")})
+			rows = append(rows, "c")
+		}
 		if len(plan.Actions) > 0 {
 			sent = append(sent, fmt.Sprintf("%d=%d:%s", len(in.Plans), i, strings.Join(rows, ",")))
 			in.Plans = append(in.Plans, plan)
@@ -256,7 +484,7 @@ func (u *UI) minutes(c *gin.Context) {
 	res := u.send(c, http.MethodPost, "/api/v1/meetings/"+meetingPath(c.Param("site"), c.Param("school"), c.Param("date"))+"/minutes", in)
 	if prob := res.problem(); prob != nil {
 		if len(in.Plans) == 0 && len(prob.Errors) > 0 {
-			prob.Errors = []cycle.FieldError{{Field: "plans", Code: "required", Message: "Record at least one action (a referral or a note) for at least one child."}}
+			prob.Errors = []cycle.FieldError{{Field: "plans", Code: "required", Message: "Record at least one action (a referral, a note or completing the assessment) for at least one child."}}
 		}
 		u.showMeeting(c, res.Status, prob, strings.Join(sent, ";"))
 		return

@@ -443,8 +443,8 @@ func (u *UI) compare(c *gin.Context) {
 		v.Rows = append(v.Rows, tr)
 	}
 	v.Chart = compareBars("compare", fmt.Sprintf("Risk by domain: wave %d and wave %d (share of assessed children)", v.A, v.B), v.LabelA, v.LabelB, rows)
-	v.Outcomes = pairs(ra.Outcomes, rb.Outcomes)
-	v.Referrals = pairs(ra.Referrals, rb.Referrals)
+	v.Outcomes = pairs(ra.Outcomes, rb.Outcomes, outcomeName)
+	v.Referrals = pairs(ra.Referrals, rb.Referrals, humanize)
 	v.RedFlags = [2]int{ra.RedFlags, rb.RedFlags}
 	v.Cohort = [2]int{ra.CohortSize, rb.CohortSize}
 	u.render(c, http.StatusOK, "compare", "Compare waves", v)
@@ -466,7 +466,7 @@ func fmtShare(s float64) string {
 	return fmt.Sprintf("%.0f%%", 100*s)
 }
 
-func pairs(a, b map[string]int) []countPair {
+func pairs(a, b map[string]int, label func(string) string) []countPair {
 	keys := map[string]bool{}
 	for k := range a {
 		keys[k] = true
@@ -476,7 +476,7 @@ func pairs(a, b map[string]int) []countPair {
 	}
 	var out []countPair
 	for k := range keys {
-		out = append(out, countPair{Label: humanize(k), A: a[k], B: b[k]})
+		out = append(out, countPair{Label: label(k), A: a[k], B: b[k]})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Label < out[j].Label })
 	return out

@@ -133,6 +133,7 @@ func (u *UI) Register(r *gin.Engine) {
 	r.GET("/cycles/:site/:wave/:child/forms/:respondent", u.page(auth.SiteCoordinator, auth.Practitioner), u.formPage)
 	r.POST("/cycles/:site/:wave/:child/forms/:respondent", u.page(auth.SiteCoordinator, auth.Practitioner), u.submitForm)
 	r.POST("/cycles/:site/:wave/:child/follow-ups", u.page(auth.SiteCoordinator, auth.Practitioner), u.followUp)
+	r.POST("/cycles/:site/:wave/:child/agenda", u.page(auth.SiteCoordinator, auth.Practitioner), u.addConcern)
 	r.POST("/referrals/:site/:wave/:child/:k/:action", u.page(auth.SiteCoordinator, auth.Practitioner), u.referralAction)
 
 	r.POST("/meetings", u.page(auth.SiteCoordinator, auth.Practitioner), u.holdMeeting)
@@ -239,6 +240,8 @@ var flashes = map[string]string{
 	"signed-out":  "You signed out.",
 	"imported":    "The class list was imported.",
 	"no-plan-yet": "No plan was recorded.",
+	"check-in":    "The check-in was recorded. The concerns ticked went to the safeguarding fast path: the social worker is being told now.",
+	"concern":     "The child was put on the next LLCoP agenda of the school.",
 }
 
 // render writes a page.
@@ -333,6 +336,33 @@ func stageName(s string) string {
 	return s
 }
 
+// outcomeNames and waveStatusNames say what an outcome or a wave status
+// means where a word or two would mislead; the rest read as humanize makes them.
+var outcomeNames = map[string]string{
+	cycle.OutcomeIncomplete:    "incomplete assessment",
+	cycle.OutcomePlanNotAgreed: "no plan agreed: carried to the next wave",
+}
+
+var waveStatusNames = map[string]string{
+	cycle.WaveReported: "reported, cycles still open",
+}
+
+// outcomeName labels a cycle's outcome (or a report's outcome key).
+func outcomeName(s string) string {
+	if n, ok := outcomeNames[s]; ok {
+		return humanize(n)
+	}
+	return humanize(s)
+}
+
+// waveStatusName labels a wave's status.
+func waveStatusName(s string) string {
+	if n, ok := waveStatusNames[s]; ok {
+		return humanize(n)
+	}
+	return humanize(s)
+}
+
 func humanize(s string) string {
 	s = strings.ReplaceAll(s, "_", " ")
 	if s == "" {
@@ -342,9 +372,11 @@ func humanize(s string) string {
 }
 
 var funcs = template.FuncMap{
-	"stage":    stageName,
-	"human":    humanize,
-	"language": languageName,
+	"stage":      stageName,
+	"human":      humanize,
+	"outcome":    outcomeName,
+	"waveStatus": waveStatusName,
+	"language":   languageName,
 	"date": func(t any) string {
 		switch v := t.(type) {
 		case time.Time:

@@ -9,10 +9,12 @@ import (
 	"net/url"
 	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
 
+	"github.com/khula-cop/khula/internal/api"
 	"github.com/khula-cop/khula/internal/auth"
 	"github.com/khula-cop/khula/internal/cycle"
 	"github.com/khula-cop/khula/internal/store"
@@ -105,10 +107,27 @@ type childView struct {
 	Phase      string
 	CanCapture bool
 	Key        string
-	Errors     map[string]string
-	Problem    string
+	// CheckIn is set when the cycle takes check-ins (the workflow decides).
+	CheckIn *checkInForm
+	Concern *concernForm
+	Events  []store.StageEvent
+}
+
+// checkInForm is the check-in (follow-up) form: a note and the concerns seen
+// at the visit, the instrument's red flags, each a safeguarding fast path.
+type checkInForm struct {
 	Note       string
-	Events     []store.StageEvent
+	Concerns   []choiceOption
+	Errors     map[string]string
+	ConcernErr string
+	Problem    string
+}
+
+// concernForm puts the child on the next LLCoP agenda of the school.
+type concernForm struct {
+	Reason, AddedBy string
+	Errors          map[string]string
+	Problem         string
 }
 
 type domainRow struct {
@@ -124,10 +143,18 @@ type planView struct {
 // child shows a child's page: the name (to those in scope), stage, timeline,
 // domain results, plans, referrals and forms.
 func (u *UI) child(c *gin.Context) {
-	u.showChild(c, http.StatusOK, nil, "")
+	u.showChild(c, http.StatusOK, "", nil)
 }
 
-func (u *UI) showChild(c *gin.Context, status int, errs map[string]string, problem string) {
+// Forms of the child's page, to say which one an API problem belongs to.
+const (
+	formCheckIn = "check-in"
+	formConcern = "concern"
+)
+
+// showChild draws the child's page; prob, when set, is the API's answer to
+// the form named, shown next to it with what was typed.
+func (u *UI) showChild(c *gin.Context, status int, form string, prob *api.Problem) {
 	siteID, n, ok := waveParams(c)
 	if !ok {
 		u.fail(c, http.StatusNotFound, "Not found", "no such cycle")
@@ -142,10 +169,7 @@ func (u *UI) showChild(c *gin.Context, status int, errs map[string]string, probl
 	ctx := c.Request.Context()
 	site, _ := u.o.Sites.Site(siteID)
 	v := childView{Detail: d, Ref: cycle.CycleRef{Site: siteID, Wave: n, Child: childID}, SiteName: site.Name,
-		CanCapture: me(c).Role != auth.ProgrammeManager, Key: uuid.NewString(), Errors: errs, Problem: problem, Note: c.PostForm("note")}
-	if v.Errors == nil {
-		v.Errors = map[string]string{}
-	}
+		CanCapture: me(c).Role != auth.ProgrammeManager, Key: uuid.NewString()}
 	if sc, ok := site.School(d.Cycle.SchoolID); ok {
 		v.SchoolName = sc.Name
 	}
@@ -208,8 +232,92 @@ func (u *UI) showChild(c *gin.Context, status int, errs map[string]string, probl
 			}
 		}
 	}
+	if v.CanCapture {
+		v.CheckIn = u.checkIn(c, siteID, d, form, prob)
+		v.Concern = concernFormOf(c, d, form, prob)
+	}
 	crumbs(c, navLink{Href: "/work", Label: "Today's work"})
 	u.render(c, status, "child", "Child "+childID, v)
+}
+
+// takesCheckIns says whether to offer the check-in form: once the child is
+// scored and until the cycle closes. The workflow has the last word (a
+// cycle started before check-ins took concerns answers 409, shown by the form).
+func takesCheckIns(d store.CycleDetail) bool {
+	if d.Cycle.Status != store.CycleOpen {
+		return false
+	}
+	switch d.Cycle.Stage {
+	case cycle.StagePlan, cycle.StageRefer, cycle.StageFollowUp, cycle.StageReassess:
+		return true
+	case cycle.StageAssess, cycle.StageScore:
+		return len(d.Scores) > 0
+	}
+	return false
+}
+
+// checkIn builds the check-in form (nil when the cycle takes none and no
+// answer to one is being shown).
+func (u *UI) checkIn(c *gin.Context, siteID string, d store.CycleDetail, form string, prob *api.Problem) *checkInForm {
+	if !takesCheckIns(d) && form != formCheckIn {
+		return nil
+	}
+	f := &checkInForm{Errors: map[string]string{}}
+	ticked := map[string]bool{}
+	if form == formCheckIn {
+		f.Note = c.PostForm("note")
+		for _, code := range c.PostFormArray("concerns") {
+			ticked[code] = true
+		}
+		f.Errors = fieldErrors(prob)
+		for _, fe := range prob.Errors {
+			if strings.HasPrefix(fe.Field, "concerns") && f.ConcernErr == "" {
+				f.ConcernErr = fe.Message
+			}
+		}
+		if len(prob.Errors) == 0 {
+			f.Problem = problemText(prob)
+		}
+	}
+	if in, err := u.instrumentOf(siteID); err == nil {
+		for k, rf := range in.RedFlags() {
+			// A notify-only flag records a declined answer on a form: it
+			// is not something seen at a visit.
+			if rf.NotifyOnly {
+				continue
+			}
+			f.Concerns = append(f.Concerns, choiceOption{Value: rf.Code, Label: rf.Reason, ID: fmt.Sprintf("concern-%d", k), Checked: ticked[rf.Code]})
+		}
+	}
+	return f
+}
+
+// concernFormOf builds the "put on the next LLCoP agenda" form for a cycle
+// past enrolment with consent (nil otherwise; the API decides either way).
+func concernFormOf(c *gin.Context, d store.CycleDetail, form string, prob *api.Problem) *concernForm {
+	switch {
+	case form == formConcern:
+	case d.Cycle.Stage == cycle.StageEnrol, d.Cycle.Stage == "",
+		d.Cycle.Outcome == cycle.OutcomeNoConsent, d.Cycle.Outcome == cycle.OutcomeWithdrawn:
+		return nil
+	}
+	f := &concernForm{AddedBy: recordedBy(me(c)), Errors: map[string]string{}}
+	if form == formConcern {
+		f.Reason, f.AddedBy = c.PostForm("reason"), c.PostForm("added_by")
+		f.Errors = fieldErrors(prob)
+		if len(prob.Errors) == 0 {
+			f.Problem = problemText(prob)
+		}
+	}
+	return f
+}
+
+// problemText is an API problem as one sentence or two.
+func problemText(p *api.Problem) string {
+	if p.Detail == "" {
+		return p.Title + "."
+	}
+	return p.Title + ": " + p.Detail + "."
 }
 
 // followUp records a check-in through the API.
@@ -220,12 +328,34 @@ func (u *UI) followUp(c *gin.Context) {
 		return
 	}
 	path := fmt.Sprintf("/api/v1/cycles/%s/%d/%s/follow-ups", url.PathEscape(siteID), n, url.PathEscape(c.Param("child")))
-	res := u.send(c, http.MethodPost, path, cycle.FollowUpInput{Note: c.PostForm("note"), RecordedBy: recordedBy(me(c))})
+	concerns := c.PostFormArray("concerns")
+	res := u.send(c, http.MethodPost, path, cycle.FollowUpInput{Note: c.PostForm("note"), RecordedBy: recordedBy(me(c)), Concerns: concerns})
 	if p := res.problem(); p != nil {
-		u.showChild(c, res.Status, fieldErrors(p), p.Title+". "+p.Detail)
+		u.showChild(c, res.Status, formCheckIn, p)
 		return
 	}
-	c.Redirect(http.StatusSeeOther, fmt.Sprintf("/cycles/%s/%d/%s?ok=follow-up", siteID, n, url.PathEscape(c.Param("child"))))
+	flash := "follow-up"
+	if len(concerns) > 0 {
+		flash = "check-in"
+	}
+	c.Redirect(http.StatusSeeOther, fmt.Sprintf("/cycles/%s/%d/%s?ok=%s", siteID, n, url.PathEscape(c.Param("child")), flash))
+}
+
+// addConcern puts the child on the next LLCoP agenda of the school through
+// the API (201); a refusal (409, 422) shows next to the form.
+func (u *UI) addConcern(c *gin.Context) {
+	siteID, n, ok := waveParams(c)
+	if !ok {
+		u.fail(c, http.StatusNotFound, "Not found", "no such cycle")
+		return
+	}
+	path := fmt.Sprintf("/api/v1/cycles/%s/%d/%s/agenda", url.PathEscape(siteID), n, url.PathEscape(c.Param("child")))
+	res := u.send(c, http.MethodPost, path, map[string]string{"reason": c.PostForm("reason"), "added_by": c.PostForm("added_by")})
+	if p := res.problem(); p != nil {
+		u.showChild(c, res.Status, formConcern, p)
+		return
+	}
+	c.Redirect(http.StatusSeeOther, fmt.Sprintf("/cycles/%s/%d/%s?ok=concern", siteID, n, url.PathEscape(c.Param("child"))))
 }
 
 // referralAction acknowledges a referral or records its outcome through the API.
