@@ -23,6 +23,7 @@ func TestRoleRouteMatrix(t *testing.T) {
 	ctx := context.Background()
 	f.temporal.On("ExecuteWorkflow", mock.Anything, mock.Anything, mock.Anything, mock.Anything).Return(nil, errors.New("engine down")).Maybe()
 	f.temporal.On("UpdateWorkflow", mock.Anything, mock.Anything).Return(nil, errors.New("engine down")).Maybe()
+	f.temporal.On("SignalWorkflow", mock.Anything, mock.Anything, mock.Anything, mock.Anything, mock.Anything).Return(errors.New("engine down")).Maybe()
 
 	people := map[string]users.Spec{
 		"manager":       {Role: auth.ProgrammeManager},
@@ -58,9 +59,12 @@ func TestRoleRouteMatrix(t *testing.T) {
 		{"POST", "/api/v1/waves", `{"site":"johannesburg","number":9,"day_length":"1s"}`, []string{"manager", "coord-jhb"}},
 		{"GET", "/api/v1/waves?site=johannesburg", "", []string{"manager", "coord-jhb", "sw-meadowland", "nurse-alex"}},
 		{"GET", "/api/v1/waves/johannesburg/3", "", []string{"manager", "coord-jhb", "sw-meadowland", "nurse-alex"}},
+		{"POST", "/api/v1/waves/johannesburg/3/close-window", `{"reason":"r"}`, []string{"manager", "coord-jhb"}},
 		{"GET", child, "", []string{"manager", "coord-jhb", "sw-meadowland"}},
 		{"POST", child + "/assessments", `{"phase":"baseline","respondent":"caregiver","answers":{},"submitted_by":"x"}`, []string{"coord-jhb", "sw-meadowland"}},
+		{"POST", child + "/close-window", `{"phase":"baseline"}`, []string{"manager", "coord-jhb", "sw-meadowland"}},
 		{"POST", child + "/follow-ups", `{"note":"n","recorded_by":"x"}`, []string{"coord-jhb", "sw-meadowland"}},
+		{"POST", child + "/agenda", `{"reason":"reading worries","added_by":"teacher"}`, []string{"coord-jhb", "sw-meadowland"}},
 		{"POST", "/api/v1/meetings", `{"site":"johannesburg","school":"meadowlands","date":"2026-03-05"}`, []string{"coord-jhb", "sw-meadowland"}},
 		{"GET", meeting, "", []string{"manager", "coord-jhb", "sw-meadowland"}},
 		{"POST", meeting + "/minutes", `{"plans":[],"recorded_by":"x"}`, []string{"coord-jhb", "sw-meadowland"}},

@@ -147,6 +147,8 @@ func (s *Server) Handler() http.Handler {
 
 	v1.POST("/referrals/:site/:wave/:child/:k/acknowledge", roles(fieldWorkers...), s.acknowledgeReferral)
 	v1.POST("/referrals/:site/:wave/:child/:k/outcome", roles(fieldWorkers...), s.referralOutcome)
+	s.windowRoutes(v1)
+	s.concernRoutes(v1)
 	s.privacyRoutes(v1)
 	if s.Mount != nil {
 		s.Mount(r)

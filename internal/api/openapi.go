@@ -36,6 +36,7 @@ type operation struct {
 	params       []obj
 	body         any    // a value of the request type, or csvBody
 	bodyDesc     string // describes the request body
+	bodyOptional bool   // the body may be left out
 	idempotent   bool   // takes an Idempotency-Key
 	ok           int
 	okBody       any // a value of the response type (nil: no body)
@@ -98,7 +99,17 @@ func operations() []operation {
 			errors: []int{404, 422}},
 		{method: "POST", path: "/api/v1/waves", id: "launchWave", summary: "Launch a wave", tag: "waves", roles: planners,
 			body: launchWaveRequest{}, ok: 202, okBody: launchWaveResponse{}, okDesc: "launched (200 with existing: true when the wave was launched before)",
-			errors: []int{409, 422, 502, 503}},
+			errors: []int{409, 422, 502, 503},
+			description: "day_length compresses time for a demonstration (khula dev only). hold_windows, only with day_length, hands closing the windows to the launcher: " +
+				"every deadline that decides an outcome (the assessment window, the reassessment window, the plan give-up) runs as a backstop four times its length, and at least ten minutes past it, " +
+				"the report waits for the cycles, and the launcher closes the windows with POST .../close-window when the forms it expects are in " +
+				"(window_due says when the window is due; window_close is the backstop). Referral SLAs are unchanged."},
+		{method: "POST", path: "/api/v1/waves/{site}/{wave}/close-window", id: "closeWaveWindow", summary: "Close a wave's assessment window now", tag: "waves",
+			roles: planners, params: []obj{siteParam, waveParam}, body: closeWaveWindowRequest{}, bodyOptional: true, idempotent: true,
+			ok: 202, okBody: closeWaveWindowResponse{}, okDesc: "the wave closes its window and each open cycle's wait for baseline forms",
+			errors: []int{404, 409, 422, 502, 503},
+			description: "Forms not in by then are not awaited any longer: each cycle is scored on the forms it has, or closes not_assessed without any. " +
+				"409 when the wave is already closing or closed. A wave launched with hold_windows waits for this (or its backstop) rather than its timer."},
 		{method: "GET", path: "/api/v1/waves", id: "listWaves", summary: "Waves, newest first", tag: "waves", roles: viewers,
 			params: []obj{queryParam("site", "only this site", obj{"type": "string"}), limitQuery(50, 200), afterQuery}, ok: 200, okBody: wavePage{}, errors: []int{404, 422}},
 		{method: "GET", path: "/api/v1/waves/{site}/{wave}", id: "getWave", summary: "A wave: progress by stage and school; the report once closed", tag: "waves",
@@ -109,9 +120,19 @@ func operations() []operation {
 			roles: fieldWorkers, params: []obj{siteParam, waveParam, childParam}, body: cycle.SubmitAssessmentInput{}, idempotent: true,
 			ok: 200, okBody: cycle.SubmitAssessmentResult{}, errors: []int{404, 409, 422, 502, 503},
 			description: "Answers are checked by the cycle's validator against the instrument (types, choices, ranges, skip logic, required items): every problem comes back as a 422 field error such as answers.sdq01: invalid_choice; nothing is recorded."},
-		{method: "POST", path: "/api/v1/cycles/{site}/{wave}/{child}/follow-ups", id: "recordFollowUp", summary: "A practitioner's check-in while referrals are open", tag: "cycles",
+		{method: "POST", path: "/api/v1/cycles/{site}/{wave}/{child}/close-window", id: "closeCycleWindow", summary: "End a child's wait for a phase's forms now", tag: "cycles",
+			roles: viewers, params: []obj{siteParam, waveParam, childParam}, body: closeCycleWindowRequest{}, idempotent: true,
+			ok: 202, okBody: closeCycleWindowResponse{}, okDesc: "the cycle stops waiting for the phase's forms (a cycle not waiting for them ignores it)",
+			errors:      []int{404, 409, 422, 502, 503},
+			description: "phase is baseline or reassessment. The cycle goes on with the forms it has; 409 when the cycle has closed. Audited as a write of the child's record."},
+		{method: "POST", path: "/api/v1/cycles/{site}/{wave}/{child}/follow-ups", id: "recordFollowUp", summary: "A practitioner's check-in, with any red-flag concerns seen", tag: "cycles",
 			roles: fieldWorkers, params: []obj{siteParam, waveParam, childParam}, body: cycle.FollowUpInput{}, idempotent: true,
-			ok: 200, okBody: cycle.FollowUpResult{}, errors: []int{404, 409, 422, 502, 503}},
+			ok: 200, okBody: cycle.FollowUpResult{}, errors: []int{404, 409, 422, 502, 503},
+			description: "Accepted from scoring until the cycle closes. concerns are red-flag codes of the child's instrument: each opens the safeguarding fast path at once (urgent referral to the flag's declared service, the safeguarding social worker told); an unknown code is a 422 field error."},
+		{method: "POST", path: "/api/v1/cycles/{site}/{wave}/{child}/agenda", id: "addConcern", summary: "Put a child on the next LLCoP agenda with a reason", tag: "cycles",
+			roles: fieldWorkers, params: []obj{siteParam, waveParam, childParam}, body: addConcernRequest{},
+			ok: 201, okBody: addConcernResponse{}, errors: []int{404, 409, 422, 503},
+			description: "Any consenting child of the school, whatever the risk (a teacher's concern). The reason is sealed at rest. The meeting's plan goes to the child's cycle, or, when the cycle has closed, the meeting makes the plan's referrals itself. 409 when the child has no consent this wave or is already on the agenda with a concern."},
 		{method: "POST", path: "/api/v1/meetings", id: "startMeeting", summary: "Hold an LLCoP meeting now", tag: "meetings", roles: fieldWorkers,
 			body: startMeetingRequest{}, ok: 202, okBody: meetingStarted{}, errors: []int{409, 422, 502, 503}},
 		{method: "GET", path: "/api/v1/meetings/{site}/{school}/{date}", id: "getMeeting", summary: "A meeting and its agenda", tag: "meetings", roles: viewers,
@@ -373,7 +394,7 @@ func OpenAPI() map[string]any {
 			o["requestBody"] = obj{"required": true, "content": obj{"text/csv": obj{"schema": obj{"type": "string"},
 				"example": strings.Join(CohortColumns, ",") + "\nmeadowlands,Lerato,Example,female,2020-02-14,R,Nomsa,Example,+27 82 000 0000,zu,caregiver,parent,2026-01-20\n"}}}
 		default:
-			o["requestBody"] = obj{"required": true, "content": obj{"application/json": obj{"schema": sc.of(reflect.TypeOf(b))}}}
+			o["requestBody"] = obj{"required": !op.bodyOptional, "content": obj{"application/json": obj{"schema": sc.of(reflect.TypeOf(b))}}}
 		}
 		responses := obj{}
 		okDesc := op.okDesc

@@ -43,6 +43,8 @@ func TimingFor(site *sites.Site, dayLength time.Duration) cycle.Timing {
 		ReassessAfter:      scale(d.ReassessAfter),
 		ReassessmentWindow: scale(d.ReassessmentWindow),
 		MinutesDeadline:    scale(sites.Duration(7 * realDay)),
+		PlanGiveUpAfter:    scale(d.PlanGiveUp()),
+		ReportAfter:        scale(d.Report()),
 		ProgressEvery:      6 * time.Hour,
 	}
 	if dayLength > 0 && dayLength < realDay {
@@ -64,6 +66,11 @@ type launchWaveRequest struct {
 	// DayLength compresses time for a demonstration, e.g. "250ms".
 	DayLength string `json:"day_length"`
 	PageSize  int    `json:"page_size"`
+	// HoldWindows (simulated waves only, with day_length) leaves closing the
+	// windows to the launcher: every deadline that decides an outcome gets a
+	// backstop (holdDeadline), and the launcher closes the
+	// assessment and reassessment windows through the close-window routes.
+	HoldWindows bool `json:"hold_windows,omitempty"`
 }
 
 type launchWaveResponse struct {
@@ -72,6 +79,36 @@ type launchWaveResponse struct {
 	WindowOpen  time.Time `json:"window_open"`
 	WindowClose time.Time `json:"window_close"`
 	DayLength   string    `json:"day_length,omitempty"`
+	// HoldWindows echoes the launch option; WindowDue is then when the
+	// launcher is expected to close the window (WindowClose is the backstop).
+	HoldWindows bool       `json:"hold_windows,omitempty"`
+	WindowDue   *time.Time `json:"window_due,omitempty"`
+}
+
+// HoldBackstop is how many times its length a deadline that decides an
+// outcome runs in a wave launched with hold_windows, and HoldFloor the least
+// it runs past its length in real time: long enough that the launcher, not a
+// race against a timer, closes it, even on a loaded machine where starting
+// the cycles alone takes minutes of a compressed window.
+const (
+	HoldBackstop = 4
+	HoldFloor    = 10 * time.Minute
+)
+
+// holdDeadline is the backstop of a deadline d after its start.
+func holdDeadline(d time.Duration) time.Duration {
+	return max(HoldBackstop*d, d+HoldFloor)
+}
+
+// holdTiming stretches the deadlines of t that decide a cycle's outcome to
+// their backstops. Referral SLAs stay: a service's silence is its answer.
+// The report waits for the longest a cycle can still run once the window
+// has closed (plan, reassessment), so that no cycle is reported open.
+func holdTiming(t cycle.Timing) cycle.Timing {
+	t.ReportAfter = holdDeadline(t.ReportAfter + t.PlanGiveUpAfter + t.ReassessAfter + t.ReassessmentWindow)
+	t.ReassessmentWindow = holdDeadline(t.ReassessmentWindow)
+	t.PlanGiveUpAfter = holdDeadline(t.PlanGiveUpAfter)
+	return t
 }
 
 func (s *Server) launchWave(c *gin.Context) {
@@ -102,6 +139,9 @@ func (s *Server) launchWave(c *gin.Context) {
 		default:
 			dayLength = d
 		}
+	}
+	if req.HoldWindows && req.DayLength == "" {
+		fe.add("hold_windows", "requires_day_length", "hold_windows is only for simulated waves: give day_length too")
 	}
 	if req.PageSize < 0 || req.PageSize > 2000 {
 		fe.add("page_size", "out_of_range", "page_size must be from 1 to 2000")
@@ -144,15 +184,23 @@ func (s *Server) launchWave(c *gin.Context) {
 	if !s.inSite(c, site.ID) {
 		return
 	}
+	timing, due := TimingFor(site, dayLength), closeAt
+	if req.HoldWindows {
+		timing = holdTiming(timing)
+		closeAt = open.Add(holdDeadline(due.Sub(open)))
+	}
 	in := cycle.WaveInput{
 		SiteID: site.ID, Number: req.Number, WindowOpen: open, WindowClose: closeAt, Instrument: ref,
-		Respondents: site.Respondents, Timing: TimingFor(site, dayLength), ServiceTypes: site.ServiceTypes(),
+		Respondents: site.Respondents, Timing: timing, ServiceTypes: site.ServiceTypes(),
 		PageSize: req.PageSize, DayLength: dayLength,
 	}
 	id := cycle.WaveID(site.ID, req.Number)
 	resp := launchWaveResponse{WaveID: id, WindowOpen: open, WindowClose: closeAt}
 	if dayLength > 0 {
 		resp.DayLength = dayLength.String()
+	}
+	if req.HoldWindows {
+		resp.HoldWindows, resp.WindowDue = true, &due
 	}
 	_, err := s.Temporal.ExecuteWorkflow(c.Request.Context(), client.StartWorkflowOptions{
 		ID:                       id,

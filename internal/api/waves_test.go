@@ -112,11 +112,13 @@ func TestLaunchWave(t *testing.T) {
 	realTiming := cycle.Timing{
 		ReminderEvery: days(7), PlanDeadline: days(21), UrgentReferralSLA: time.Hour, ReferralAckSLA: days(5), ReferralSLA: days(30),
 		FollowUpEvery: days(14), ReassessAfter: days(90), ReassessmentWindow: days(21), MinutesDeadline: days(7), ProgressEvery: 6 * time.Hour,
+		PlanGiveUpAfter: days(63), ReportAfter: days(30),
 	}
 	// A 1h day divides every site duration by 24.
 	hourTiming := cycle.Timing{
 		ReminderEvery: 7 * time.Hour, PlanDeadline: 21 * time.Hour, UrgentReferralSLA: 150 * time.Second, ReferralAckSLA: 5 * time.Hour, ReferralSLA: 30 * time.Hour,
 		FollowUpEvery: 14 * time.Hour, ReassessAfter: 90 * time.Hour, ReassessmentWindow: 21 * time.Hour, MinutesDeadline: 7 * time.Hour, ProgressEvery: time.Hour,
+		PlanGiveUpAfter: 63 * time.Hour, ReportAfter: 30 * time.Hour,
 	}
 	cases := []struct {
 		name       string
@@ -172,6 +174,7 @@ func TestLaunchWave(t *testing.T) {
 				Timing: cycle.Timing{
 					ReminderEvery: days(14), PlanDeadline: days(35), UrgentReferralSLA: 4 * time.Hour, ReferralAckSLA: days(10), ReferralSLA: days(60),
 					FollowUpEvery: days(21), ReassessAfter: days(120), ReassessmentWindow: days(42), MinutesDeadline: days(7), ProgressEvery: 6 * time.Hour,
+					PlanGiveUpAfter: days(105), ReportAfter: days(42),
 				},
 				ServiceTypes: []string{"clinic", "family_strengthening", "food_relief", "home_affairs", "outreach", "sassa", "school_support", "social_development"},
 			},

@@ -67,7 +67,7 @@ starting again on the same data directory resumes every workflow.`,
 	f.StringVar(&opts.DataDir, "data-dir", envOr("KHULA_DATA_DIR", ".khula"), "where the engine, database and dev key live ($KHULA_DATA_DIR)")
 	f.StringVar(&opts.Addr, "addr", envOr("KHULA_ADDR", "127.0.0.1:8080"), "HTTP API address ($KHULA_ADDR)")
 	f.StringVar(&opts.SitesDir, "sites-dir", envOr("KHULA_SITES_DIR", ""), "site configurations (default ./sites, else the built-in ones) ($KHULA_SITES_DIR)")
-	f.StringVar(&opts.GrowthDir, "growth-dir", envOr("KHULA_WHO_GROWTH_DIR", ""), "WHO growth reference tables ($KHULA_WHO_GROWTH_DIR; default ../shared/data/who-growth)")
+	f.StringVar(&opts.GrowthDir, "growth-dir", envOr("KHULA_WHO_GROWTH_DIR", ""), "directory of WHO growth reference tables to use instead of the built-in ones ($KHULA_WHO_GROWTH_DIR)")
 	f.IntVar(&opts.TemporalPort, "temporal-port", port, "embedded Temporal frontend port ($KHULA_TEMPORAL_PORT)")
 	f.StringVar(&opts.DemoSite, "demo-site", envOr("KHULA_DEMO_SITE", "johannesburg"), "site to seed with made-up children when the database is empty (\"\" for none)")
 	f.BoolVar(&withSim, "simulate", false, "launch a wave and play the practitioners once khula is up")

@@ -14,6 +14,17 @@ import (
 	"github.com/khula-cop/khula/internal/simulate"
 )
 
+// budget is want, or less when the test's deadline (go test -timeout, 10
+// minutes by default) is nearer: a wait that cannot finish in time fails the
+// test with what it waited for, rather than the whole run panicking at the
+// deadline. A minute is kept for stopping the processes and cleaning up.
+func budget(t *testing.T, want time.Duration) time.Duration {
+	if dl, ok := t.Deadline(); ok {
+		return max(min(want, time.Until(dl)-time.Minute), time.Second)
+	}
+	return want
+}
+
 // TestKillDashNineMidWave kills `khula dev` with SIGKILL in the middle of a
 // wave, starts it again on the same data directory and plays the wave to
 // its end: every cycle completes, nothing is recorded twice, and no
@@ -38,12 +49,12 @@ func TestKillDashNineMidWave(t *testing.T) {
 	sim := func(ctx context.Context) (simulate.Summary, error) {
 		return simulate.RunSummary(ctx, simulate.Options{
 			Addr: base, Token: token(), Site: "johannesburg", Wave: 1, DayLength: 200 * time.Millisecond,
-			SitesDir: sitesDir, Timeout: 4 * time.Minute, Out: testLog{t, "simulate"},
+			SitesDir: sitesDir, Timeout: budget(t, 4*time.Minute), RequestTimeout: 20 * time.Second, Out: testLog{t, "simulate"},
 		})
 	}
 
 	first := start(t, "dev#1", bin, env, args...)
-	first.waitFor(t, "khula dev is running", 3*time.Minute)
+	first.waitFor(t, "khula dev is running", budget(t, 2*time.Minute))
 	ctx, cancel := context.WithTimeout(context.Background(), 9*time.Second)
 	if _, err := sim(ctx); err == nil {
 		t.Fatal("the wave closed before the kill; the test needs it mid-way")
@@ -55,7 +66,7 @@ func TestKillDashNineMidWave(t *testing.T) {
 	_ = first.cmd.Wait()
 
 	second := start(t, "dev#2", bin, env, args...)
-	second.waitFor(t, "khula dev is running", 3*time.Minute)
+	second.waitFor(t, "khula dev is running", budget(t, 2*time.Minute))
 	sum, err := sim(context.Background())
 	if err != nil {
 		t.Fatal(err)

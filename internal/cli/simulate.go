@@ -33,7 +33,12 @@ func newSimulateCmd(g *globals) *cobra.Command {
 children, teachers and nurses answering (with made-up personas: most children
 low risk, some at risk, a few red flags, a few forms never returned), LLCoP
 meetings agreeing plans, services acknowledging and closing referrals,
-follow-ups and reassessments. It prints progress by stage until the wave closes.`,
+follow-ups and reassessments. It prints progress by stage until the wave closes.
+
+The wave is launched with hold_windows: the simulator itself closes the
+assessment window (and a reassessment wait whose form will never come) once
+every form its personas return is in and the window's simulated days have
+passed, so the outcome is the same on a slow or loaded machine.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			o.Out = g.stdout

@@ -146,12 +146,16 @@ func (a *Answerer) Plan(it cycle.AgendaItem, available []string) []cycle.PlanAct
 		}
 		out = append(out, act)
 	}
+	if len(out) == 0 && len(it.Unassessed) > 0 {
+		// On the agenda for an incomplete assessment: the respondent who
+		// never answered will not answer now, so watch what was not assessed.
+		out = append(out, cycle.PlanAction{Domain: it.Unassessed[0], Note: "Not assessed: watch at school and at the next visit (simulated plan)."})
+	}
 	if len(out) == 0 {
 		// On the agenda without a domain at risk (a red flag alone): keep watching.
 		d := "protection"
-		for dom := range it.Domains {
-			d = dom
-			break
+		if _, ok := it.Domains[d]; !ok && len(domains) > 0 {
+			d = domains[0]
 		}
 		out = append(out, cycle.PlanAction{Domain: d, Note: "Keep under review (simulated plan)."})
 	}

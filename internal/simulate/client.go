@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"syscall"
 	"time"
 )
 
@@ -15,7 +17,9 @@ import (
 type apiClient struct {
 	base  string
 	token string
-	http  *http.Client
+	// timeout bounds each call (the caller's context bounds them all).
+	timeout time.Duration
+	http    *http.Client
 }
 
 // apiError is a problem document returned by the API.
@@ -48,6 +52,36 @@ func statusOf(err error) int {
 	return 0
 }
 
+// errCallTimedOut marks a call that took longer than the per-call timeout
+// while the simulation itself still had time.
+var errCallTimedOut = errors.New("the API did not answer in time")
+
+// isTransient reports whether err is a failure a practitioner would answer
+// by trying again later: a call that timed out, a connection refused or
+// dropped (khula restarting). Answers from the API are not transient
+// (except 503, which callers check by status).
+func isTransient(err error) bool {
+	if err == nil || statusOf(err) != 0 {
+		return false
+	}
+	if errors.Is(err, errCallTimedOut) {
+		return true
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false // the simulation itself is over
+	}
+	var ne net.Error
+	if errors.As(err, &ne) {
+		return true
+	}
+	return errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF)
+}
+
+// retryable reports whether an action should be tried again later.
+func retryable(err error) bool {
+	return statusOf(err) == http.StatusServiceUnavailable || isTransient(err)
+}
+
 func (c *apiClient) do(ctx context.Context, method, path, idemKey string, body, out any) error {
 	var rd io.Reader
 	if body != nil {
@@ -57,7 +91,12 @@ func (c *apiClient) do(ctx context.Context, method, path, idemKey string, body, 
 		}
 		rd = bytes.NewReader(b)
 	}
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	parent := ctx
+	timeout := c.timeout
+	if timeout <= 0 {
+		timeout = 30 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
 	if err != nil {
@@ -72,14 +111,20 @@ func (c *apiClient) do(ctx context.Context, method, path, idemKey string, body, 
 	if idemKey != "" {
 		req.Header.Set("Idempotency-Key", idemKey)
 	}
+	failed := func(err error) error {
+		if parent.Err() == nil && ctx.Err() != nil {
+			return fmt.Errorf("%s %s: %w after %s", method, path, errCallTimedOut, timeout)
+		}
+		return fmt.Errorf("%s %s: %w", method, path, err)
+	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return fmt.Errorf("%s %s: %w", method, path, err)
+		return failed(err)
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
 	if err != nil {
-		return fmt.Errorf("%s %s: %w", method, path, err)
+		return failed(err)
 	}
 	if resp.StatusCode >= 400 {
 		ae := &apiError{Status: resp.StatusCode}

@@ -4,6 +4,12 @@
 // agree plans, acknowledges and closes referrals as services, records
 // follow-ups and reassessments, and prints progress by stage until the wave
 // closes. Children's answers follow made-up personas; no real data is used.
+//
+// The wave is launched with hold_windows: no outcome is decided by a form
+// racing a timer. The simulator closes the assessment window itself (and a
+// cycle's reassessment wait, when a form will never come) once every form
+// its personas will return is in and the window's simulated days have
+// passed, so a slow or loaded machine plays the same wave to the same end.
 package simulate
 
 import (
@@ -34,6 +40,8 @@ type Options struct {
 	Concurrency int
 	// Timeout gives up if the wave has not closed by then.
 	Timeout time.Duration
+	// RequestTimeout bounds each call to the API (default 30s).
+	RequestTimeout time.Duration
 	// SitesDir is where to read the site's instrument for plausible answers ("" = built in).
 	SitesDir string
 	Seed     uint64
@@ -42,7 +50,7 @@ type Options struct {
 	// benchmark measures throughput, not the window closing).
 	EveryoneAnswers bool
 	// WindowClose, when set, is how long after launch the assessment window
-	// closes (default: the site's window on compressed time).
+	// is due to close (default: the site's window on compressed time).
 	WindowClose time.Duration
 	// Quiet prints only the final report.
 	Quiet bool
@@ -60,6 +68,9 @@ func (o *Options) defaults() {
 	}
 	if o.Timeout == 0 {
 		o.Timeout = 10 * time.Minute
+	}
+	if o.RequestTimeout <= 0 {
+		o.RequestTimeout = 30 * time.Second
 	}
 	if o.Seed == 0 {
 		o.Seed = 7
@@ -79,10 +90,11 @@ type Summary struct {
 }
 
 type siteView struct {
-	ID           string   `json:"id"`
-	SyncEvery    string   `json:"sync_every"`
-	Respondents  []string `json:"respondents"`
-	ServiceTypes []string `json:"service_types"`
+	ID           string            `json:"id"`
+	SyncEvery    string            `json:"sync_every"`
+	Durations    map[string]string `json:"durations"`
+	Respondents  []string          `json:"respondents"`
+	ServiceTypes []string          `json:"service_types"`
 	Schools      []struct {
 		ID string `json:"id"`
 	} `json:"schools"`
@@ -99,12 +111,7 @@ type waveView struct {
 }
 
 type workView struct {
-	Forms []struct {
-		CycleID     string   `json:"cycle_id"`
-		SchoolID    string   `json:"school_id"`
-		Phase       string   `json:"phase"`
-		Respondents []string `json:"respondents"`
-	} `json:"forms"`
+	Forms        []formDue      `json:"forms"`
 	PlanBySchool map[string]int `json:"awaiting_plan_by_school"`
 	Meetings     []struct {
 		ID       string `json:"ID"`
@@ -117,6 +124,16 @@ type workView struct {
 		Domain string `json:"Domain"`
 	} `json:"referrals"`
 	FollowUps []string `json:"follow_ups"`
+	// Next holds, per list, the cursor of its next page when it has more.
+	Next map[string]string `json:"next"`
+}
+
+// formDue is one cycle's outstanding forms of a phase.
+type formDue = struct {
+	CycleID     string   `json:"cycle_id"`
+	SchoolID    string   `json:"school_id"`
+	Phase       string   `json:"phase"`
+	Respondents []string `json:"respondents"`
 }
 
 // sim holds a running simulation's state.
@@ -130,12 +147,30 @@ type sim struct {
 	// syncDays is the simulated days between syncs at a site whose forms
 	// arrive in batches (0: online).
 	syncDays float64
+	// windowOpen is when the wave's assessment window opened; windowDays and
+	// reassessDays are the windows' lengths in simulated days: the
+	// simulator closes a window no earlier than that.
+	windowOpen   time.Time
+	windowDays   float64
+	reassessDays float64
+	// windowClosed is set once the wave's assessment window has closed
+	// (the simulator closed it, or found it closing): no baseline form is
+	// submitted after that.
+	windowClosed bool
+
+	// jobs are the actions running in the background, in pools of slots.
+	jobs  sync.WaitGroup
+	pools map[string]chan struct{}
 
 	mu       sync.Mutex
 	done     map[string]bool // actions already taken, by key
 	firstSaw map[string]time.Time
 	meetings map[string]time.Time // school -> last meeting started
 	actions  map[string]int
+	// busy counts the jobs queued or running per wait they belong to.
+	busy map[string]int
+	// err is the first hard error a job hit.
+	err error
 }
 
 // Run launches a wave and plays it to the end.
@@ -151,10 +186,14 @@ func RunSummary(ctx context.Context, opts Options) (Summary, error) {
 		return Summary{}, errors.New("simulate: --addr is required, e.g. http://127.0.0.1:8080")
 	}
 	s := &sim{
-		opts: opts, api: &apiClient{base: opts.Addr, token: opts.Token, http: &http.Client{}},
+		opts: opts, api: &apiClient{base: opts.Addr, token: opts.Token, timeout: opts.RequestTimeout, http: &http.Client{Timeout: opts.RequestTimeout + 5*time.Second}},
 		done: map[string]bool{}, firstSaw: map[string]time.Time{}, meetings: map[string]time.Time{}, actions: map[string]int{},
+		busy: map[string]int{}, pools: map[string]chan struct{}{formPool: make(chan struct{}, opts.Concurrency), otherPool: make(chan struct{}, opts.Concurrency)},
 	}
 	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
+	defer cancel()
+	// Whatever ends the simulation, no action outlives it.
+	defer s.jobs.Wait()
 	defer cancel()
 	if err := s.api.do(ctx, http.MethodGet, "/api/v1/sites/"+opts.Site, "", nil, &s.site); err != nil {
 		return Summary{}, fmt.Errorf("simulate: is khula dev running at %s? %w", opts.Addr, err)
@@ -167,19 +206,38 @@ func RunSummary(ctx context.Context, opts Options) (Summary, error) {
 		s.syncDays = float64(d.D()) / float64(24*time.Hour)
 	}
 	var err error
+	if s.windowDays, err = s.siteDays("assessment_window"); err != nil {
+		return Summary{}, err
+	}
+	if s.reassessDays, err = s.siteDays("reassessment_window"); err != nil {
+		return Summary{}, err
+	}
 	if s.answers, err = NewAnswerer(opts.SitesDir, opts.Site, opts.Seed); err != nil {
 		return Summary{}, err
 	}
 	s.answers.everyoneAnswers = opts.EveryoneAnswers
-	if err := s.launch(ctx); err != nil {
+	if err := s.launchWave(ctx); err != nil {
 		return Summary{}, err
 	}
 	sum, err := s.loop(ctx)
-	sum.Actions = s.actions
+	sum.Actions = s.counts()
 	return sum, err
 }
 
-func (s *sim) launch(ctx context.Context) error {
+// siteDays reads one of the site's durations in days.
+func (s *sim) siteDays(name string) (float64, error) {
+	raw, ok := s.site.Durations[name]
+	if !ok {
+		return 0, fmt.Errorf("simulate: site %s does not say its %s", s.opts.Site, name)
+	}
+	d, err := sites.ParseDuration(raw)
+	if err != nil {
+		return 0, fmt.Errorf("simulate: site %s %s: %w", s.opts.Site, name, err)
+	}
+	return float64(d.D()) / float64(24*time.Hour), nil
+}
+
+func (s *sim) launchWave(ctx context.Context) error {
 	s.wave = s.opts.Wave
 	if s.wave == 0 {
 		var list struct {
@@ -193,25 +251,32 @@ func (s *sim) launch(ctx context.Context) error {
 		}
 		s.wave++
 	}
-	body := map[string]any{"site": s.opts.Site, "number": s.wave, "day_length": s.opts.DayLength.String()}
+	// hold_windows: the windows are the simulator's to close, once the forms
+	// it will return are in, not a timer's (the timers are backstops).
+	body := map[string]any{"site": s.opts.Site, "number": s.wave, "day_length": s.opts.DayLength.String(), "hold_windows": true}
 	if s.opts.WindowClose > 0 {
 		body["window_close"] = time.Now().Add(s.opts.WindowClose).UTC()
+		s.windowDays = s.simDays(s.opts.WindowClose)
 	}
 	var resp struct {
 		WaveID      string    `json:"wave_id"`
 		Existing    bool      `json:"existing"`
+		WindowOpen  time.Time `json:"window_open"`
 		WindowClose time.Time `json:"window_close"`
 	}
 	if err := s.api.do(ctx, http.MethodPost, "/api/v1/waves", fmt.Sprintf("sim-wave-%s-%d", s.opts.Site, s.wave), body, &resp); err != nil {
 		return fmt.Errorf("simulate: launching wave %d: %w", s.wave, err)
 	}
-	s.start = time.Now()
+	s.start, s.windowOpen = time.Now(), resp.WindowOpen
+	if s.windowOpen.IsZero() || s.windowOpen.After(s.start) {
+		s.windowOpen = s.start
+	}
 	verb := "launched"
 	if resp.Existing {
 		verb = "resumed"
 	}
-	fmt.Fprintf(s.opts.Out, "%s %s: one simulated day lasts %s; the assessment window closes at %s\n",
-		verb, resp.WaveID, s.opts.DayLength, resp.WindowClose.Local().Format("15:04:05"))
+	fmt.Fprintf(s.opts.Out, "%s %s: one simulated day lasts %s; the simulator closes the assessment window after %.0f days, once every form it will return is in\n",
+		verb, resp.WaveID, s.opts.DayLength, s.windowDays)
 	fmt.Fprintf(s.opts.Out, "playing caregivers, children, teachers, nurses, LLCoP meetings and services...\n")
 	if s.syncDays > 0 {
 		fmt.Fprintf(s.opts.Out, "forms are captured offline and arrive in batches every %.0f simulated days\n", s.syncDays)
@@ -227,19 +292,28 @@ func (s *sim) loop(ctx context.Context) (Summary, error) {
 	tick := time.NewTicker(max(s.opts.DayLength/2, 100*time.Millisecond))
 	defer tick.Stop()
 	lastPrint := time.Time{}
+	gaveUp := func() (Summary, error) {
+		return Summary{WaveID: waveID, Duration: time.Since(s.start)}, fmt.Errorf("simulate: gave up waiting for %s to close: %w", waveID, ctx.Err())
+	}
 	for {
 		select {
 		case <-ctx.Done():
-			return Summary{WaveID: waveID, Duration: time.Since(s.start)}, fmt.Errorf("simulate: gave up waiting for %s to close: %w", waveID, ctx.Err())
+			return gaveUp()
 		case <-tick.C:
 		}
 		var w waveView
 		err := s.api.do(ctx, http.MethodGet, fmt.Sprintf("/api/v1/waves/%s/%d", s.opts.Site, s.wave), "", nil, &w)
-		if statusOf(err) == http.StatusServiceUnavailable {
+		if ctx.Err() != nil {
+			return gaveUp()
+		}
+		if statusOf(err) == http.StatusServiceUnavailable || isTransient(err) {
 			continue // the database or engine is down for a moment: try again
 		}
 		if err != nil && statusOf(err) != http.StatusNotFound {
 			return Summary{WaveID: waveID}, fmt.Errorf("simulate: reading progress: %w", err)
+		}
+		if err := s.failed(); err != nil {
+			return Summary{WaveID: waveID}, err
 		}
 		if !s.opts.Quiet && (time.Since(lastPrint) >= time.Second || w.Status == "closed") {
 			s.printProgress(w)
@@ -250,7 +324,10 @@ func (s *sim) loop(ctx context.Context) (Summary, error) {
 			s.printReport(sum)
 			return sum, nil
 		}
-		if err := s.step(ctx); err != nil {
+		if err := s.step(ctx, w); err != nil {
+			if ctx.Err() != nil {
+				return gaveUp()
+			}
 			return Summary{WaveID: waveID}, err
 		}
 	}
@@ -294,7 +371,7 @@ func (s *sim) printReport(sum Summary) {
 		}
 		fmt.Fprintln(out, line)
 	}
-	fmt.Fprintf(out, "  practitioner actions: %s\n", formatCounts(s.actions))
+	fmt.Fprintf(out, "  practitioner actions: %s\n", formatCounts(s.counts()))
 }
 
 func formatCounts(m map[string]int) string {
