@@ -170,13 +170,23 @@ func (w *Workflows) Wave(ctx workflow.Context, in cycle.WaveInput) (cycle.WaveRe
 			return cycle.WaveReport{}, workflow.NewContinueAsNewError(ctx, WaveWorkflowName, in)
 		}
 	}
+	// Waves closed by earlier releases did not export: replay keeps them so.
+	export := func() bool {
+		return workflow.GetVersion(ctx, "export-wave-aggregates", workflow.DefaultVersion, 1) == 1
+	}
+	return closeWave(ctx, in, waveID, &progress, record, export)
+}
+
+// closeWave writes the final report, marks the wave closed and, where
+// export says so, pushes its aggregates to the site's export plugin.
+func closeWave(ctx workflow.Context, in cycle.WaveInput, waveID string, progress *cycle.WaveProgress,
+	record func(string) cycle.WaveRecord, export func() bool) (cycle.WaveReport, error) {
 	var report cycle.WaveReport
 	if err := workflow.ExecuteActivity(recordCtx(ctx), a.CloseWave, activities.CloseWaveInput{Wave: record(cycle.WaveClosed)}).Get(ctx, &report); err != nil {
 		return cycle.WaveReport{}, err
 	}
 	progress.Status = cycle.WaveClosed
-	// Waves closed by earlier releases did not export: replay keeps them so.
-	if workflow.GetVersion(ctx, "export-wave-aggregates", workflow.DefaultVersion, 1) == 1 {
+	if export() {
 		var res string
 		ectx := workflow.WithScheduleToCloseTimeout(pluginCtx(ctx), 24*time.Hour)
 		if err := workflow.ExecuteActivity(ectx, a.ExportWave, activities.ExportInput{SiteID: in.SiteID, WaveID: waveID, Launched: in.WindowOpen}).Get(ctx, &res); err != nil {
@@ -229,16 +239,6 @@ func (w *Workflows) closeOnDueDate(ctx workflow.Context, in cycle.WaveInput, wav
 			return cycle.WaveReport{}, workflow.NewContinueAsNewError(ctx, WaveWorkflowName, in)
 		}
 	}
-	var report cycle.WaveReport
-	if err := workflow.ExecuteActivity(recordCtx(ctx), a.CloseWave, activities.CloseWaveInput{Wave: record(cycle.WaveClosed)}).Get(ctx, &report); err != nil {
-		return cycle.WaveReport{}, err
-	}
-	progress.Status = cycle.WaveClosed
-	var res string
-	ectx := workflow.WithScheduleToCloseTimeout(pluginCtx(ctx), 24*time.Hour)
-	if err := workflow.ExecuteActivity(ectx, a.ExportWave, activities.ExportInput{SiteID: in.SiteID, WaveID: waveID, Launched: in.WindowOpen}).Get(ctx, &res); err != nil {
-		// An export that keeps failing is reported, not a reason to fail the wave.
-		workflow.GetLogger(ctx).Warn("wave export failed", "wave", waveID, "error", err)
-	}
-	return report, nil
+	// Waves that report on their due date always export.
+	return closeWave(ctx, in, waveID, progress, record, func() bool { return true })
 }
