@@ -20,7 +20,7 @@ import (
 // idempotent on the record's deterministic ID.
 type Records interface {
 	RecordStage(ctx context.Context, r cycle.StageRecord) error
-	Enrolment(ctx context.Context, siteID, childID string) (cycle.Enrolment, error)
+	Enrolment(ctx context.Context, q cycle.EnrolmentQuery) (cycle.Enrolment, error)
 	Subject(ctx context.Context, childID string) (cycle.Subject, error)
 	SaveAssessment(ctx context.Context, r cycle.AssessmentRecord) error
 	Assessments(ctx context.Context, cycleID, phase string) (map[string]cycle.Answers, error)

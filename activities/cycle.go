@@ -42,11 +42,24 @@ func (a *Activities) RecordStage(ctx context.Context, r cycle.StageRecord) error
 type EnrolInput struct {
 	SiteID  string `json:"site_id"`
 	ChildID string `json:"child_id"`
+	// Wave is the wave's number; consent is judged for that wave under the
+	// site's consent policy. Histories from before it was sent carry 0:
+	// any consent not withdrawn counts.
+	Wave int `json:"wave,omitempty"`
 }
 
-// CheckEnrolment reports whether the child exists at the site with consent on record.
+// CheckEnrolment reports whether the child is in the site's cohort, has not
+// left the study, and has a consent that covers the wave.
 func (a *Activities) CheckEnrolment(ctx context.Context, in EnrolInput) (cycle.Enrolment, error) {
-	e, err := a.Records.Enrolment(ctx, in.SiteID, in.ChildID)
+	q := cycle.EnrolmentQuery{SiteID: in.SiteID, ChildID: in.ChildID, Wave: in.Wave}
+	if in.Wave > 0 {
+		site, err := a.site(in.SiteID)
+		if err != nil {
+			return cycle.Enrolment{}, err
+		}
+		q.Policy = site.Consent.Policy()
+	}
+	e, err := a.Records.Enrolment(ctx, q)
 	if err != nil {
 		return cycle.Enrolment{}, fmt.Errorf("checking enrolment of %s: %w", in.ChildID, err)
 	}

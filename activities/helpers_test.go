@@ -59,7 +59,7 @@ type cohortCall struct {
 }
 
 func (f *fakeRecords) RecordStage(context.Context, cycle.StageRecord) error { return nil }
-func (f *fakeRecords) Enrolment(context.Context, string, string) (cycle.Enrolment, error) {
+func (f *fakeRecords) Enrolment(context.Context, cycle.EnrolmentQuery) (cycle.Enrolment, error) {
 	return cycle.Enrolment{}, nil
 }
 

@@ -9,6 +9,8 @@ import (
 	"io/fs"
 	"sort"
 	"time"
+
+	"github.com/khula-cop/khula/internal/cycle"
 )
 
 // Embedded holds the site folders shipped with khula and the site schema.
@@ -48,6 +50,7 @@ type Site struct {
 	MessagesFile    string       `yaml:"messages"`
 	Connectivity    Connectivity `yaml:"connectivity"`
 	Retention       Retention    `yaml:"retention"`
+	Consent         Consent      `yaml:"consent"`
 	Coordinator     Person       `yaml:"coordinator"`
 	// ProgrammeManager is told when a wait the coordinator was told of
 	// stays unanswered (optional: the coordinator is told again without one).
@@ -140,6 +143,33 @@ type Retention struct {
 	// DeidentifyAfter erases a child's personal fields once every wave they
 	// were in has been closed this long (0: keep until consent is withdrawn).
 	DeidentifyAfter Duration `yaml:"deidentify_after"`
+}
+
+// Consent renewal modes.
+const (
+	// ConsentStanding: a consent covers every wave until withdrawn (or
+	// until ValidFor passes, when set).
+	ConsentStanding = "standing"
+	// ConsentEachWave: a consent covers the wave it was given or renewed
+	// for; each later wave needs a renewal after the previous wave launched.
+	ConsentEachWave = "each_wave"
+)
+
+// Consent says how long a caregiver's consent covers the child's waves.
+type Consent struct {
+	// Renewal is standing (the default) or each_wave.
+	Renewal string `yaml:"renewal"`
+	// ValidFor, when set, lapses a consent this long after it was given or
+	// last renewed.
+	ValidFor Duration `yaml:"valid_for"`
+}
+
+// EachWave reports whether consent must be renewed for every wave.
+func (c Consent) EachWave() bool { return c.Renewal == ConsentEachWave }
+
+// Policy is the consent setting in the cycle's terms.
+func (c Consent) Policy() cycle.ConsentPolicy {
+	return cycle.ConsentPolicy{EachWave: c.EachWave(), ValidFor: c.ValidFor.D()}
 }
 
 // MessageText is one template in one language.

@@ -56,6 +56,9 @@ func (v *validator) check() {
 	if r := v.site.Retention.DeidentifyAfter; r != 0 && r.D() < 30*24*time.Hour {
 		v.add(v.file, v.at("retention", "deidentify_after"), "retention.deidentify_after of %s is under 30 days: too short to follow children up", r)
 	}
+	if c := v.site.Consent.ValidFor; c != 0 && c.D() < 30*24*time.Hour {
+		v.add(v.file, v.at("consent", "valid_for"), "consent.valid_for of %s is under 30 days: consent would lapse within a wave", c)
+	}
 	v.checkPerson(s.Coordinator, "coordinator")
 	if s.Coordinator.Role != "" && s.Coordinator.Role != RoleSiteCoordinator {
 		v.add(v.file, v.at("coordinator", "role"), "coordinator role must be %s", RoleSiteCoordinator)

@@ -199,7 +199,7 @@ func (c *cycleRun) enrol(ctx workflow.Context) (cycle.CycleResult, bool, error) 
 		return cycle.CycleResult{}, true, err
 	}
 	var enrol cycle.Enrolment
-	if err := c.record(ctx, false, a.CheckEnrolment, activities.EnrolInput{SiteID: c.in.SiteID, ChildID: c.in.ChildID}).Get(ctx, &enrol); err != nil {
+	if err := c.record(ctx, false, a.CheckEnrolment, activities.EnrolInput{SiteID: c.in.SiteID, ChildID: c.in.ChildID, Wave: c.in.Wave}).Get(ctx, &enrol); err != nil {
 		return cycle.CycleResult{}, true, err
 	}
 	if !enrol.Found || !enrol.Consented {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/khula-cop/khula/internal/api"
 	"github.com/khula-cop/khula/internal/auth"
+	"github.com/khula-cop/khula/internal/cycle"
 	"github.com/khula-cop/khula/internal/store"
 	"github.com/khula-cop/khula/internal/users"
 )
@@ -70,10 +71,10 @@ func TestImportCohort(t *testing.T) {
 	assert.Equal(t, "male", sipho.Sex)
 	assert.Equal(t, "1", sipho.Grade)
 	assert.Equal(t, "2019-11-02", sipho.BirthDate.Format("2006-01-02"))
-	e, err := f.store.Enrolment(ctx, "johannesburg", res.Children[1].ChildID)
+	e, err := f.store.Enrolment(ctx, cycle.EnrolmentQuery{SiteID: "johannesburg", ChildID: res.Children[1].ChildID})
 	require.NoError(t, err)
 	assert.True(t, e.Consented)
-	e, err = f.store.Enrolment(ctx, "johannesburg", res.Children[2].ChildID)
+	e, err = f.store.Enrolment(ctx, cycle.EnrolmentQuery{SiteID: "johannesburg", ChildID: res.Children[2].ChildID})
 	require.NoError(t, err)
 	assert.False(t, e.Consented, "no consent on record for the third child")
 	var raw string

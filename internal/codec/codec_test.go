@@ -188,3 +188,24 @@ func TestSealedFields(t *testing.T) {
 		t.Fatal("damaged value opened")
 	}
 }
+
+func TestIndexKeyIsDerivedAndStable(t *testing.T) {
+	raw := bytes.Repeat([]byte{7}, 32)
+	a, err := NewKeyring("k1", map[string][]byte{"k1": raw})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := NewKeyring("k1", map[string][]byte{"k1": raw, "k0": bytes.Repeat([]byte{1}, 32)})
+	idA, keyA := a.IndexKey()
+	idB, keyB := b.IndexKey()
+	if idA != "k1" || idB != "k1" || !bytes.Equal(keyA, keyB) {
+		t.Fatalf("same active key gave %s/%x and %s/%x", idA, keyA, idB, keyB)
+	}
+	if len(keyA) != 32 || bytes.Equal(keyA, raw) {
+		t.Fatalf("index key must be 32 derived bytes, not the sealing key")
+	}
+	c, _ := NewKeyring("k0", map[string][]byte{"k1": raw, "k0": bytes.Repeat([]byte{1}, 32)})
+	if _, keyC := c.IndexKey(); bytes.Equal(keyA, keyC) {
+		t.Fatal("a different active key gave the same index key")
+	}
+}

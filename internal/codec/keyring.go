@@ -2,7 +2,9 @@ package codec
 
 import (
 	"crypto/cipher"
+	"crypto/hkdf"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -21,7 +23,13 @@ type Keyring struct {
 	activeID string
 	aeads    map[string]cipher.AEAD
 	ids      []string
+	// indexKey is the blind-index key derived from the active key (see IndexKey).
+	indexKey []byte
 }
+
+// indexKeyInfo binds the derived blind-index key to its one use, so it is
+// never the same bytes as the sealing key it comes from.
+const indexKeyInfo = "khula/blind-index/v1"
 
 var keyIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 
@@ -41,6 +49,13 @@ func NewKeyring(activeID string, keys map[string][]byte) (*Keyring, error) {
 		}
 		k.aeads[id] = aead
 		k.ids = append(k.ids, id)
+		if id == activeID {
+			derived, err := hkdf.Key(sha256.New, raw, nil, indexKeyInfo, 32)
+			if err != nil {
+				return nil, fmt.Errorf("codec: deriving the index key of %q: %w", id, err)
+			}
+			k.indexKey = derived
+		}
 	}
 	sort.Strings(k.ids)
 	if _, ok := k.aeads[activeID]; !ok {
@@ -54,6 +69,15 @@ func (k *Keyring) ActiveID() string { return k.activeID }
 
 // IDs lists every key ID in the keyring, sorted.
 func (k *Keyring) IDs() []string { return append([]string(nil), k.ids...) }
+
+// IndexKey returns the key for the blind index over normalised names,
+// birth dates and phones (HMAC tokens that let khula find a child already
+// known without opening every sealed name), and the ID of the sealing key
+// it is derived from: after a rotation the index is rebuilt with the new
+// one. The bytes are derived with HKDF-SHA256, never the sealing key itself.
+func (k *Keyring) IndexKey() (id string, key []byte) {
+	return k.activeID, append([]byte(nil), k.indexKey...)
+}
 
 func (k *Keyring) active() (string, cipher.AEAD) { return k.activeID, k.aeads[k.activeID] }
 

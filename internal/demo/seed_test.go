@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/khula-cop/khula/internal/codec/codectest"
+	"github.com/khula-cop/khula/internal/cycle"
 	"github.com/khula-cop/khula/internal/demo"
 	"github.com/khula-cop/khula/internal/store"
 	"github.com/khula-cop/khula/sites"
@@ -133,7 +134,7 @@ func TestSeedCounts(t *testing.T) {
 				}
 				var missing []int
 				for i := 1; i <= tt.wantPerSchool; i++ {
-					e, err := st.Enrolment(ctx, site.ID, demo.ChildID(site.ID, sc.ID, i))
+					e, err := st.Enrolment(ctx, cycle.EnrolmentQuery{SiteID: site.ID, ChildID: demo.ChildID(site.ID, sc.ID, i)})
 					if err != nil {
 						t.Fatalf("Enrolment: %v", err)
 					}

@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	"gorm.io/gorm"
+
+	"github.com/khula-cop/khula/internal/dedupe"
 )
 
 // CohortImport is the stored outcome of one cohort import, kept under the
@@ -65,27 +68,55 @@ func (s *Store) CohortImportByKey(ctx context.Context, key string) (CohortImport
 // ExistingChildren returns, for each key that matches a child already in
 // the site's cohort, that child's ID.
 func (s *Store) ExistingChildren(ctx context.Context, siteID string, keys []ChildKey) (map[ChildKey]string, error) {
-	return existingChildren(s.with(ctx), siteID, keys)
+	return s.existingChildren(s.with(ctx), siteID, keys)
 }
 
-func existingChildren(db *gorm.DB, siteID string, keys []ChildKey) (map[ChildKey]string, error) {
+// existingChildren finds children by their blind-index tokens (birth date
+// and name skeleton), then opens only those candidates to compare keys:
+// no sealed name is opened to search.
+func (s *Store) existingChildren(db *gorm.DB, siteID string, keys []ChildKey) (map[ChildKey]string, error) {
 	out := map[ChildKey]string{}
-	if len(keys) == 0 {
+	if len(keys) == 0 || s.index == nil {
+		// Without an index key no child with a name can have been stored.
 		return out, nil
 	}
 	want := map[ChildKey]bool{}
-	schools := map[string]bool{}
+	var tokens []string
 	for _, k := range keys {
-		want[k.Normal()] = true
-		schools[k.SchoolID] = true
+		k = k.Normal()
+		want[k] = true
+		for _, t := range s.index.Tokens(dedupe.Person{GivenName: k.GivenName, FamilyName: k.FamilyName, BirthDate: k.BirthDate}) {
+			tokens = append(tokens, t.Value)
+		}
 	}
-	ids := make([]string, 0, len(schools))
-	for id := range schools {
-		ids = append(ids, id)
+	slices.Sort(tokens)
+	tokens = slices.Compact(tokens)
+	kinds := map[string]map[string]bool{}
+	for chunk := range slices.Chunk(tokens, lookupChunk) {
+		var rows []ChildToken
+		if err := db.Select("child_id", "kind").Where("token IN ? AND site_id = ?", chunk, siteID).Find(&rows).Error; err != nil {
+			return nil, fmt.Errorf("blind index: %w", err)
+		}
+		for _, r := range rows {
+			if kinds[r.ChildID] == nil {
+				kinds[r.ChildID] = map[string]bool{}
+			}
+			kinds[r.ChildID][r.Kind] = true
+		}
 	}
-	var rows []Child
-	err := db.Select("id", "school_id", "given_name", "family_name", "birth_date").
-		Where("site_id = ? AND school_id IN ?", siteID, ids).FindInBatches(&rows, 1000, func(tx *gorm.DB, _ int) error {
+	var ids []string
+	for id, k := range kinds {
+		if k[dedupe.KindBirthDate] && k[dedupe.KindName] {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	for chunk := range slices.Chunk(ids, lookupChunk) {
+		var rows []Child
+		if err := db.Select("id", "school_id", "given_name", "family_name", "birth_date").
+			Where("id IN ? AND site_id = ? AND same_as = ''", chunk, siteID).Order("id").Find(&rows).Error; err != nil {
+			return nil, fmt.Errorf("candidate children: %w", err)
+		}
 		for _, c := range rows {
 			if k := KeyOf(c); want[k] {
 				if _, dup := out[k]; !dup {
@@ -93,9 +124,8 @@ func existingChildren(db *gorm.DB, siteID string, keys []ChildKey) (map[ChildKey
 				}
 			}
 		}
-		return nil
-	}).Error
-	return out, err
+	}
+	return out, nil
 }
 
 // ImportCohort adds families to a site's cohort and records the import
@@ -122,7 +152,7 @@ func (s *Store) ImportCohort(ctx context.Context, rec CohortImport, families []F
 		for _, f := range families {
 			keys = append(keys, KeyOf(f.Child))
 		}
-		existing, err := existingChildren(tx, rec.SiteID, keys)
+		existing, err := s.existingChildren(tx, rec.SiteID, keys)
 		if err != nil {
 			return err
 		}
@@ -131,18 +161,8 @@ func (s *Store) ImportCohort(ctx context.Context, rec CohortImport, families []F
 				return fmt.Errorf("%w: %s", ErrChildExists, id)
 			}
 		}
-		for _, f := range families {
-			if err := tx.Create(&f.Caregiver).Error; err != nil {
-				return fmt.Errorf("caregiver: %w", err)
-			}
-			if err := tx.Create(&f.Child).Error; err != nil {
-				return fmt.Errorf("child: %w", err)
-			}
-			if f.Consent != nil {
-				if err := tx.Create(f.Consent).Error; err != nil {
-					return fmt.Errorf("consent: %w", err)
-				}
-			}
+		if err := s.insertFamilies(tx, families); err != nil {
+			return err
 		}
 		out = rec
 		out.CreatedAt = rec.CreatedAt.UTC()

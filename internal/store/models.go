@@ -48,6 +48,13 @@ type Child struct {
 	CreatedAt   time.Time
 	// ErasedAt is set when the personal fields were erased.
 	ErasedAt *time.Time
+	// LeftAt is set when the child left the study (LeftReason says why,
+	// LeftBy who recorded it): later waves do not start a cycle for them.
+	LeftAt     *time.Time
+	LeftReason string
+	LeftBy     string
+	// SameAs names the child this record was confirmed to duplicate.
+	SameAs string
 }
 
 // Consent records who consented for a child, for what, and any withdrawal.
@@ -61,6 +68,9 @@ type Consent struct {
 	WithdrawnAt  *time.Time
 	// WithdrawalReason says why consent was withdrawn (no personal detail).
 	WithdrawalReason string
+	// RenewedAt is when the consent was last renewed (for a site whose
+	// consent lapses or must be renewed each wave).
+	RenewedAt *time.Time
 }
 
 // Wave statuses.
@@ -223,4 +233,47 @@ type FollowUp struct {
 	RecordedBy string
 	Note       string
 	At         time.Time
+}
+
+// ChildToken is one keyed blind-index token of a child (see
+// internal/dedupe): an HMAC of a normalised birth date, caregiver phone or
+// name skeleton, never the value itself.
+type ChildToken struct {
+	ChildID string `gorm:"primaryKey"`
+	Kind    string `gorm:"primaryKey"`
+	Token   string `gorm:"primaryKey"`
+	SiteID  string
+	// KeyID names the key the token was made with; tokens of another key
+	// are rebuilt (ReindexChildren).
+	KeyID string
+}
+
+// TableName names the table.
+func (ChildToken) TableName() string { return "child_index" }
+
+// Duplicate hold statuses.
+const (
+	// HoldPending: the child is held out of waves until someone decides.
+	HoldPending = "pending"
+	// HoldLinked: confirmed the same child; the new record points at the known one.
+	HoldLinked = "linked"
+	// HoldDifferent: confirmed a different child; the new record goes on.
+	HoldDifferent = "different"
+)
+
+// DuplicateHold is a child found at import to be likely the same as a
+// child already known, held for a person to decide.
+type DuplicateHold struct {
+	ID           string  `gorm:"primaryKey" json:"id"`
+	SiteID       string  `json:"site_id"`
+	ChildID      string  `json:"child_id"`
+	KnownChildID string  `json:"known_child_id"`
+	KnownSiteID  string  `json:"known_site_id"`
+	Score        float64 `json:"score"`
+	// Evidence lists the comparison's codes (comma separated), never names or dates.
+	Evidence  string     `json:"evidence"`
+	Status    string     `json:"status"`
+	CreatedAt time.Time  `json:"created_at"`
+	DecidedBy string     `json:"decided_by,omitempty"`
+	DecidedAt *time.Time `json:"decided_at,omitempty"`
 }

@@ -13,12 +13,22 @@ import (
 // OutcomeWithdrawn is the outcome of a cycle stopped because consent was withdrawn.
 const OutcomeWithdrawn = "withdrawn"
 
-// WithdrawConsent marks a child's active consents withdrawn; it reports
-// whether there was any to withdraw.
+// WithdrawConsent marks a child's active consents withdrawn and records
+// that the child left the study (withdrew consent), in one transaction; it
+// reports whether there was any consent to withdraw.
 func (s *Store) WithdrawConsent(ctx context.Context, childID, reason string, at time.Time) (bool, error) {
-	res := s.with(ctx).Model(&Consent{}).Where("child_id = ? AND withdrawn_at IS NULL", childID).
-		Updates(map[string]any{"withdrawn_at": at.UTC(), "withdrawal_reason": reason})
-	return res.RowsAffected > 0, res.Error
+	withdrew := false
+	err := s.with(ctx).Transaction(func(tx *gorm.DB) error {
+		res := tx.Model(&Consent{}).Where("child_id = ? AND withdrawn_at IS NULL", childID).
+			Updates(map[string]any{"withdrawn_at": at.UTC(), "withdrawal_reason": reason})
+		if res.Error != nil || res.RowsAffected == 0 {
+			return res.Error
+		}
+		withdrew = true
+		return tx.Model(&Child{}).Where("id = ? AND left_at IS NULL", childID).
+			Updates(map[string]any{"left_at": at.UTC(), "left_reason": cycle.LeftWithdrewConsent}).Error
+	})
+	return withdrew, err
 }
 
 // OpenCyclesOf lists a child's open cycles.
@@ -51,7 +61,8 @@ func (s *Store) CloseWithdrawn(ctx context.Context, cycleID string, at time.Time
 // statistics need: the child's and (when no other child of theirs remains)
 // the caregiver's names and phone are blanked, the answers and follow-up
 // notes of the child's cycles are deleted; scores, domain risks, stages
-// and referral outcomes stay, tied only to the opaque IDs.
+// and referral outcomes stay, tied only to the opaque IDs. The child's
+// blind-index tokens go too, so an erased child is never found again.
 func (s *Store) ErasePersonal(ctx context.Context, childID string, at time.Time) error {
 	return s.with(ctx).Transaction(func(tx *gorm.DB) error {
 		var child Child
@@ -71,6 +82,9 @@ func (s *Store) ErasePersonal(ctx context.Context, childID string, at time.Time)
 				Updates(map[string]any{"given_name": "", "family_name": "", "phone": "", "erased_at": at.UTC()}).Error; err != nil {
 				return err
 			}
+		}
+		if err := tx.Where("child_id = ?", childID).Delete(&ChildToken{}).Error; err != nil {
+			return err
 		}
 		cycles := tx.Model(&Cycle{}).Select("id").Where("child_id = ?", childID)
 		if err := tx.Where("cycle_id IN (?)", cycles).Delete(&Assessment{}).Error; err != nil {

@@ -50,7 +50,7 @@ func TestWithdrawalErasesPersonalDataAndKeepsScores(t *testing.T) {
 	if again, _ := st.WithdrawConsent(ctx, "ch-1", "again", t0); again {
 		t.Error("withdrawing twice reported a second withdrawal")
 	}
-	if e, _ := st.Enrolment(ctx, siteA, "ch-1"); e.Consented {
+	if e, _ := st.Enrolment(ctx, cycle.EnrolmentQuery{SiteID: siteA, ChildID: "ch-1"}); e.Consented {
 		t.Error("the child still counts as consented")
 	}
 	if err := st.ErasePersonal(ctx, "ch-1", t0.Add(time.Hour)); err != nil {

@@ -248,26 +248,46 @@ type Family struct {
 	Caregiver Caregiver
 	Child     Child
 	Consent   *Consent
+	// Hold, when set, holds the child as a likely duplicate of a known
+	// child until someone decides (see DecideDuplicate).
+	Hold *DuplicateHold
 }
 
-// AddFamilies inserts families in one transaction: all or none.
+// AddFamilies inserts families, their blind-index tokens and any holds in
+// one transaction: all or none.
 func (s *Store) AddFamilies(ctx context.Context, families []Family) error {
-	return s.with(ctx).Transaction(func(tx *gorm.DB) error {
-		for _, f := range families {
-			if err := tx.Create(&f.Caregiver).Error; err != nil {
-				return fmt.Errorf("caregiver: %w", err)
-			}
-			if err := tx.Create(&f.Child).Error; err != nil {
-				return fmt.Errorf("child: %w", err)
-			}
-			if f.Consent != nil {
-				if err := tx.Create(f.Consent).Error; err != nil {
-					return fmt.Errorf("consent: %w", err)
-				}
+	return s.with(ctx).Transaction(func(tx *gorm.DB) error { return s.insertFamilies(tx, families) })
+}
+
+// insertFamilies writes families inside a transaction. Tokens are made
+// from the plain values before the model hooks seal them.
+func (s *Store) insertFamilies(tx *gorm.DB, families []Family) error {
+	var tokens []ChildToken
+	for _, f := range families {
+		tokens = append(tokens, s.tokensOf(f.Child, f.Caregiver)...)
+		if err := tx.Create(&f.Caregiver).Error; err != nil {
+			return fmt.Errorf("caregiver: %w", err)
+		}
+		if err := tx.Create(&f.Child).Error; err != nil {
+			return fmt.Errorf("child: %w", err)
+		}
+		if f.Consent != nil {
+			if err := tx.Create(f.Consent).Error; err != nil {
+				return fmt.Errorf("consent: %w", err)
 			}
 		}
-		return nil
-	})
+		if f.Hold != nil {
+			if err := tx.Create(f.Hold).Error; err != nil {
+				return fmt.Errorf("duplicate hold: %w", err)
+			}
+		}
+	}
+	if len(tokens) > 0 {
+		if err := tx.CreateInBatches(tokens, 500).Error; err != nil {
+			return fmt.Errorf("blind index: %w", err)
+		}
+	}
+	return nil
 }
 
 // Gauge is one aggregate row for metrics: labels and a count.

@@ -58,25 +58,74 @@ func (s *Store) RecordStage(ctx context.Context, r cycle.StageRecord) error {
 	})
 }
 
-// Enrolment reports whether a child is in the site's cohort with consent on record.
-func (s *Store) Enrolment(ctx context.Context, siteID, childID string) (cycle.Enrolment, error) {
+// Enrolment reports whether a child is in the site's cohort with a consent
+// on record that covers the wave under the site's consent policy (any
+// consent not withdrawn when q.Wave is 0). A child who left the study is
+// found but not enrolled.
+func (s *Store) Enrolment(ctx context.Context, q cycle.EnrolmentQuery) (cycle.Enrolment, error) {
+	db := s.with(ctx)
 	var child Child
-	err := s.with(ctx).Where("id = ? AND site_id = ?", childID, siteID).Take(&child).Error
+	err := db.Select("id", "site_id", "school_id", "left_at", "left_reason").Where("id = ? AND site_id = ?", q.ChildID, q.SiteID).Take(&child).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return cycle.Enrolment{Reason: "child is not in the site's cohort"}, nil
 	}
 	if err != nil {
 		return cycle.Enrolment{}, err
 	}
-	var n int64
-	if err := s.with(ctx).Model(&Consent{}).Where("child_id = ? AND withdrawn_at IS NULL", childID).Count(&n).Error; err != nil {
+	e := cycle.Enrolment{Found: true, SchoolID: child.SchoolID}
+	if child.LeftAt != nil {
+		e.Reason = "the child left the study (" + child.LeftReason + ")"
+		return e, nil
+	}
+	var consents []Consent
+	if err := db.Select("given_at", "renewed_at").Where("child_id = ? AND withdrawn_at IS NULL", q.ChildID).Find(&consents).Error; err != nil {
 		return cycle.Enrolment{}, err
 	}
-	e := cycle.Enrolment{Found: true, Consented: n > 0, SchoolID: child.SchoolID}
-	if n == 0 {
+	if len(consents) == 0 {
 		e.Reason = "no consent on record from a competent person"
+		return e, nil
+	}
+	if q.Wave == 0 {
+		e.Consented = true
+		return e, nil
+	}
+	open, previous, err := s.waveTimes(ctx, q.SiteID, q.Wave)
+	if err != nil {
+		return cycle.Enrolment{}, err
+	}
+	for _, c := range consents {
+		ok, reason := q.Policy.Covers(cycle.ConsentTerm{GivenAt: c.GivenAt, RenewedAt: c.RenewedAt}, open, previous)
+		if ok {
+			e.Consented, e.Reason = true, ""
+			return e, nil
+		}
+		e.Reason = reason
 	}
 	return e, nil
+}
+
+// waveTimes returns when a site's wave opens (now when it is not recorded
+// yet) and when the site's latest earlier wave launched (zero when none).
+func (s *Store) waveTimes(ctx context.Context, siteID string, number int) (open, previous time.Time, err error) {
+	db := s.with(ctx)
+	var w Wave
+	err = db.Select("window_open").Where("site_id = ? AND number = ?", siteID, number).Take(&w).Error
+	switch {
+	case err == nil:
+		open = w.WindowOpen
+	case errors.Is(err, gorm.ErrRecordNotFound):
+		open = time.Now().UTC()
+	default:
+		return time.Time{}, time.Time{}, fmt.Errorf("wave %d of %s: %w", number, siteID, err)
+	}
+	var prev []Wave
+	if err := db.Select("launched_at").Where("site_id = ? AND number < ?", siteID, number).Order("number DESC").Limit(1).Find(&prev).Error; err != nil {
+		return time.Time{}, time.Time{}, fmt.Errorf("waves of %s before %d: %w", siteID, number, err)
+	}
+	if len(prev) == 1 {
+		previous = prev[0].LaunchedAt
+	}
+	return open, previous, nil
 }
 
 // Subject returns what scoring needs about a child.
@@ -428,10 +477,13 @@ func (s *Store) OpenCycles(ctx context.Context, waveID, after string, limit int)
 	return ids, nil
 }
 
-// CohortPage lists up to limit children of a site after the given child ID, in ID order.
+// CohortPage lists up to limit children of a site after the given child
+// ID, in ID order: those who have not left the study and are not held as
+// likely duplicates awaiting a decision.
 func (s *Store) CohortPage(ctx context.Context, siteID, after string, limit int) ([]cycle.CohortMember, error) {
 	var rows []Child
-	if err := s.with(ctx).Select("id", "school_id").Where("site_id = ? AND id > ?", siteID, after).
+	if err := s.with(ctx).Select("id", "school_id").Where("site_id = ? AND id > ? AND left_at IS NULL", siteID, after).
+		Where("NOT EXISTS (SELECT 1 FROM duplicate_holds h WHERE h.child_id = children.id AND h.status = ?)", HoldPending).
 		Order("id").Limit(limit).Find(&rows).Error; err != nil {
 		return nil, err
 	}

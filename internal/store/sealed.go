@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"gorm.io/gorm"
+
+	"github.com/khula-cop/khula/internal/dedupe"
 )
 
 // FieldCipher seals and opens personal fields (names, contact details, free
@@ -23,8 +25,18 @@ type cipherKey struct{}
 var ErrNoFieldCipher = errors.New("store: no field key configured: personal data is never stored in clear")
 
 // SetFieldCipher sets the cipher for personal fields; without one, writing
-// a personal field fails.
-func (s *Store) SetFieldCipher(c FieldCipher) { s.cipher = c }
+// a personal field fails. A cipher that also gives a blind-index key (see
+// IndexKeyer) turns on the index that finds children already known.
+func (s *Store) SetFieldCipher(c FieldCipher) {
+	s.cipher = c
+	s.index = nil
+	if k, ok := c.(IndexKeyer); ok {
+		id, key := k.IndexKey()
+		if ix, err := dedupe.NewIndexer(id, key); err == nil {
+			s.index = ix
+		}
+	}
+}
 
 // with is s.db for a call, carrying the field cipher to the model hooks.
 func (s *Store) with(ctx context.Context) *gorm.DB {

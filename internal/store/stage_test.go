@@ -252,7 +252,7 @@ func TestEnrolment(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := st.Enrolment(ctx, tt.site, tt.child)
+			got, err := st.Enrolment(ctx, cycle.EnrolmentQuery{SiteID: tt.site, ChildID: tt.child})
 			if err != nil {
 				t.Fatalf("Enrolment: %v", err)
 			}

@@ -6,6 +6,8 @@
 package store
 
 import (
+	"github.com/khula-cop/khula/internal/dedupe"
+
 	"context"
 	"database/sql"
 	"embed"
@@ -46,6 +48,9 @@ type Store struct {
 	readDB  *sql.DB
 	dialect string
 	cipher  FieldCipher
+	// index makes the blind-index tokens (nil without a key: no tokens are
+	// written and no duplicate is looked for).
+	index *dedupe.Indexer
 }
 
 // Open connects to dsn: "postgres://..." for PostgreSQL, otherwise a SQLite
