@@ -150,6 +150,7 @@ func (s *Server) Handler() http.Handler {
 	s.windowRoutes(v1)
 	s.concernRoutes(v1)
 	s.privacyRoutes(v1)
+	s.followUpRoutes(v1)
 	if s.Mount != nil {
 		s.Mount(r)
 	}

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"mime"
 	"net/http"
 	"regexp"
@@ -21,6 +22,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
 
 	"github.com/khula-cop/khula/internal/cycle"
 	"github.com/khula-cop/khula/internal/store"
@@ -76,6 +78,22 @@ type CohortResult struct {
 	Children []CohortChild `json:"children"`
 	// Skipped lists the lines left out in partial mode, with why.
 	Skipped []CohortLine `json:"skipped"`
+	// Held lists the children imported but held as likely duplicates of a
+	// child already known: they start no cycle until a coordinator decides.
+	Held []CohortHeld `json:"held"`
+}
+
+// CohortHeld is an imported child held as a likely duplicate.
+type CohortHeld struct {
+	Line    int    `json:"line"`
+	ChildID string `json:"child_id"`
+	HoldID  string `json:"hold_id"`
+	// KnownChildID is the child they are likely to be, when at this site;
+	// a child of another site is not named (OtherSite is true).
+	KnownChildID string   `json:"known_child_id,omitempty"`
+	OtherSite    bool     `json:"other_site"`
+	Score        float64  `json:"score"`
+	Evidence     []string `json:"evidence"`
 }
 
 // CohortProblem is the 422 answer of an import that added nothing: a
@@ -188,11 +206,28 @@ func (s *Server) importCohort(c *gin.Context) {
 		writeStored(c, http.StatusUnprocessableEntity, doc)
 		return
 	}
-	res := CohortResult{Site: site.ID, Mode: mode, Rows: total, Imported: len(valid), Children: []CohortChild{}, Skipped: []CohortLine{}}
+	res := CohortResult{Site: site.ID, Mode: mode, Rows: total, Imported: len(valid), Children: []CohortChild{}, Skipped: []CohortLine{}, Held: []CohortHeld{}}
 	families := make([]store.Family, 0, len(valid))
 	for _, r := range valid {
 		families = append(families, r.family)
 		res.Children = append(res.Children, CohortChild{Line: r.line, ChildID: r.family.Child.ID, School: r.family.Child.SchoolID, Consent: r.family.Consent != nil})
+	}
+	// Children already known (here or at another site) are imported but
+	// held for a person to decide; nothing is merged.
+	suspects, err := s.Store.FindDuplicates(ctx, site.ID, families)
+	if err != nil {
+		storeProblem(c, err, "duplicate check")
+		return
+	}
+	for _, sus := range suspects {
+		f := &families[sus.Index]
+		f.Hold = store.HoldFor("dup-"+uuid.NewString(), site.ID, f.Child.ID, sus, now)
+		held := CohortHeld{Line: valid[sus.Index].line, ChildID: f.Child.ID, HoldID: f.Hold.ID, OtherSite: sus.KnownSiteID != site.ID,
+			Score: math.Round(sus.Match.Score*1000) / 1000, Evidence: sus.Match.Evidence}
+		if !held.OtherSite {
+			held.KnownChildID = sus.KnownChildID
+		}
+		res.Held = append(res.Held, held)
 	}
 	res.Skipped = append(res.Skipped, lines...)
 	doc, _ := json.Marshal(res)
@@ -220,6 +255,9 @@ func (s *Server) importCohort(c *gin.Context) {
 	c.Status(http.StatusCreated)
 	for _, ch := range res.Children {
 		s.audit(c, store.AuditWrite, site.ID, ch.ChildID, fmt.Sprintf("enrolled from a class list (line %d)", ch.Line), "")
+	}
+	for _, h := range res.Held {
+		s.audit(c, store.AuditWrite, site.ID, h.ChildID, "held as a likely duplicate ("+h.HoldID+")", "")
 	}
 	c.Header("Location", "/api/v1/sites/"+site.ID)
 	writeStored(c, http.StatusCreated, doc)

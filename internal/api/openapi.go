@@ -15,6 +15,7 @@ import (
 
 	"github.com/khula-cop/khula/internal/auth"
 	"github.com/khula-cop/khula/internal/cycle"
+	"github.com/khula-cop/khula/internal/longitudinal"
 	"github.com/khula-cop/khula/internal/store"
 )
 
@@ -157,6 +158,29 @@ func operations() []operation {
 			roles: []auth.Role{auth.Practitioner}, params: []obj{siteParam, childParam}, body: accessRequest{},
 			ok: 201, okBody: grantGiven{}, errors: []int{404, 409, 422, 503},
 			description: "The reason is audited and the grant listed for the site's coordinators."},
+		{method: "GET", path: "/api/v1/children/{site}/{child}", id: "getChild", summary: "A child's record across waves: one time point per wave, with the change from the one before", tag: "children",
+			roles: viewers, params: []obj{siteParam, childParam}, ok: 200, okBody: store.ChildRecord{}, errors: []int{404, 503},
+			description: "Each time point has the wave, outcome, domain levels, key scales (SDQ, PHQ-9, CYRM-R), growth z-scores, the plan and the referrals; no name. Audited as a read."},
+		{method: "POST", path: "/api/v1/children/{site}/{child}/leave", id: "leaveStudy", summary: "Record that a child left the study, with the reason", tag: "children",
+			roles: fieldWorkers, params: []obj{siteParam, childParam}, body: leaveRequest{}, ok: 200, okBody: leaveAnswer{}, errors: []int{404, 409, 422, 503},
+			description: "Reasons: " + strings.Join(cycle.LeaveReasons, ", ") + ". Later waves do not start the child; a cycle in progress goes on."},
+		{method: "POST", path: "/api/v1/children/{site}/{child}/consent/renew", id: "renewConsent", summary: "Record that a competent person renewed the child's consent", tag: "children",
+			roles: fieldWorkers, params: []obj{siteParam, childParam}, body: renewRequest{}, ok: 200, okBody: renewAnswer{}, errors: []int{404, 409, 422, 503}},
+		{method: "GET", path: "/api/v1/waves/{site}/{wave}/preview", id: "previewWave", summary: "Who launching a wave would start: continuing, new, lapsed consent, held, leavers", tag: "waves",
+			roles: planners, params: []obj{siteParam, waveParam}, ok: 200, okBody: store.CohortPreview{}, errors: []int{404, 503}},
+		{method: "GET", path: "/api/v1/sites/{site}/transitions", id: "getTransitions", summary: "How a site's children changed between two waves, per domain and school", tag: "children",
+			roles: planners, params: []obj{siteParam, queryParam("from", "the earlier wave", obj{"type": "integer", "minimum": 1}),
+				queryParam("to", "the later wave", obj{"type": "integer", "minimum": 1}),
+				queryParam("format", "json (the default) or csv: an export where counts from 1 to 4 read <5 and no child is listed", obj{"type": "string", "enum": []string{"json", "csv"}})},
+			ok: 200, okBody: longitudinal.Report{}, errors: []int{404, 422, 503}},
+		{method: "GET", path: "/api/v1/sites/{site}/leavers", id: "listLeavers", summary: "Children of a site who left the study, newest first", tag: "children",
+			roles: planners, params: []obj{siteParam, limitQuery(200, 5000)}, ok: 200, okBody: itemsOf[store.ChildStatus]{}, errors: []int{404, 422, 503}},
+		{method: "GET", path: "/api/v1/sites/{site}/duplicates", id: "listDuplicates", summary: "Likely duplicates that concern a site (held at import)", tag: "children",
+			roles: planners, params: []obj{siteParam, queryParam("status", "pending (the default), linked, different or all", obj{"type": "string"}), limitQuery(200, 5000)},
+			ok: 200, okBody: itemsOf[store.DuplicateHold]{}, errors: []int{404, 422, 503}},
+		{method: "POST", path: "/api/v1/duplicates/{id}/decision", id: "decideDuplicate", summary: "Decide a likely duplicate: the same child (link) or different children", tag: "children",
+			roles: planners, params: []obj{pathParam("id", "the hold's ID")}, body: decisionRequest{}, ok: 200, okBody: store.DuplicateHold{}, errors: []int{404, 409, 422, 503},
+			description: "A link across sites moves the child's record between sites: only a programme manager may make it."},
 		{method: "GET", path: "/api/v1/access-grants", id: "listAccessGrants", summary: "Break-the-glass grants of a site (last 90 days)", tag: "privacy", roles: planners,
 			params: []obj{queryParam("site", "site ID", obj{"type": "string"}), queryParam("limit", "at most this many (default 100)", obj{"type": "integer", "minimum": 1, "maximum": 1000, "default": 100})},
 			ok:     200, okBody: itemsOf[store.AccessGrant]{}, errors: []int{404, 422}},

@@ -83,6 +83,10 @@ type launchWaveResponse struct {
 	// launcher is expected to close the window (WindowClose is the backstop).
 	HoldWindows bool       `json:"hold_windows,omitempty"`
 	WindowDue   *time.Time `json:"window_due,omitempty"`
+	// Preview counts, as the launch began, the children who continue, the
+	// new intake, those not assessed (lapsed consent), held duplicates and
+	// leavers (absent for a wave launched before).
+	Preview *PreviewCounts `json:"preview,omitempty"`
 }
 
 // HoldBackstop is how many times its length a deadline that decides an
@@ -202,6 +206,7 @@ func (s *Server) launchWave(c *gin.Context) {
 	if req.HoldWindows {
 		resp.HoldWindows, resp.WindowDue = true, &due
 	}
+	resp.Preview = s.launchPreview(c.Request.Context(), site, req.Number)
 	_, err := s.Temporal.ExecuteWorkflow(c.Request.Context(), client.StartWorkflowOptions{
 		ID:                       id,
 		TaskQueue:                site.TaskQueue(),
@@ -212,7 +217,7 @@ func (s *Server) launchWave(c *gin.Context) {
 	var already *serviceerror.WorkflowExecutionAlreadyStarted
 	if errors.As(err, &already) {
 		// Launching the same wave twice launches it once.
-		resp.Existing = true
+		resp.Existing, resp.Preview = true, nil
 		if w, err := s.Store.Wave(c.Request.Context(), id); err == nil {
 			resp.WindowOpen, resp.WindowClose = w.WindowOpen, w.WindowClose
 		}

@@ -138,7 +138,7 @@ func TestLaunchWave(t *testing.T) {
 				SiteID: "johannesburg", Number: 3, WindowOpen: now, WindowClose: now.Add(days(42)), Instrument: joziRef,
 				Respondents: []string{"caregiver", "child", "teacher", "nurse"}, Timing: realTiming, ServiceTypes: joziServiceTypes,
 			},
-			wantBody: `{"wave_id":"wave/johannesburg/3","existing":false,"window_open":"2026-03-02T08:00:00Z","window_close":"2026-04-13T08:00:00Z"}`,
+			wantBody: `{"wave_id":"wave/johannesburg/3","existing":false,"window_open":"2026-03-02T08:00:00Z","window_close":"2026-04-13T08:00:00Z","preview":{"continuing":0,"new":0,"lapsed":2,"held":0,"left":0,"left_by_reason":{}}}`,
 		},
 		{
 			name:      "explicit window in another zone is stored in UTC",
@@ -149,7 +149,7 @@ func TestLaunchWave(t *testing.T) {
 				SiteID: "johannesburg", Number: 4, WindowOpen: time.Date(2026, 3, 8, 22, 0, 0, 0, time.UTC), WindowClose: time.Date(2026, 4, 30, 17, 0, 0, 0, time.UTC),
 				Instrument: joziRef, Respondents: []string{"caregiver", "child", "teacher", "nurse"}, Timing: realTiming, ServiceTypes: joziServiceTypes, PageSize: 250,
 			},
-			wantBody: `{"wave_id":"wave/johannesburg/4","existing":false,"window_open":"2026-03-08T22:00:00Z","window_close":"2026-04-30T17:00:00Z"}`,
+			wantBody: `{"wave_id":"wave/johannesburg/4","existing":false,"window_open":"2026-03-08T22:00:00Z","window_close":"2026-04-30T17:00:00Z","preview":{"continuing":0,"new":0,"lapsed":2,"held":0,"left":0,"left_by_reason":{}}}`,
 		},
 		{
 			name:       "compressed time scales the window and every wait",
@@ -161,7 +161,7 @@ func TestLaunchWave(t *testing.T) {
 				SiteID: "johannesburg", Number: 5, WindowOpen: now, WindowClose: now.Add(42 * time.Hour), Instrument: joziRef,
 				Respondents: []string{"caregiver", "child", "teacher", "nurse"}, Timing: hourTiming, ServiceTypes: joziServiceTypes, DayLength: time.Hour,
 			},
-			wantBody: `{"wave_id":"wave/johannesburg/5","existing":false,"window_open":"2026-03-02T08:00:00Z","window_close":"2026-03-04T02:00:00Z","day_length":"1h0m0s"}`,
+			wantBody: `{"wave_id":"wave/johannesburg/5","existing":false,"window_open":"2026-03-02T08:00:00Z","window_close":"2026-03-04T02:00:00Z","day_length":"1h0m0s","preview":{"continuing":0,"new":0,"lapsed":2,"held":0,"left":0,"left_by_reason":{}}}`,
 		},
 		{
 			name:      "moutse runs on its own queue with its own window (63 days)",
@@ -178,7 +178,7 @@ func TestLaunchWave(t *testing.T) {
 				},
 				ServiceTypes: []string{"clinic", "family_strengthening", "food_relief", "home_affairs", "outreach", "sassa", "school_support", "social_development"},
 			},
-			wantBody: `{"wave_id":"wave/moutse/1","existing":false,"window_open":"2026-03-02T08:00:00Z","window_close":"2026-05-04T08:00:00Z"}`,
+			wantBody: `{"wave_id":"wave/moutse/1","existing":false,"window_open":"2026-03-02T08:00:00Z","window_close":"2026-05-04T08:00:00Z","preview":{"continuing":0,"new":0,"lapsed":0,"held":0,"left":0,"left_by_reason":{}}}`,
 		},
 	}
 	for _, tc := range cases {

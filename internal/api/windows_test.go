@@ -194,7 +194,8 @@ func TestLaunchWaveHoldWindows(t *testing.T) {
 		rec := f.do(t, http.MethodPost, "/api/v1/waves", `{"site":"johannesburg","number":3,"day_length":"1h","hold_windows":true}`)
 		wantJSON(t, rec, http.StatusAccepted, nil)
 		assert.JSONEq(t, `{"wave_id":"wave/johannesburg/3","existing":false,"window_open":"2026-03-02T08:00:00Z","window_close":"2026-03-09T08:00:00Z",`+
-			`"day_length":"1h0m0s","hold_windows":true,"window_due":"2026-03-04T02:00:00Z"}`, rec.Body.String())
+			`"day_length":"1h0m0s","hold_windows":true,"window_due":"2026-03-04T02:00:00Z",`+
+			`"preview":{"continuing":0,"new":0,"lapsed":2,"held":0,"left":0,"left_by_reason":{}}}`, rec.Body.String())
 		require.Len(t, got.args, 1)
 		in := got.args[0].(cycle.WaveInput)
 		site := mustSite(t, f.dir, "johannesburg")

@@ -106,6 +106,14 @@ func Connect(ctx context.Context, o ConnectOptions) (*Runtime, error) {
 			return nil, err
 		}
 	}
+	// Children whose blind-index tokens were made with another key (after a
+	// rotation) or before the index existed are indexed again, so the
+	// duplicate check finds them.
+	if n, err := rt.Store.ReindexChildren(ctx, 500, nil); err != nil {
+		return nil, fmt.Errorf("rebuilding the duplicate-check index: %w", err)
+	} else if n > 0 && o.Logger != nil {
+		o.Logger.Info("duplicate-check index rebuilt", "children", n)
+	}
 	rt.Prom.MustRegister(metrics.NewStateCollector(rt.Store, o.Logger))
 	if rt.Client, err = temporalx.Dial(ctx, temporalx.Options{
 		HostPort: o.TemporalAddress, Namespace: o.Namespace, Keys: o.Keys, TLS: o.TLS, APIKey: o.APIKey,

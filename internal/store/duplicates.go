@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	"github.com/khula-cop/khula/internal/cycle"
 	"github.com/khula-cop/khula/internal/dedupe"
@@ -96,7 +97,8 @@ func (s *Store) ReindexChildren(ctx context.Context, batch int, progress func(do
 			if len(tokens) == 0 {
 				return nil
 			}
-			return tx.CreateInBatches(tokens, 500).Error
+			// Another process may be rebuilding the same rows: theirs stand.
+			return tx.Clauses(clause.OnConflict{DoNothing: true}).CreateInBatches(tokens, 500).Error
 		})
 		if err != nil {
 			return done, fmt.Errorf("writing the blind index: %w", err)
