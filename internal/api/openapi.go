@@ -476,7 +476,7 @@ func OpenAPI() map[string]any {
 		"security": []obj{{"bearerAuth": []string{}}, {"cookieAuth": []string{}}},
 		"tags": []obj{
 			{"name": "access"}, {"name": "sites"}, {"name": "waves"}, {"name": "cycles"}, {"name": "meetings"},
-			{"name": "referrals"}, {"name": "work"}, {"name": "privacy"}, {"name": "meta"},
+			{"name": "referrals"}, {"name": "work"}, {"name": "children"}, {"name": "privacy"}, {"name": "meta"},
 		},
 		"paths": paths,
 		"components": obj{

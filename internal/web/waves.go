@@ -58,6 +58,8 @@ type wavesView struct {
 	Errors     map[string]string
 	Summary    []formError
 	Problem    string
+	// Preview says who the selected site's next wave would start.
+	Preview *launchPreview
 }
 
 func (u *UI) sitesInScope(p auth.Principal) []*sites.Site {
@@ -105,6 +107,18 @@ func (u *UI) showWaves(c *gin.Context, status int, form launchForm, prob *api.Pr
 	}
 	if v.Form.Number == "" && len(v.Sites) > 0 {
 		v.Form.Number = strconv.Itoa(v.Sites[0].NextNumber)
+	}
+	if v.CanLaunch {
+		pick := form.Site
+		if pick == "" {
+			pick = c.Query("site")
+		}
+		for i, s := range v.Sites {
+			if s.ID == pick || (pick == "" && i == 0) {
+				v.Sites[i].Selected = true
+				v.Preview = u.previewFor(c, s.ID, s.Name, s.NextNumber)
+			}
+		}
 	}
 	u.render(c, status, "waves", "Waves", v)
 }
@@ -352,6 +366,8 @@ type compareView struct {
 	Note      string
 	LabelA    string
 	LabelB    string
+	// Change is how the children seen in both waves moved (planners only).
+	Change *changeView
 }
 
 type compareTableRow struct {
@@ -447,6 +463,9 @@ func (u *UI) compare(c *gin.Context) {
 	v.Referrals = pairs(ra.Referrals, rb.Referrals, humanize)
 	v.RedFlags = [2]int{ra.RedFlags, rb.RedFlags}
 	v.Cohort = [2]int{ra.CohortSize, rb.CohortSize}
+	if v.A < v.B {
+		v.Change = u.changeBetween(c, site.ID, v.A, v.B)
+	}
 	u.render(c, http.StatusOK, "compare", "Compare waves", v)
 }
 

@@ -128,6 +128,12 @@ func (u *UI) Register(r *gin.Engine) {
 	r.GET("/sites/:site/cohort", u.page(auth.ProgrammeManager, auth.SiteCoordinator), u.cohortPage)
 	r.POST("/sites/:site/cohort", u.page(auth.ProgrammeManager, auth.SiteCoordinator), u.importCohort)
 
+	r.GET("/children/:site/:child", u.page(auth.ProgrammeManager, auth.SiteCoordinator, auth.Practitioner), u.trajectory)
+	r.POST("/children/:site/:child/leave", u.page(auth.SiteCoordinator, auth.Practitioner), u.leave)
+	r.POST("/children/:site/:child/consent/renew", u.page(auth.SiteCoordinator, auth.Practitioner), u.renew)
+	r.GET("/sites/:site/changes.csv", u.page(auth.ProgrammeManager, auth.SiteCoordinator), u.changesCSV)
+	r.GET("/sites/:site/duplicates", u.page(auth.ProgrammeManager, auth.SiteCoordinator), u.duplicates)
+	r.POST("/sites/:site/duplicates/:id", u.page(auth.ProgrammeManager, auth.SiteCoordinator), u.decideDuplicate)
 	r.GET("/work", u.page(auth.ProgrammeManager, auth.SiteCoordinator, auth.Practitioner), u.work)
 	r.GET("/cycles/:site/:wave/:child", u.page(auth.ProgrammeManager, auth.SiteCoordinator, auth.Practitioner), u.child)
 	r.GET("/cycles/:site/:wave/:child/forms/:respondent", u.page(auth.SiteCoordinator, auth.Practitioner), u.formPage)
@@ -242,6 +248,9 @@ var flashes = map[string]string{
 	"no-plan-yet": "No plan was recorded.",
 	"check-in":    "The check-in was recorded. The concerns ticked went to the safeguarding fast path: the social worker is being told now.",
 	"concern":     "The child was put on the next LLCoP agenda of the school.",
+	"left":        "The child's leaving was recorded: later waves will not start them.",
+	"renewed":     "The renewed consent was recorded.",
+	"decided":     "Your decision was recorded.",
 }
 
 // render writes a page.
