@@ -19,7 +19,9 @@ func addSimulateFlags(f *pflag.FlagSet, o *simulate.Options) {
 	f.IntVar(&o.Wave, "sim-wave", 0, "wave number to launch (0: the next one)")
 	f.DurationVar(&o.DayLength, "sim-day", 250*time.Millisecond, "how long one simulated day lasts")
 	f.IntVar(&o.Concurrency, "sim-concurrency", 8, "practitioners submitting at once")
-	f.DurationVar(&o.Timeout, "sim-timeout", 10*time.Minute, "give up if the wave has not closed by then")
+	f.DurationVar(&o.Timeout, "sim-timeout", 10*time.Minute, "give up if a wave has not closed by then")
+	f.IntVar(&o.Waves, "sim-waves", 1, "waves to play one after the other on the same children (2 or more shows how they changed)")
+	f.IntVar(&o.Intake, "sim-intake", 5, "new children a class list adds before each wave after the first (with --sim-waves)")
 }
 
 func newSimulateCmd(g *globals) *cobra.Command {

@@ -9,7 +9,9 @@ import (
 // (sites.Consent, in the form the cycle's enrolment check needs).
 type ConsentPolicy struct {
 	// EachWave: a consent covers a wave only when it was given or renewed
-	// after the previous wave of the site launched.
+	// on or after the day (UTC) the previous wave of the site launched:
+	// class lists record consent by date, so a consent dated the day of a
+	// launch counts for the waves after it.
 	EachWave bool `json:"each_wave,omitempty"`
 	// ValidFor, when positive, lapses a consent this long after it was
 	// given or last renewed.
@@ -44,7 +46,7 @@ func (p ConsentPolicy) Covers(t ConsentTerm, waveOpen, previousLaunch time.Time)
 		return false, fmt.Sprintf("consent lapsed on %s (given or renewed %s, valid for %s): renew it before the child can be assessed",
 			since.Add(p.ValidFor).UTC().Format(time.DateOnly), since.UTC().Format(time.DateOnly), formatDays(p.ValidFor))
 	}
-	if p.EachWave && !previousLaunch.IsZero() && since.Before(previousLaunch) {
+	if p.EachWave && !previousLaunch.IsZero() && since.Before(previousLaunch.UTC().Truncate(24*time.Hour)) {
 		return false, fmt.Sprintf("consent not renewed for this wave (last given or renewed %s, before the previous wave launched on %s)",
 			since.UTC().Format(time.DateOnly), previousLaunch.UTC().Format(time.DateOnly))
 	}

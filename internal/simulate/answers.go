@@ -41,6 +41,9 @@ type Answerer struct {
 	inst            *instrument.Instrument
 	seed            string
 	everyoneAnswers bool
+	// wave is the wave being played: from the second wave on, a child's
+	// situation may change (see PersonaOf).
+	wave int
 }
 
 // NewAnswerer loads the site's instrument the way khula does.
@@ -61,9 +64,16 @@ func NewAnswerer(sitesDir, siteID string, seed uint64) (*Answerer, error) {
 	return &Answerer{inst: inst, seed: fmt.Sprint(seed)}, nil
 }
 
-// PersonaOf assigns a child's persona deterministically.
+// PersonaOf assigns a child's persona deterministically. In the first
+// wave it follows the child alone; in each later wave three children in
+// five keep the persona of the first wave and the others draw again, so
+// some improve and some get worse from one wave to the next.
 func (a *Answerer) PersonaOf(child string) Persona {
-	h := hash01(a.seed + "/persona/" + child)
+	key := a.seed + "/persona/" + child
+	if a.wave > 1 && hash01(fmt.Sprintf("%s/keeps/%s/%d", a.seed, child, a.wave)) >= 0.6 {
+		key = fmt.Sprintf("%s/persona/%s/%d", a.seed, child, a.wave)
+	}
+	h := hash01(key)
 	for _, s := range shares {
 		if h < s.upper {
 			return s.p

@@ -22,6 +22,9 @@ type apiClient struct {
 	http    *http.Client
 }
 
+// csvBody is a request body sent as text/csv (a class list), not JSON.
+type csvBody []byte
+
 // apiError is a problem document returned by the API.
 type apiError struct {
 	Status int
@@ -84,12 +87,17 @@ func retryable(err error) bool {
 
 func (c *apiClient) do(ctx context.Context, method, path, idemKey string, body, out any) error {
 	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
+	contentType := "application/json"
+	switch b := body.(type) {
+	case nil:
+	case csvBody:
+		rd, contentType = bytes.NewReader(b), "text/csv"
+	default:
+		data, err := json.Marshal(body)
 		if err != nil {
 			return err
 		}
-		rd = bytes.NewReader(b)
+		rd = bytes.NewReader(data)
 	}
 	parent := ctx
 	timeout := c.timeout
@@ -103,7 +111,7 @@ func (c *apiClient) do(ctx context.Context, method, path, idemKey string, body, 
 		return err
 	}
 	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Content-Type", contentType)
 	}
 	if c.token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.token)

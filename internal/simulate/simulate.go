@@ -54,6 +54,17 @@ type Options struct {
 	WindowClose time.Duration
 	// Quiet prints only the final report.
 	Quiet bool
+	// Waves is how many consecutive waves to play on the same children
+	// (default 1). Between two waves some children leave the study and
+	// most lapsed consents are renewed, as a coordinator would; the last
+	// wave's report is followed by how the children changed.
+	Waves int
+	// Intake is how many new children a class list adds before each wave
+	// after the first.
+	Intake int
+	// LeaveShare is the share of a wave's children who leave the study
+	// before the next (default 5%).
+	LeaveShare float64
 }
 
 func (o *Options) defaults() {
@@ -171,6 +182,8 @@ type sim struct {
 	busy map[string]int
 	// err is the first hard error a job hit.
 	err error
+	// children are the children whose forms the wave asked for.
+	children map[string]bool
 }
 
 // Run launches a wave and plays it to the end.
@@ -179,16 +192,34 @@ func Run(ctx context.Context, opts Options) error {
 	return err
 }
 
-// RunSummary is Run returning what happened.
+// RunSummary is Run returning what happened (in the last wave played).
 func RunSummary(ctx context.Context, opts Options) (Summary, error) {
 	opts.defaults()
+	if opts.Waves <= 1 {
+		sum, _, err := runWave(ctx, opts)
+		return sum, err
+	}
+	return runWaves(ctx, opts)
+}
+
+// runWave launches one wave and plays it to the end; it returns the
+// children it saw.
+func runWave(ctx context.Context, opts Options) (Summary, []string, error) {
+	sum, s, err := playWave(ctx, opts)
+	if s == nil {
+		return sum, nil, err
+	}
+	return sum, s.seenChildren(), err
+}
+
+func playWave(ctx context.Context, opts Options) (Summary, *sim, error) {
 	if opts.Addr == "" {
-		return Summary{}, errors.New("simulate: --addr is required, e.g. http://127.0.0.1:8080")
+		return Summary{}, nil, errors.New("simulate: --addr is required, e.g. http://127.0.0.1:8080")
 	}
 	s := &sim{
 		opts: opts, api: &apiClient{base: opts.Addr, token: opts.Token, timeout: opts.RequestTimeout, http: &http.Client{Timeout: opts.RequestTimeout + 5*time.Second}},
 		done: map[string]bool{}, firstSaw: map[string]time.Time{}, meetings: map[string]time.Time{}, actions: map[string]int{},
-		busy: map[string]int{}, pools: map[string]chan struct{}{formPool: make(chan struct{}, opts.Concurrency), otherPool: make(chan struct{}, opts.Concurrency)},
+		busy: map[string]int{}, children: map[string]bool{}, pools: map[string]chan struct{}{formPool: make(chan struct{}, opts.Concurrency), otherPool: make(chan struct{}, opts.Concurrency)},
 	}
 	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
 	defer cancel()
@@ -196,32 +227,33 @@ func RunSummary(ctx context.Context, opts Options) (Summary, error) {
 	defer s.jobs.Wait()
 	defer cancel()
 	if err := s.api.do(ctx, http.MethodGet, "/api/v1/sites/"+opts.Site, "", nil, &s.site); err != nil {
-		return Summary{}, fmt.Errorf("simulate: is khula dev running at %s? %w", opts.Addr, err)
+		return Summary{}, nil, fmt.Errorf("simulate: is khula dev running at %s? %w", opts.Addr, err)
 	}
 	if s.site.SyncEvery != "" {
 		d, err := sites.ParseDuration(s.site.SyncEvery)
 		if err != nil {
-			return Summary{}, fmt.Errorf("simulate: site %s sync_every: %w", opts.Site, err)
+			return Summary{}, nil, fmt.Errorf("simulate: site %s sync_every: %w", opts.Site, err)
 		}
 		s.syncDays = float64(d.D()) / float64(24*time.Hour)
 	}
 	var err error
 	if s.windowDays, err = s.siteDays("assessment_window"); err != nil {
-		return Summary{}, err
+		return Summary{}, nil, err
 	}
 	if s.reassessDays, err = s.siteDays("reassessment_window"); err != nil {
-		return Summary{}, err
+		return Summary{}, nil, err
 	}
 	if s.answers, err = NewAnswerer(opts.SitesDir, opts.Site, opts.Seed); err != nil {
-		return Summary{}, err
+		return Summary{}, nil, err
 	}
 	s.answers.everyoneAnswers = opts.EveryoneAnswers
 	if err := s.launchWave(ctx); err != nil {
-		return Summary{}, err
+		return Summary{}, nil, err
 	}
+	s.answers.wave = s.wave
 	sum, err := s.loop(ctx)
 	sum.Actions = s.counts()
-	return sum, err
+	return sum, s, err
 }
 
 // siteDays reads one of the site's durations in days.

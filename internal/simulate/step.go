@@ -167,6 +167,7 @@ func (s *sim) step(ctx context.Context, w waveView) error {
 			continue
 		}
 		child := strings.TrimPrefix(f.CycleID, prefix)
+		s.sawChild(child)
 		busy := []string{waitKey(f.CycleID, f.Phase)}
 		if f.Phase == cycle.PhaseBaseline {
 			busy = append(busy, cycle.PhaseBaseline)

@@ -169,6 +169,15 @@ func TestBrowser(t *testing.T) {
 	br.wantText("#agenda + p + .problem", "Already on the agenda")
 	br.shot("social-worker-agenda-conflict")
 	br.fits360(childPath)
+
+	// The child's record across waves, on the phone: one chart per domain.
+	br.open("/children/johannesburg/"+child, "across waves")
+	br.wantText("main", "Wave 1")
+	if n := br.count(`.charts svg.chart`); n < 7 {
+		t.Errorf("the record across waves shows %d charts, want one per domain at least", n)
+	}
+	br.shot("social-worker-child-across-waves")
+	br.fits360("/children/johannesburg/" + child)
 	br.logout()
 
 	// Site coordinator: overview and configuration check.
@@ -180,6 +189,8 @@ func TestBrowser(t *testing.T) {
 	br.wantText("main", "No problems")
 	br.shot("coordinator-check")
 	br.fits360("/sites/johannesburg/referrals")
+	br.open("/sites/johannesburg/duplicates", "Likely duplicates")
+	br.fits360("/sites/johannesburg/duplicates")
 	br.logout()
 
 	// Programme manager again: the heatmap has the scored child.

@@ -131,6 +131,26 @@ func seed(t *testing.T, st *store.Store, dir *sitedir.Directory) {
 		Status: cycle.WaveClosed, CohortSize: 3, At: opened}))
 	require.NoError(t, st.SaveWave(ctx, cycle.WaveRecord{WaveID: w1, SiteID: site.ID, Number: 1, Status: cycle.WaveClosed, CohortSize: 3, Report: report, At: opened.AddDate(0, 3, 0)}))
 
+	// Two of the children took part in wave 1: their record across waves
+	// has two time points.
+	for _, c := range []struct {
+		id     string
+		levels map[string]string
+	}{
+		{childPlan, map[string]string{"education": "moderate", "nutrition": "low", "health": "low", "material": "moderate", "protection": "low", "psychosocial": "low", "caregiver": "low"}},
+		{childFollow, map[string]string{"education": "high", "nutrition": "low", "health": "low", "material": "low", "protection": "low", "psychosocial": "moderate", "caregiver": "low"}},
+	} {
+		id := cycle.CycleID(site.ID, 1, c.id)
+		require.NoError(t, st.RecordStage(ctx, cycle.StageRecord{CycleID: id, WaveID: w1, SiteID: site.ID, SchoolID: "meadowlands", ChildID: c.id,
+			Seq: 9, Stage: cycle.StageClosed, Outcome: cycle.OutcomeCompleted, At: opened.AddDate(0, 2, 0)}))
+		require.NoError(t, st.SaveScore(ctx, cycle.ScoreRecord{CycleID: id, WaveID: w1, SiteID: site.ID, SchoolID: "meadowlands", Phase: cycle.PhaseBaseline,
+			Instrument: cycle.InstrumentRef{ID: "cwtt-johannesburg", Version: "1.0.0"}, Domains: c.levels,
+			Result:     []byte(`{"scales":{"sdq.total":{"score":18,"band":"borderline","computed":true},"phq9.total":{"score":7,"computed":true}},"growth":{"hfa":{"z":-1.6,"computed":true}}}`),
+			ComputedAt: opened.AddDate(0, 0, 7)}))
+	}
+	require.NoError(t, st.DB(ctx).Create(&store.DuplicateHold{ID: "dup-fixture", SiteID: site.ID, ChildID: childAlex, KnownChildID: childAssess,
+		KnownSiteID: site.ID, Score: 0.93, Evidence: "name_exact,birth_date_exact,caregiver_name_differs", Status: store.HoldPending, CreatedAt: now}).Error)
+
 	w2 := cycle.WaveID(site.ID, 2)
 	open2 := now.AddDate(0, 0, -10)
 	require.NoError(t, st.SaveWave(ctx, cycle.WaveRecord{WaveID: w2, SiteID: site.ID, Number: 2, WindowOpen: open2, WindowClose: open2.AddDate(0, 0, 42),
@@ -158,6 +178,11 @@ func seed(t *testing.T, st *store.Store, dir *sitedir.Directory) {
 			Phase: cycle.PhaseBaseline, Instrument: cycle.InstrumentRef{ID: "cwtt-johannesburg", Version: "1.0.0"}, Domains: domains, Result: []byte(`{}`), ComputedAt: open2.Add(5 * time.Hour)}))
 	}
 	score(childPlan, "meadowlands", map[string]string{"education": "high", "nutrition": "moderate", "health": "low", "material": "low", "protection": "low", "psychosocial": "low", "caregiver": "low"})
+	require.NoError(t, st.SaveScore(ctx, cycle.ScoreRecord{CycleID: cycle.CycleID(site.ID, 2, childPlan), WaveID: w2, SiteID: site.ID, SchoolID: "meadowlands",
+		Phase: cycle.PhaseBaseline, Instrument: cycle.InstrumentRef{ID: "cwtt-johannesburg", Version: "1.0.0"},
+		Domains:    map[string]string{"education": "high", "nutrition": "moderate", "health": "low", "material": "low", "protection": "low", "psychosocial": "low", "caregiver": "low"},
+		Result:     []byte(`{"scales":{"sdq.total":{"score":14,"band":"normal","computed":true},"phq9.total":{"score":11,"computed":true}},"growth":{"hfa":{"z":-1.2,"computed":true}}}`),
+		ComputedAt: open2.Add(5 * time.Hour)}))
 	score(childFollow, "meadowlands", map[string]string{"education": "moderate", "nutrition": "low", "health": "low", "material": "low", "protection": "low", "psychosocial": "low", "caregiver": "low"})
 
 	due := now.AddDate(0, 0, -2)

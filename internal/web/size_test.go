@@ -34,6 +34,8 @@ var measured = []struct{ name, who, path string }{
 	{"Cohort import", "coordinator", "/sites/johannesburg/cohort"},
 	{"Today's work", "social-worker", "/work"},
 	{"Child's page and timeline", "social-worker", childPage},
+	{"Child across waves (charts per domain and scale)", "social-worker", "/children/johannesburg/" + childPlan},
+	{"Likely duplicates", "coordinator", "/sites/johannesburg/duplicates"},
 	{"Caregiver form (the longest: SDQ, PHQ-9, hunger, material)", "social-worker", formPage},
 	{"Nurse form", "social-worker", "/cycles/johannesburg/2/" + childAssess + "/forms/nurse"},
 	{"LLCoP meeting and plan form", "social-worker", meetingPage},
