@@ -374,7 +374,7 @@ func (b *bench) dashboard(ctx context.Context) error {
 		b.rep.add(Figure{Name: fmt.Sprintf("dashboard: %s, %d children", q.name, n), Value: ms(percentile(lat, 0.5)), Unit: "ms (median)",
 			Target: "≤ 200 ms", Met: met(worst <= 200*time.Millisecond), Note: fmt.Sprintf("worst of 10: %.1f ms", ms(worst))})
 	}
-	return nil
+	return b.followChildren(ctx, st, n)
 }
 
 // fillDashboard writes n children's cycles and baseline domain risks for
@@ -405,11 +405,7 @@ func fillDashboard(ctx context.Context, st *store.Store, n int) error {
 			id := fmt.Sprintf("cycle/johannesburg/1/ch-%07d", i)
 			school := schools[i%len(schools)]
 			child := fmt.Sprintf("ch-%07d", i)
-			families = append(families, store.Family{
-				Caregiver: store.Caregiver{ID: "cg-" + child, SiteID: "johannesburg", GivenName: "Bench", FamilyName: "Caregiver", Language: "en", CreatedAt: now},
-				Child: store.Child{ID: child, SiteID: "johannesburg", SchoolID: school, CaregiverID: "cg-" + child, GivenName: "Bench", FamilyName: "Child",
-					Sex: "female", BirthDate: now.AddDate(-6, 0, 0), Grade: "1", CreatedAt: now},
-			})
+			families = append(families, madeUpFamily(i, child, school, now))
 			cycles = append(cycles, store.Cycle{ID: id, WaveID: cycle.WaveID("johannesburg", 1), SiteID: "johannesburg", SchoolID: school,
 				ChildID: fmt.Sprintf("ch-%07d", i), Stage: stages[i%len(stages)], Status: "open", CreatedAt: now, UpdatedAt: now})
 			for j, d := range domains {

@@ -36,6 +36,10 @@ type Result struct {
 	Consented int
 }
 
+// ConsentDaysBefore is how many days before the seeding day the demo's
+// consents are dated.
+const ConsentDaysBefore = 14
+
 // ChildID is the opaque ID of the demo child i of a school: stable across
 // runs, never derived from a name that could identify anyone.
 func ChildID(siteID, schoolID string, i int) string {
@@ -89,7 +93,9 @@ func Seed(ctx context.Context, st *store.Store, site *sites.Site, opts Options) 
 			}
 			var consent *store.Consent
 			if i%opts.NoConsentEvery != opts.NoConsentEvery/2 {
-				consent = &store.Consent{ID: "consent-" + id[3:], ChildID: id, CaregiverID: cg.ID, Relationship: "parent", Scope: "cop-cycle", GivenAt: now}
+				// Consent is collected before a wave: two weeks before today, so
+				// a site that renews consent each wave needs it renewed for the next.
+				consent = &store.Consent{ID: "consent-" + id[3:], ChildID: id, CaregiverID: cg.ID, Relationship: "parent", Scope: "cop-cycle", GivenAt: now.AddDate(0, 0, -ConsentDaysBefore)}
 				res.Consented++
 			}
 			families = append(families, store.Family{Caregiver: cg, Child: child, Consent: consent})

@@ -242,8 +242,8 @@ func TestSeedMakesArtificialChildren(t *testing.T) {
 	}
 	for _, c := range consents {
 		if c.ID != "consent-"+c.ChildID[3:] || c.CaregiverID != "cg-"+c.ChildID[3:] || c.Relationship != "parent" ||
-			c.Scope != "cop-cycle" || !c.GivenAt.Equal(today) || c.WithdrawnAt != nil {
-			t.Errorf("consent %+v, want consent-<id> by the child's caregiver, parent, cop-cycle, given %v", c, today)
+			c.Scope != "cop-cycle" || !c.GivenAt.Equal(today.AddDate(0, 0, -demo.ConsentDaysBefore)) || c.WithdrawnAt != nil {
+			t.Errorf("consent %+v, want consent-<id> by the child's caregiver, parent, cop-cycle, given two weeks before %v", c, today)
 		}
 	}
 
