@@ -41,6 +41,7 @@ const (
 	EvidenceDOBExact             = "birth_date_exact"
 	EvidenceDOBSwapped           = "birth_date_day_month_swapped"
 	EvidenceDOBDiffers           = "birth_date_differs"
+	EvidenceDOBYearSlip          = "birth_date_year_differs"
 	EvidenceDOBUnknown           = "birth_date_unknown" // either date missing or not a real date
 	EvidencePhoneSame            = "phone_same"
 	EvidencePhoneDiffers         = "phone_differs"
@@ -78,7 +79,11 @@ func Compare(a, b Person) Match {
 
 	dobMatches := dob == dobExact || dob == dobSwapped
 	likely := (names.sim >= nameStrong && dobMatches && !carer.contradicts()) ||
-		(names.sim >= nameSimilar && dob == dobExact && carer.supports())
+		(names.sim >= nameSimilar && dob == dobExact && carer.supports()) ||
+		// A year typed wrong (same day and month, a year or two apart):
+		// siblings do not share a name, so the same name and caregiver is
+		// the same child.
+		(names.sim >= nameExactish && dob == dobYearSlip && carer.supports())
 	if likely && dobMatches && names.givenKnown && names.givenSim < givenDistinct {
 		likely = false
 		ev = append(ev, EvidenceTwinsGuard)
@@ -149,9 +154,14 @@ type dobRelation int
 const (
 	dobUnknown dobRelation = iota // either missing or not a real date
 	dobExact
-	dobSwapped // day and month exchanged
-	dobDiffers
+	dobSwapped  // day and month exchanged
+	dobDiffers  // anything else
+	dobYearSlip // the same day and month, the year one or two apart
 )
+
+// nameExactish is the name similarity of a year slip: the same name but
+// for a letter at most.
+const nameExactish = 0.97
 
 // compareBirthDates relates birth dates a and b.
 func compareBirthDates(a, b string) dobRelation {
@@ -166,22 +176,26 @@ func compareBirthDates(a, b string) dobRelation {
 	if s, ok := da.swapped(); ok && s == db {
 		return dobSwapped
 	}
+	if da.month == db.month && da.day == db.day && abs(da.year-db.year) <= 2 {
+		return dobYearSlip
+	}
 	return dobDiffers
 }
 
 // evidence returns the code for d.
 func (d dobRelation) evidence() string {
 	return [...]string{
-		dobUnknown: EvidenceDOBUnknown,
-		dobExact:   EvidenceDOBExact,
-		dobSwapped: EvidenceDOBSwapped,
-		dobDiffers: EvidenceDOBDiffers,
+		dobUnknown:  EvidenceDOBUnknown,
+		dobExact:    EvidenceDOBExact,
+		dobSwapped:  EvidenceDOBSwapped,
+		dobDiffers:  EvidenceDOBDiffers,
+		dobYearSlip: EvidenceDOBYearSlip,
 	}[d]
 }
 
 // score is d's part of Match.Score, before weighting.
 func (d dobRelation) score() float64 {
-	return [...]float64{dobUnknown: 0.5, dobExact: 1, dobSwapped: 0.8, dobDiffers: 0}[d]
+	return [...]float64{dobUnknown: 0.5, dobExact: 1, dobSwapped: 0.8, dobDiffers: 0, dobYearSlip: 0.5}[d]
 }
 
 // caregiverComparison is how two children's caregivers compare.
@@ -288,4 +302,11 @@ func joinName(dst, first, second []rune) []rune {
 	dst = append(dst, first...)
 	dst = append(dst, ' ')
 	return append(dst, second...)
+}
+
+func abs(n int) int {
+	if n < 0 {
+		return -n
+	}
+	return n
 }

@@ -65,7 +65,8 @@
 //     (given + " " + family), the better of that order and the other
 //     person's family + " " + given, so swapped name order still matches;
 //   - birth date: exact, swapped (day and month swapped, both real dates),
-//     differs, or unknown (either missing or not a real date);
+//     a year slip (same day and month, years one or two apart), differs,
+//     or unknown (either missing or not a real date);
 //   - caregiver: supports when both phones are present and equal, or the
 //     caregivers' full names have Jaro–Winkler ≥ 0.90; contradicts when both
 //     phones are present and differ AND the caregivers' names are not
@@ -77,7 +78,10 @@
 //   - name similarity ≥ 0.90, the birth date is exact or swapped and the
 //     caregiver does not contradict; or
 //   - name similarity ≥ 0.85, the birth date is exact and the caregiver
-//     supports;
+//     supports; or
+//   - name similarity ≥ 0.97, the birth date is a year slip and the
+//     caregiver supports (siblings do not share a given name, so the same
+//     name with the same caregiver is a year typed wrong);
 //
 // unless the twins guard applies: the birth dates agree (exact or swapped),
 // both given names are present and their Jaro–Winkler (taken in the name
@@ -94,6 +98,7 @@
 //
 //	Score = 0.6·name + 0.3·dob + 0.1·caregiver
 //
-// with dob 1 (exact), 0.8 (swapped), 0.5 (unknown) or 0 (differs), and
+// with dob 1 (exact), 0.8 (swapped), 0.5 (unknown or a year slip) or 0
+// (differs), and
 // caregiver 1 (supports), 0.5 (neutral) or 0 (contradicts).
 package dedupe
