@@ -273,6 +273,15 @@ func TestCohortImportPage(t *testing.T) {
 	assert.Contains(t, res.body, "Imported 1 of 2 children")
 	assert.Regexp(t, regexp.MustCompile(`<td class="id">ch-[0-9a-f]{16}</td>`), res.body)
 	assert.NotContains(t, res.body, "Lwazi")
+
+	// The same child on another school's list, the surname typed another way:
+	// imported, held for the coordinator, never merged.
+	again := "school,child_given_name,child_family_name,sex,birth_date,grade,caregiver_given_name,caregiver_family_name,caregiver_phone,caregiver_language,consent_given_by,consent_relationship,consent_date\n" +
+		"malvern,Lwazi,Exampel,male,2020-04-04,R,Zodwa,Example,,zu,caregiver,parent,2026-02-01\n"
+	res = b.submit("/sites/johannesburg/cohort", url.Values{"csv": {again}, "_key": {"ui-import-0003"}})
+	require.Equal(t, http.StatusCreated, res.status, excerpt(res.body))
+	assert.Contains(t, res.body, "Held as likely duplicates")
+	assert.NotContains(t, res.body, "Lwazi")
 }
 
 func TestFollowUpAndReferralOutcome(t *testing.T) {
