@@ -73,9 +73,7 @@ func (s *Server) leaveStudy(c *gin.Context) {
 	if !slices.Contains(cycle.LeaveReasons, req.Reason) {
 		fe.add("reason", "invalid_choice", "reason must be one of %s (consent withdrawal has its own route)", strings.Join(cycle.LeaveReasons, ", "))
 	}
-	if strings.TrimSpace(req.RecordedBy) == "" {
-		fe.add("recorded_by", "required", "recorded_by is required")
-	}
+	checkRecordedBy(&fe, req.RecordedBy)
 	if fe.reject(c, "leaver") {
 		return
 	}
@@ -113,6 +111,21 @@ type renewAnswer struct {
 	RenewedAt time.Time `json:"renewed_at"`
 }
 
+// maxRecordedBy bounds who recorded something (a name and a role).
+const maxRecordedBy = 200
+
+// checkRecordedBy checks a recorded_by field: present, short, printable.
+func checkRecordedBy(fe *fieldErrors, v string) {
+	switch {
+	case strings.TrimSpace(v) == "":
+		fe.add("recorded_by", "required", "recorded_by is required")
+	case len(v) > maxRecordedBy:
+		fe.add("recorded_by", "too_long", "recorded_by must be at most %d characters", maxRecordedBy)
+	case strings.IndexFunc(v, func(r rune) bool { return r < 0x20 || r == 0x7f }) >= 0:
+		fe.add("recorded_by", "invalid", "recorded_by must not contain control characters")
+	}
+}
+
 type renewRequest struct {
 	RecordedBy string `json:"recorded_by"`
 }
@@ -129,16 +142,14 @@ func (s *Server) renewConsent(c *gin.Context) {
 		return
 	}
 	var fe fieldErrors
-	if strings.TrimSpace(req.RecordedBy) == "" {
-		fe.add("recorded_by", "required", "recorded_by is required")
-	}
+	checkRecordedBy(&fe, req.RecordedBy)
 	if fe.reject(c, "consent renewal") {
 		return
 	}
 	n, err := s.Store.RenewConsent(c.Request.Context(), site, child, s.now())
 	switch {
 	case errors.Is(err, store.ErrAlreadyLeft):
-		problem(c, http.StatusConflict, "The child has left the study", "a child who left is not renewed; enrol them again from a class list")
+		problem(c, http.StatusConflict, "The child has left the study", "a child who left is not renewed; a class list that lists them again holds them as a likely duplicate of this record, and linking brings them back")
 		return
 	case errors.Is(err, store.ErrNoConsent):
 		problem(c, http.StatusConflict, "There is no consent to renew", "record the consent of a competent person through the class list")
@@ -163,7 +174,11 @@ func (s *Server) previewWave(c *gin.Context) {
 		problem(c, http.StatusNotFound, "Not found", fmt.Sprintf("wave %q is not a wave number", c.Param("wave")))
 		return
 	}
-	p, err := s.Store.CohortPreview(c.Request.Context(), site.ID, n, site.Consent.Policy())
+	limit, ok := limitParam(c, 200, 5000)
+	if !ok {
+		return
+	}
+	p, err := s.Store.CohortPreview(c.Request.Context(), site.ID, n, site.Consent.Policy(), time.Time{}, limit)
 	if err != nil {
 		storeProblem(c, err, "preview")
 		return
@@ -183,13 +198,14 @@ type PreviewCounts struct {
 
 // countsOf shortens a preview.
 func countsOf(p store.CohortPreview) *PreviewCounts {
-	return &PreviewCounts{Continuing: p.Continuing, New: p.New, Lapsed: len(p.Lapsed), Held: p.Held, Left: len(p.Left), LeftByReason: p.LeftByReason}
+	return &PreviewCounts{Continuing: p.Continuing, New: p.New, Lapsed: p.LapsedTotal, Held: p.Held, Left: p.LeftTotal, LeftByReason: p.LeftByReason}
 }
 
-// launchPreview computes the preview of a launch; a failure leaves the
-// launch answer without it (the launch itself does not depend on it).
-func (s *Server) launchPreview(ctx context.Context, site *sites.Site, n int) *PreviewCounts {
-	p, err := s.Store.CohortPreview(ctx, site.ID, n, site.Consent.Policy())
+// launchPreview computes the preview of a launch whose window opens at
+// open; a failure leaves the launch answer without it (the launch itself
+// does not depend on it).
+func (s *Server) launchPreview(ctx context.Context, site *sites.Site, n int, open time.Time) *PreviewCounts {
+	p, err := s.Store.CohortPreview(ctx, site.ID, n, site.Consent.Policy(), open, 0)
 	if err != nil {
 		if s.Logger != nil {
 			s.Logger.Warn("launch preview failed", "site", site.ID, "error", err)
@@ -319,6 +335,18 @@ func (s *Server) listDuplicates(c *gin.Context) {
 	if holds == nil {
 		holds = []store.DuplicateHold{}
 	}
+	// A child of another site is not named to this one (the programme
+	// manager, who may link across sites, sees both sides).
+	if principal(c).Role != auth.ProgrammeManager {
+		for i := range holds {
+			if holds[i].KnownSiteID != holds[i].SiteID && holds[i].SiteID == site.ID {
+				holds[i].KnownChildID = ""
+			}
+			if holds[i].SiteID != site.ID {
+				holds[i].ChildID = ""
+			}
+		}
+	}
 	c.JSON(http.StatusOK, itemsOf[store.DuplicateHold]{Items: holds})
 }
 
@@ -368,12 +396,15 @@ func (s *Server) decideDuplicate(c *gin.Context) {
 	if fe.reject(c, "decision") {
 		return
 	}
-	if decision == store.HoldLinked && h.KnownSiteID != h.SiteID && p.Role != auth.ProgrammeManager {
+	acrossSites := p.Role == auth.ProgrammeManager
+	h, err = s.Store.DecideDuplicate(ctx, h.ID, decision, p.Username, s.now(), acrossSites)
+	switch {
+	case errors.Is(err, store.ErrCrossSiteLink):
 		problem(c, http.StatusForbidden, "Forbidden", "linking a child known at another site moves their record between sites: a programme manager decides it")
 		return
-	}
-	h, err = s.Store.DecideDuplicate(ctx, h.ID, decision, p.Username, s.now())
-	switch {
+	case errors.Is(err, store.ErrOpenElsewhere):
+		problem(c, http.StatusConflict, "The known child has a cycle open at their site", "link them once that cycle has closed, so nobody loses sight of it")
+		return
 	case errors.Is(err, store.ErrHoldDecided):
 		problem(c, http.StatusConflict, "This was decided already", "reload the list of likely duplicates")
 		return
@@ -390,5 +421,9 @@ func (s *Server) decideDuplicate(c *gin.Context) {
 		what = "confirmed the same child as " + h.KnownChildID + " (linked)"
 	}
 	s.audit(c, store.AuditWrite, h.SiteID, h.ChildID, what, "")
+	if decision == store.HoldLinked {
+		// The known child's record changed too (site, school, consents).
+		s.audit(c, store.AuditWrite, h.KnownSiteID, h.KnownChildID, "linked to the record "+h.ChildID+" ("+h.ID+"); now followed at site "+h.SiteID, "")
+	}
 	c.JSON(http.StatusOK, h)
 }

@@ -223,6 +223,17 @@ func TestImportHoldsLikelyDuplicates(t *testing.T) {
 	site, school, err := f.store.ChildSchool(context.Background(), known)
 	require.NoError(t, err)
 	assert.Equal(t, "johannesburg/malvern", site+"/"+school, "the known child is followed at the new school")
+
+	// Consent is withdrawn on the record the child is followed under.
+	p = wantProblem(t, f.do(t, "POST", "/api/v1/children/johannesburg/"+held.ChildID+"/consent/withdraw", `{"reason":"caregiver asked","recorded_by":"Coordinator"}`), http.StatusConflict)
+	assert.Contains(t, p.Detail, known)
+	trail, err := f.store.AuditTrail(context.Background(), known, 10)
+	require.NoError(t, err)
+	linked := false
+	for _, e := range trail {
+		linked = linked || strings.Contains(e.What, "linked to the record")
+	}
+	assert.True(t, linked, "the link is in the known child's audit trail")
 }
 
 func TestLinkAcrossSitesNeedsTheProgrammeManager(t *testing.T) {
@@ -236,6 +247,13 @@ func TestLinkAcrossSitesNeedsTheProgrammeManager(t *testing.T) {
 	held := res.Held[0]
 	assert.True(t, held.OtherSite)
 	assert.Empty(t, held.KnownChildID, "a child of another site is not named to this site")
+
+	var list struct {
+		Items []store.DuplicateHold `json:"items"`
+	}
+	wantJSON(t, f.do(t, "GET", "/api/v1/sites/moutse/duplicates", ""), http.StatusOK, &list)
+	require.Len(t, list.Items, 1)
+	assert.Empty(t, list.Items[0].KnownChildID, "a coordinator is not told another site's child ID")
 
 	decide := "/api/v1/duplicates/" + held.HoldID + "/decision"
 	wantProblem(t, f.do(t, "POST", decide, `{"decision":"same"}`), http.StatusForbidden)

@@ -533,6 +533,12 @@ func checkCohortRow(line int, get func(string) string, site *sites.Site, now tim
 		}
 		if t, ok := date("consent_date"); ok {
 			consentAt = t
+			// A consent dated today was given before the list was sent: it
+			// is recorded at this moment, so a wave launched earlier today
+			// does not count it as given before that launch.
+			if t.Format(time.DateOnly) == now.UTC().Format(time.DateOnly) {
+				consentAt = now
+			}
 			if birthOK && t.Before(birth) {
 				add("consent_date", "out_of_range", "consent_date is before the child's birth_date")
 			}

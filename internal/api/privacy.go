@@ -177,6 +177,16 @@ func (s *Server) withdrawConsent(c *gin.Context) {
 	}
 	ctx := c.Request.Context()
 	now := s.now()
+	// A record linked as a duplicate holds no consent: the child's consent
+	// is on the record they are followed under.
+	if same, err := s.Store.SameAs(ctx, child); err != nil {
+		storeProblem(c, err, "child")
+		return
+	} else if same != "" {
+		problem(c, http.StatusConflict, "This record was linked to another record of the same child",
+			"withdraw consent on the child's record "+same)
+		return
+	}
 	// Stop the running cycles first: if the engine cannot be reached,
 	// nothing has changed and the request can simply be repeated.
 	cycles, err := s.Store.OpenCyclesOf(ctx, child)

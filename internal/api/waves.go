@@ -206,7 +206,7 @@ func (s *Server) launchWave(c *gin.Context) {
 	if req.HoldWindows {
 		resp.HoldWindows, resp.WindowDue = true, &due
 	}
-	resp.Preview = s.launchPreview(c.Request.Context(), site, req.Number)
+	resp.Preview = s.launchPreview(c.Request.Context(), site, req.Number, open)
 	_, err := s.Temporal.ExecuteWorkflow(c.Request.Context(), client.StartWorkflowOptions{
 		ID:                       id,
 		TaskQueue:                site.TaskQueue(),

@@ -9,9 +9,10 @@ import (
 // (sites.Consent, in the form the cycle's enrolment check needs).
 type ConsentPolicy struct {
 	// EachWave: a consent covers a wave only when it was given or renewed
-	// on or after the day (UTC) the previous wave of the site launched:
-	// class lists record consent by date, so a consent dated the day of a
-	// launch counts for the waves after it.
+	// after the previous wave of the site launched. A consent for one wave
+	// never covers the next: one dated (by day) the day of a launch counts
+	// as given before it, unless it was recorded with its time (a renewal,
+	// or a class list's consent dated the day it is imported).
 	EachWave bool `json:"each_wave,omitempty"`
 	// ValidFor, when positive, lapses a consent this long after it was
 	// given or last renewed.
@@ -46,7 +47,7 @@ func (p ConsentPolicy) Covers(t ConsentTerm, waveOpen, previousLaunch time.Time)
 		return false, fmt.Sprintf("consent lapsed on %s (given or renewed %s, valid for %s): renew it before the child can be assessed",
 			since.Add(p.ValidFor).UTC().Format(time.DateOnly), since.UTC().Format(time.DateOnly), formatDays(p.ValidFor))
 	}
-	if p.EachWave && !previousLaunch.IsZero() && since.Before(previousLaunch.UTC().Truncate(24*time.Hour)) {
+	if p.EachWave && !previousLaunch.IsZero() && since.Before(previousLaunch) {
 		return false, fmt.Sprintf("consent not renewed for this wave (last given or renewed %s, before the previous wave launched on %s)",
 			since.UTC().Format(time.DateOnly), previousLaunch.UTC().Format(time.DateOnly))
 	}

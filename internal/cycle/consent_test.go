@@ -8,7 +8,11 @@ import (
 
 func TestConsentPolicyCovers(t *testing.T) {
 	day := func(s string) time.Time {
-		d, err := time.Parse(time.DateOnly, s)
+		layout := time.DateOnly
+		if strings.Contains(s, "T") {
+			layout = time.RFC3339
+		}
+		d, err := time.Parse(layout, s)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -35,21 +39,18 @@ func TestConsentPolicyCovers(t *testing.T) {
 		{"each wave, first wave", ConsentPolicy{EachWave: true}, ConsentTerm{GivenAt: day("2020-01-01")}, "2026-11-01", "", true, ""},
 		{"each wave, given before previous launch", ConsentPolicy{EachWave: true}, ConsentTerm{GivenAt: day("2025-01-01")}, "2026-11-01", "2025-08-01", false, "not renewed for this wave"},
 		{"each wave, renewed after previous launch", ConsentPolicy{EachWave: true}, ConsentTerm{GivenAt: day("2025-01-01"), RenewedAt: ptr("2026-10-20")}, "2026-11-01", "2025-08-01", true, ""},
-		// The class list dates consent by day: given on the day the previous
-		// wave launched (at 10:00) counts for the next wave; the day before does not.
-		{"each wave, given the day of the previous launch", ConsentPolicy{EachWave: true}, ConsentTerm{GivenAt: day("2025-08-01")}, "2026-11-01", "2025-08-01T10:00:00Z", true, ""},
-		{"each wave, given the day before the previous launch", ConsentPolicy{EachWave: true}, ConsentTerm{GivenAt: day("2025-07-31")}, "2026-11-01", "2025-08-01T10:00:00Z", false, "not renewed"},
+		// A consent dated by day on the day the previous wave launched (at
+		// 10:00) was for that wave: it does not cover the next. One recorded
+		// later that day, with its time, does.
+		{"each wave, dated the day of the previous launch", ConsentPolicy{EachWave: true}, ConsentTerm{GivenAt: day("2025-08-01")}, "2026-11-01", "2025-08-01T10:00:00Z", false, "not renewed"},
+		{"each wave, renewed after the launch that day", ConsentPolicy{EachWave: true}, ConsentTerm{GivenAt: day("2025-01-01"), RenewedAt: ptr("2025-08-01T15:00:00Z")}, "2026-11-01", "2025-08-01T10:00:00Z", true, ""},
 		{"each wave, a renewal older than the gift counts the gift", ConsentPolicy{EachWave: true}, ConsentTerm{GivenAt: day("2025-09-01"), RenewedAt: ptr("2025-01-01")}, "2026-11-01", "2025-08-01", true, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var prev time.Time
 			if tt.previous != "" {
-				if strings.Contains(tt.previous, "T") {
-					prev, _ = time.Parse(time.RFC3339, tt.previous)
-				} else {
-					prev = day(tt.previous)
-				}
+				prev = day(tt.previous)
 			}
 			got, reason := tt.policy.Covers(tt.term, day(tt.open), prev)
 			if got != tt.want || !strings.Contains(reason, tt.reason) || (tt.want && reason != "") {

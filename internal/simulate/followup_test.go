@@ -114,8 +114,7 @@ func TestSecondWaveFollowsTheSameChildren(t *testing.T) {
 	}
 	covered := map[string]bool{}
 	for _, c := range consents {
-		launchDay := w1Row.LaunchedAt.UTC().Truncate(24 * time.Hour)
-		if (c.RenewedAt != nil && !c.RenewedAt.Before(launchDay)) || !c.GivenAt.Before(launchDay) {
+		if (c.RenewedAt != nil && c.RenewedAt.After(w1Row.LaunchedAt)) || c.GivenAt.After(w1Row.LaunchedAt) {
 			covered[c.ChildID] = true
 		}
 	}

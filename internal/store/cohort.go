@@ -73,7 +73,9 @@ func (s *Store) ExistingChildren(ctx context.Context, siteID string, keys []Chil
 
 // existingChildren finds children by their blind-index tokens (birth date
 // and name skeleton), then opens only those candidates to compare keys:
-// no sealed name is opened to search.
+// no sealed name is opened to search. A child who left the study is not
+// "already in the cohort": listed again, they are held as a likely
+// duplicate of their old record, and linking brings them back.
 func (s *Store) existingChildren(db *gorm.DB, siteID string, keys []ChildKey) (map[ChildKey]string, error) {
 	out := map[ChildKey]string{}
 	if len(keys) == 0 || s.index == nil {
@@ -114,7 +116,7 @@ func (s *Store) existingChildren(db *gorm.DB, siteID string, keys []ChildKey) (m
 	for chunk := range slices.Chunk(ids, lookupChunk) {
 		var rows []Child
 		if err := db.Select("id", "school_id", "given_name", "family_name", "birth_date").
-			Where("id IN ? AND site_id = ? AND same_as = ''", chunk, siteID).Order("id").Find(&rows).Error; err != nil {
+			Where("id IN ? AND site_id = ? AND same_as = '' AND left_at IS NULL", chunk, siteID).Order("id").Find(&rows).Error; err != nil {
 			return nil, fmt.Errorf("candidate children: %w", err)
 		}
 		for _, c := range rows {

@@ -25,9 +25,16 @@ type IndexKeyer interface {
 var (
 	// ErrHoldDecided reports a decision on a hold that was decided already.
 	ErrHoldDecided = errors.New("store: this likely duplicate was decided already")
-	// ErrCannotLink reports a link to a child who cannot take it: erased,
-	// deceased, withdrawn, or itself a duplicate.
+	// ErrCannotLink reports a link that cannot be made: the known child was
+	// erased, died, withdrew or is itself a duplicate; or the held record
+	// was erased or left the study meanwhile.
 	ErrCannotLink = errors.New("store: the known child cannot be linked")
+	// ErrCrossSiteLink reports a link that would move a child's record
+	// between sites by someone not allowed to.
+	ErrCrossSiteLink = errors.New("store: the link moves a child between sites")
+	// ErrOpenElsewhere reports a link across sites while the known child
+	// still has a cycle open at their site.
+	ErrOpenElsewhere = errors.New("store: the known child has a cycle open at their site")
 )
 
 // lookupChunk bounds the values of one IN list.
@@ -71,7 +78,7 @@ func (s *Store) ReindexChildren(ctx context.Context, batch int, progress func(do
 	after := ""
 	for {
 		var kids []Child
-		err := s.with(ctx).Where("id > ? AND erased_at IS NULL", after).
+		err := s.with(ctx).Where("id > ? AND erased_at IS NULL AND same_as = ''", after).
 			Where("NOT EXISTS (SELECT 1 FROM child_index x WHERE x.child_id = children.id AND x.key_id = ?)", keyID).
 			Order("id").Limit(batch).Find(&kids).Error
 		if err != nil {
@@ -263,9 +270,11 @@ func (s *Store) DuplicateHold(ctx context.Context, id string) (DuplicateHold, er
 // leaves the study as a duplicate pointing at it (same_as), its consents
 // move to the known child, the known child takes the held record's site
 // and school (a child who had left for another school rejoins), and the
-// held record's index tokens go. Who may link across sites is the
-// caller's check.
-func (s *Store) DecideDuplicate(ctx context.Context, id, decision, by string, at time.Time) (DuplicateHold, error) {
+// held record's personal fields and index tokens are erased (one copy of
+// a child, not two). A link that moves the known child between sites
+// (judged on the rows as they are now) needs acrossSites, and is refused
+// while the known child has a cycle open at their site.
+func (s *Store) DecideDuplicate(ctx context.Context, id, decision, by string, at time.Time, acrossSites bool) (DuplicateHold, error) {
 	if decision != HoldLinked && decision != HoldDifferent {
 		return DuplicateHold{}, fmt.Errorf("store: decision must be %s or %s", HoldLinked, HoldDifferent)
 	}
@@ -290,7 +299,7 @@ func (s *Store) DecideDuplicate(ctx context.Context, id, decision, by string, at
 		if decision == HoldDifferent {
 			return nil
 		}
-		return linkDuplicate(tx, h, by, at)
+		return linkDuplicate(tx, h, by, at, acrossSites)
 	})
 	if err != nil {
 		return DuplicateHold{}, err
@@ -299,27 +308,50 @@ func (s *Store) DecideDuplicate(ctx context.Context, id, decision, by string, at
 }
 
 // linkDuplicate makes the held record a duplicate of the known child.
-func linkDuplicate(tx *gorm.DB, h DuplicateHold, by string, at time.Time) error {
+// Every update is conditional on the state it read, so two links decided
+// at once cannot chain into an inconsistent pair: the loser fails.
+func linkDuplicate(tx *gorm.DB, h DuplicateHold, by string, at time.Time, acrossSites bool) error {
 	var held, known Child
-	if err := tx.Select("id", "site_id", "school_id").Where("id = ?", h.ChildID).Take(&held).Error; err != nil {
+	if err := tx.Select("id", "site_id", "school_id", "erased_at", "left_at").Where("id = ?", h.ChildID).Take(&held).Error; err != nil {
 		return fmt.Errorf("held child: %w", err)
 	}
-	if err := tx.Select("id", "erased_at", "left_at", "left_reason", "same_as").Where("id = ?", h.KnownChildID).Take(&known).Error; err != nil {
+	if err := tx.Select("id", "site_id", "erased_at", "left_at", "left_reason", "same_as").Where("id = ?", h.KnownChildID).Take(&known).Error; err != nil {
 		return fmt.Errorf("known child: %w", err)
 	}
 	switch {
+	case held.ErasedAt != nil, held.LeftAt != nil:
+		return ErrCannotLink
 	case known.ErasedAt != nil, known.SameAs != "":
 		return ErrCannotLink
 	case known.LeftAt != nil && (known.LeftReason == cycle.LeftDeceased || known.LeftReason == cycle.LeftWithdrewConsent || known.LeftReason == cycle.LeftDuplicate):
 		return ErrCannotLink
+	case known.SiteID != held.SiteID && !acrossSites:
+		return ErrCrossSiteLink
 	}
-	if err := tx.Model(&Child{}).Where("id = ?", held.ID).Updates(map[string]any{
-		"left_at": at, "left_reason": cycle.LeftDuplicate, "left_by": by, "same_as": known.ID}).Error; err != nil {
-		return err
+	if known.SiteID != held.SiteID {
+		var open int64
+		if err := tx.Model(&Cycle{}).Where("child_id = ? AND status = ?", known.ID, CycleOpen).Count(&open).Error; err != nil {
+			return err
+		}
+		if open > 0 {
+			return ErrOpenElsewhere
+		}
 	}
-	if err := tx.Model(&Child{}).Where("id = ?", known.ID).Updates(map[string]any{
-		"site_id": held.SiteID, "school_id": held.SchoolID, "left_at": nil, "left_reason": "", "left_by": ""}).Error; err != nil {
-		return err
+	res := tx.Model(&Child{}).Where("id = ? AND left_at IS NULL AND erased_at IS NULL", held.ID).Updates(map[string]any{
+		"left_at": at, "left_reason": cycle.LeftDuplicate, "left_by": by, "same_as": known.ID})
+	if res.Error != nil {
+		return res.Error
+	}
+	if res.RowsAffected != 1 {
+		return ErrCannotLink
+	}
+	res = tx.Model(&Child{}).Where("id = ? AND same_as = '' AND erased_at IS NULL AND site_id = ?", known.ID, known.SiteID).Updates(map[string]any{
+		"site_id": held.SiteID, "school_id": held.SchoolID, "left_at": nil, "left_reason": "", "left_by": ""})
+	if res.Error != nil {
+		return res.Error
+	}
+	if res.RowsAffected != 1 {
+		return ErrCannotLink
 	}
 	if err := tx.Model(&Consent{}).Where("child_id = ?", held.ID).Update("child_id", known.ID).Error; err != nil {
 		return err
@@ -332,7 +364,18 @@ func linkDuplicate(tx *gorm.DB, h DuplicateHold, by string, at time.Time) error 
 		Updates(map[string]any{"status": HoldDifferent, "decided_by": by, "decided_at": at}).Error; err != nil {
 		return err
 	}
-	return tx.Where("child_id = ?", held.ID).Delete(&ChildToken{}).Error
+	return erasePersonalTx(tx, held.ID, at)
+}
+
+// SameAs returns the child a record was linked to as a duplicate ("" when
+// it was not). ErrNotFound for an unknown child.
+func (s *Store) SameAs(ctx context.Context, childID string) (string, error) {
+	var ch Child
+	err := s.with(ctx).Select("same_as").Where("id = ?", childID).Take(&ch).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return "", fmt.Errorf("child: %w", ErrNotFound)
+	}
+	return ch.SameAs, err
 }
 
 // evidenceText joins a match's evidence codes for storage.

@@ -117,7 +117,7 @@ func TestDecideDuplicate(t *testing.T) {
 	if err != nil || len(holds) != 1 {
 		t.Fatalf("the known child's site sees %d holds (%v)", len(holds), err)
 	}
-	h, err := st.DecideDuplicate(ctx, "h1", store.HoldLinked, "pm", t0.AddDate(0, 0, 1))
+	h, err := st.DecideDuplicate(ctx, "h1", store.HoldLinked, "pm", t0.AddDate(0, 0, 1), true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,6 +129,9 @@ func TestDecideDuplicate(t *testing.T) {
 	st.DB(ctx).Where("id = ?", "known").Take(&knownChild)
 	if held.LeftReason != cycle.LeftDuplicate || held.SameAs != "known" {
 		t.Errorf("held record: left %q same as %q", held.LeftReason, held.SameAs)
+	}
+	if held.ErasedAt == nil || held.GivenName != "" {
+		t.Errorf("the linked record keeps a second copy of the child's personal data (erased %v)", held.ErasedAt)
 	}
 	if knownChild.SiteID != siteA || knownChild.SchoolID != schoolA1 || knownChild.LeftAt != nil {
 		t.Errorf("known child now at %s/%s, left %v; want followed at the new school", knownChild.SiteID, knownChild.SchoolID, knownChild.LeftAt)
@@ -142,10 +145,10 @@ func TestDecideDuplicate(t *testing.T) {
 	if ids := cohortIDs(t, st, siteA); len(ids) != 1 || ids[0] != "known" {
 		t.Errorf("cohort after the link = %v, want [known]", ids)
 	}
-	if _, err := st.DecideDuplicate(ctx, "h1", store.HoldDifferent, "pm", t0); !errors.Is(err, store.ErrHoldDecided) {
+	if _, err := st.DecideDuplicate(ctx, "h1", store.HoldDifferent, "pm", t0, true); !errors.Is(err, store.ErrHoldDecided) {
 		t.Errorf("deciding twice: %v", err)
 	}
-	if _, err := st.DecideDuplicate(ctx, "nope", store.HoldDifferent, "pm", t0); !errors.Is(err, store.ErrNotFound) {
+	if _, err := st.DecideDuplicate(ctx, "nope", store.HoldDifferent, "pm", t0, true); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("deciding an unknown hold: %v", err)
 	}
 }
@@ -164,7 +167,7 @@ func TestDecideDifferentReleasesAndErasureForgets(t *testing.T) {
 	if err := st.AddFamilies(ctx, []store.Family{other}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.DecideDuplicate(ctx, "h2", store.HoldDifferent, "coord", t0); err != nil {
+	if _, err := st.DecideDuplicate(ctx, "h2", store.HoldDifferent, "coord", t0, false); err != nil {
 		t.Fatal(err)
 	}
 	if ids := cohortIDs(t, st, siteA); len(ids) != 2 {
@@ -216,5 +219,66 @@ func TestReindexAfterKeyRotation(t *testing.T) {
 	sus, err := st.FindDuplicates(ctx, siteA, []store.Family{person(siteA, schoolA2, "k2", "Naledi", "Sithole", "2016-02-02", "Refilwe", "Sithole", "0712223333")})
 	if err != nil || len(sus) != 1 {
 		t.Errorf("after rotation the known child is found %d times (%v)", len(sus), err)
+	}
+}
+
+func TestLinkAcrossSitesIsGuarded(t *testing.T) {
+	st := newStore(t)
+	ctx := context.Background()
+	addSites(t, st)
+	if err := st.AddFamilies(ctx, []store.Family{person(siteB, schoolB1, "known", "Lerato", "Mokoena", "2017-01-09", "Palesa", "Mokoena", "0725556666")}); err != nil {
+		t.Fatal(err)
+	}
+	held := person(siteA, schoolA1, "held", "Lerato", "Mokwena", "2017-01-09", "Palesa", "Mokoena", "0725556666")
+	held.Hold = &store.DuplicateHold{ID: "h", SiteID: siteA, ChildID: "held", KnownChildID: "known", KnownSiteID: siteB, Score: 0.9, Status: store.HoldPending, CreatedAt: t0}
+	if err := st.AddFamilies(ctx, []store.Family{held}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.DecideDuplicate(ctx, "h", store.HoldLinked, "coord", t0, false); !errors.Is(err, store.ErrCrossSiteLink) {
+		t.Errorf("a coordinator's link across sites: %v, want ErrCrossSiteLink", err)
+	}
+	// The known child's cycle at their own site is still open: not linked yet.
+	addWave(t, st, siteB, 1)
+	if err := st.RecordStage(ctx, cycle.StageRecord{CycleID: cycle.CycleID(siteB, 1, "known"), WaveID: cycle.WaveID(siteB, 1), SiteID: siteB,
+		SchoolID: schoolB1, ChildID: "known", Seq: 1, Stage: cycle.StageAssess, At: t0}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.DecideDuplicate(ctx, "h", store.HoldLinked, "pm", t0, true); !errors.Is(err, store.ErrOpenElsewhere) {
+		t.Errorf("a link while the known child's cycle is open at their site: %v, want ErrOpenElsewhere", err)
+	}
+	h, err := st.DuplicateHold(ctx, "h")
+	if err != nil || h.Status != store.HoldPending {
+		t.Errorf("a refused link changed the hold: %+v %v", h, err)
+	}
+}
+
+func TestAChildWhoLeftIsHeldNotRefused(t *testing.T) {
+	st := newStore(t)
+	ctx := context.Background()
+	addSites(t, st)
+	if err := st.AddFamilies(ctx, []store.Family{person(siteA, schoolA1, "old", "Naledi", "Sithole", "2016-02-02", "Refilwe", "Sithole", "0712223333")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.LeaveStudy(ctx, siteA, "old", cycle.LeftMovedSchool, "coord", t0); err != nil {
+		t.Fatal(err)
+	}
+	back := person(siteA, schoolA1, "back", "Naledi", "Sithole", "2016-02-02", "Refilwe", "Sithole", "0712223333")
+	existing, err := st.ExistingChildren(ctx, siteA, []store.ChildKey{store.KeyOf(back.Child)})
+	if err != nil || len(existing) != 0 {
+		t.Errorf("a child who left is 'already in the cohort': %v %v", existing, err)
+	}
+	sus, err := st.FindDuplicates(ctx, siteA, []store.Family{back})
+	if err != nil || len(sus) != 1 || sus[0].KnownChildID != "old" {
+		t.Fatalf("the returning child is not matched to their old record: %+v %v", sus, err)
+	}
+	back.Hold = store.HoldFor("h", siteA, "back", sus[0], t0)
+	if err := st.AddFamilies(ctx, []store.Family{back}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.DecideDuplicate(ctx, "h", store.HoldLinked, "coord", t0, false); err != nil {
+		t.Fatal(err)
+	}
+	if ids := cohortIDs(t, st, siteA); len(ids) != 1 || ids[0] != "old" {
+		t.Errorf("after the link the cohort is %v, want the old record back", ids)
 	}
 }

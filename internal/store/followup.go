@@ -96,25 +96,31 @@ type CohortPreview struct {
 	Wave int    `json:"wave"`
 	// PreviousWave is the site's latest earlier wave (0 for a first wave).
 	PreviousWave int `json:"previous_wave"`
-	// ToStart counts the cycles the launch starts (Continuing + New + Lapsed:
+	// ToStart counts the cycles the launch starts (Continuing + New + LapsedTotal:
 	// a child whose consent lapsed gets a cycle that ends without assessment).
 	ToStart int `json:"to_start"`
 	// Continuing took part in an earlier wave of the site and will be assessed.
 	Continuing int `json:"continuing"`
 	// New have not (new intake) and will be assessed.
 	New int `json:"new"`
-	// Lapsed have no consent that covers this wave: not assessed, listed.
-	Lapsed []ChildStatus `json:"lapsed"`
+	// Lapsed have no consent that covers this wave: not assessed, listed
+	// (the first Limit of them; LapsedTotal counts them all).
+	Lapsed      []ChildStatus `json:"lapsed"`
+	LapsedTotal int           `json:"lapsed_total"`
 	// Held are likely duplicates awaiting a decision: not started.
 	Held int `json:"held"`
 	// Left lists the children who left since the previous wave launched
-	// (or ever, for a first wave), and LeftByReason counts them.
+	// (or ever, for a first wave; the first Limit of them), LeftTotal and
+	// LeftByReason count them all.
 	Left         []ChildStatus  `json:"left"`
+	LeftTotal    int            `json:"left_total"`
 	LeftByReason map[string]int `json:"left_by_reason"`
 	// LeftEarlier counts children who left before the previous wave.
 	LeftEarlier int `json:"left_earlier"`
 	// BySchool counts, per school, the children to start.
 	BySchool map[string]int `json:"by_school"`
+	// Limit bounds the lists.
+	Limit int `json:"limit"`
 }
 
 // previewRow is what the preview reads of a child: no personal field.
@@ -126,14 +132,18 @@ type previewRow struct {
 }
 
 // CohortPreview computes the preview of wave number n of a site under its
-// consent policy, as of now (a wave not recorded yet opens now). It reads
-// no personal field.
-func (s *Store) CohortPreview(ctx context.Context, siteID string, n int, policy cycle.ConsentPolicy) (CohortPreview, error) {
-	p := CohortPreview{Site: siteID, Wave: n, Lapsed: []ChildStatus{}, Left: []ChildStatus{}, LeftByReason: map[string]int{}, BySchool: map[string]int{}}
+// consent policy. The wave opens at open (zero: as recorded, or now for a
+// wave not recorded yet); the lists hold at most limit children each. It
+// reads no personal field.
+func (s *Store) CohortPreview(ctx context.Context, siteID string, n int, policy cycle.ConsentPolicy, open time.Time, limit int) (CohortPreview, error) {
+	p := CohortPreview{Site: siteID, Wave: n, Lapsed: []ChildStatus{}, Left: []ChildStatus{}, LeftByReason: map[string]int{}, BySchool: map[string]int{}, Limit: limit}
 	db := s.with(ctx)
-	open, previousLaunch, err := s.waveTimes(ctx, siteID, n)
+	recorded, previousLaunch, err := s.waveTimes(ctx, siteID, n)
 	if err != nil {
 		return p, err
+	}
+	if open.IsZero() {
+		open = recorded
 	}
 	var prev []Wave
 	if err := db.Select("number").Where("site_id = ? AND number < ?", siteID, n).Order("number DESC").Limit(1).Find(&prev).Error; err != nil {
@@ -184,7 +194,10 @@ func (p *CohortPreview) add(r previewRow, continuing, held bool, terms []cycle.C
 	case r.LeftAt != nil:
 		if previousLaunch.IsZero() || r.LeftAt.After(previousLaunch) {
 			at := r.LeftAt.UTC()
-			p.Left = append(p.Left, ChildStatus{ChildID: r.ID, SchoolID: r.SchoolID, Reason: r.LeftReason, At: &at})
+			if len(p.Left) < p.Limit {
+				p.Left = append(p.Left, ChildStatus{ChildID: r.ID, SchoolID: r.SchoolID, Reason: r.LeftReason, At: &at})
+			}
+			p.LeftTotal++
 			p.LeftByReason[r.LeftReason]++
 		} else {
 			p.LeftEarlier++
@@ -207,7 +220,10 @@ func (p *CohortPreview) add(r previewRow, continuing, held bool, terms []cycle.C
 	}
 	switch {
 	case !covered:
-		p.Lapsed = append(p.Lapsed, ChildStatus{ChildID: r.ID, SchoolID: r.SchoolID, Reason: reason})
+		if len(p.Lapsed) < p.Limit {
+			p.Lapsed = append(p.Lapsed, ChildStatus{ChildID: r.ID, SchoolID: r.SchoolID, Reason: reason})
+		}
+		p.LapsedTotal++
 	case continuing:
 		p.Continuing++
 	default:

@@ -158,7 +158,7 @@ func TestCohortPreview(t *testing.T) {
 		Score: 0.95, Status: store.HoldPending, CreatedAt: t0}).Error; err != nil {
 		t.Fatal(err)
 	}
-	p, err := st.CohortPreview(ctx, siteA, 2, cycle.ConsentPolicy{})
+	p, err := st.CohortPreview(ctx, siteA, 2, cycle.ConsentPolicy{}, time.Time{}, 100)
 	if err != nil {
 		t.Fatal(err)
 	}

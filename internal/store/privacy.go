@@ -64,37 +64,40 @@ func (s *Store) CloseWithdrawn(ctx context.Context, cycleID string, at time.Time
 // and referral outcomes stay, tied only to the opaque IDs. The child's
 // blind-index tokens go too, so an erased child is never found again.
 func (s *Store) ErasePersonal(ctx context.Context, childID string, at time.Time) error {
-	return s.with(ctx).Transaction(func(tx *gorm.DB) error {
-		var child Child
-		if err := tx.Where("id = ?", childID).Take(&child).Error; err != nil {
-			return fmt.Errorf("child %s: %w", childID, err)
-		}
-		if err := tx.Model(&Child{}).Where("id = ?", childID).
-			Updates(map[string]any{"given_name": "", "family_name": "", "erased_at": at.UTC()}).Error; err != nil {
+	return s.with(ctx).Transaction(func(tx *gorm.DB) error { return erasePersonalTx(tx, childID, at) })
+}
+
+// erasePersonalTx is ErasePersonal inside a transaction.
+func erasePersonalTx(tx *gorm.DB, childID string, at time.Time) error {
+	var child Child
+	if err := tx.Where("id = ?", childID).Take(&child).Error; err != nil {
+		return fmt.Errorf("child %s: %w", childID, err)
+	}
+	if err := tx.Model(&Child{}).Where("id = ?", childID).
+		Updates(map[string]any{"given_name": "", "family_name": "", "erased_at": at.UTC()}).Error; err != nil {
+		return err
+	}
+	var others int64
+	if err := tx.Model(&Child{}).Where("caregiver_id = ? AND id <> ? AND erased_at IS NULL", child.CaregiverID, childID).Count(&others).Error; err != nil {
+		return err
+	}
+	if others == 0 {
+		if err := tx.Model(&Caregiver{}).Where("id = ?", child.CaregiverID).
+			Updates(map[string]any{"given_name": "", "family_name": "", "phone": "", "erased_at": at.UTC()}).Error; err != nil {
 			return err
 		}
-		var others int64
-		if err := tx.Model(&Child{}).Where("caregiver_id = ? AND id <> ? AND erased_at IS NULL", child.CaregiverID, childID).Count(&others).Error; err != nil {
-			return err
-		}
-		if others == 0 {
-			if err := tx.Model(&Caregiver{}).Where("id = ?", child.CaregiverID).
-				Updates(map[string]any{"given_name": "", "family_name": "", "phone": "", "erased_at": at.UTC()}).Error; err != nil {
-				return err
-			}
-		}
-		if err := tx.Where("child_id = ?", childID).Delete(&ChildToken{}).Error; err != nil {
-			return err
-		}
-		cycles := tx.Model(&Cycle{}).Select("id").Where("child_id = ?", childID)
-		if err := tx.Where("cycle_id IN (?)", cycles).Delete(&Assessment{}).Error; err != nil {
-			return err
-		}
-		if err := tx.Where("id IN (?)", cycles).Delete(&AgendaConcern{}).Error; err != nil {
-			return err
-		}
-		return tx.Where("cycle_id IN (?)", cycles).Delete(&FollowUp{}).Error
-	})
+	}
+	if err := tx.Where("child_id = ?", childID).Delete(&ChildToken{}).Error; err != nil {
+		return err
+	}
+	cycles := tx.Model(&Cycle{}).Select("id").Where("child_id = ?", childID)
+	if err := tx.Where("cycle_id IN (?)", cycles).Delete(&Assessment{}).Error; err != nil {
+		return err
+	}
+	if err := tx.Where("id IN (?)", cycles).Delete(&AgendaConcern{}).Error; err != nil {
+		return err
+	}
+	return tx.Where("cycle_id IN (?)", cycles).Delete(&FollowUp{}).Error
 }
 
 // RetentionDue lists children of a site whose every cycle is closed in a

@@ -170,8 +170,14 @@ type changeScope struct {
 	OnlyFrom int
 	OnlyTo   int
 	Rows     []changeRow
-	Worsened []longitudinal.Worsened
+	// Worsened lists the first worsenedListed children who got worse;
+	// MoreWorsened says how many more there are.
+	Worsened     []longitudinal.Worsened
+	MoreWorsened int
 }
+
+// worsenedListed bounds the children the compare page lists by ID.
+const worsenedListed = 100
 
 type changeRow struct {
 	Label               string
@@ -218,6 +224,10 @@ func (u *UI) changeBetween(c *gin.Context, siteID string, a, b int) *changeView 
 
 func scopeOf(s longitudinal.Summary, domains []string, labels map[string]string) changeScope {
 	out := changeScope{Name: s.Name, Both: s.Both, OnlyFrom: s.OnlyFrom, OnlyTo: s.OnlyTo, Worsened: s.Worsened}
+	if len(out.Worsened) > worsenedListed {
+		out.MoreWorsened = len(out.Worsened) - worsenedListed
+		out.Worsened = out.Worsened[:worsenedListed]
+	}
 	for _, d := range domains {
 		ds := s.Domains[d]
 		if ds == nil {
@@ -319,15 +329,10 @@ const previewListed = 50
 
 // previewFor reads the launch preview of a site's next wave (nil on failure).
 func (u *UI) previewFor(c *gin.Context, siteID, siteName string, n int) *launchPreview {
-	res := u.call(c, http.MethodGet, fmt.Sprintf("/api/v1/waves/%s/%d/preview", url.PathEscape(siteID), n), nil, "", "", "")
+	res := u.call(c, http.MethodGet, fmt.Sprintf("/api/v1/waves/%s/%d/preview?limit=%d", url.PathEscape(siteID), n, previewListed), nil, "", "", "")
 	var p store.CohortPreview
 	if res.problem() != nil || res.decode(&p) != nil {
 		return nil
 	}
-	lp := &launchPreview{SiteName: siteName, P: p, Lapsed: len(p.Lapsed)}
-	if len(p.Lapsed) > previewListed {
-		lp.More = len(p.Lapsed) - previewListed
-		lp.P.Lapsed = p.Lapsed[:previewListed]
-	}
-	return lp
+	return &launchPreview{SiteName: siteName, P: p, Lapsed: p.LapsedTotal, More: p.LapsedTotal - len(p.Lapsed)}
 }

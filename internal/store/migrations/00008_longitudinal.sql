@@ -11,6 +11,13 @@ ALTER TABLE children ADD COLUMN left_reason TEXT NOT NULL DEFAULT '';
 ALTER TABLE children ADD COLUMN left_by TEXT NOT NULL DEFAULT '';
 ALTER TABLE children ADD COLUMN same_as TEXT NOT NULL DEFAULT '';
 
+-- Children whose every consent was withdrawn before this migration left
+-- the study then (withdrawal records it from now on).
+UPDATE children SET left_at = (SELECT MAX(withdrawn_at) FROM consents c WHERE c.child_id = children.id), left_reason = 'withdrew_consent'
+WHERE left_at IS NULL
+  AND EXISTS (SELECT 1 FROM consents c WHERE c.child_id = children.id AND c.withdrawn_at IS NOT NULL)
+  AND NOT EXISTS (SELECT 1 FROM consents c WHERE c.child_id = children.id AND c.withdrawn_at IS NULL);
+
 -- Consent per wave: a renewal restarts a standing consent's validity.
 ALTER TABLE consents ADD COLUMN renewed_at TIMESTAMP;
 
