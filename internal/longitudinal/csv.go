@@ -59,9 +59,11 @@ const (
 //
 // With suppress, every count is written by [Cell] (1 to 4 become "<5"),
 // and a share whose at-risk or assessed count is 1 to 4 is written as
-// "suppressed". This is primary suppression only: totals are still
-// written, so a reader who differences rows may narrow down a suppressed
-// cell; publish widely only after review.
+// "suppressed". Within one domain's sixteen transitions, a single small
+// cell would be given away by the children-in-both total minus the
+// others, so the smallest other non-zero cell is written "suppressed" too
+// (secondary suppression). Shares and the other totals can still narrow a
+// cell down in some tables; publish widely only after review.
 //
 // Child IDs are never written, with or without suppress: the
 // [Summary.Worsened] list is a screen-only detail.
@@ -101,9 +103,17 @@ func (r Report) WriteCSV(w io.Writer, suppress bool) error {
 			if ds == nil {
 				continue
 			}
+			hidden := [2]string{}
+			if suppress {
+				hidden = complementary(ds.Matrix)
+			}
 			for _, fl := range Levels {
 				for _, tl := range Levels {
-					if err := write(kind, s.Name, d, MeasureTransition, "", fl, tl, count(ds.Matrix[fl][tl]), "", "", ""); err != nil {
+					n := count(ds.Matrix[fl][tl])
+					if hidden == [2]string{fl, tl} {
+						n = suppressed
+					}
+					if err := write(kind, s.Name, d, MeasureTransition, "", fl, tl, n, "", "", ""); err != nil {
 						return err
 					}
 				}
@@ -148,4 +158,28 @@ func neutralise(s string) string {
 		return "'" + s
 	}
 	return s
+}
+
+// complementary returns the cell (from, to) to suppress beside a matrix's
+// only small cell: the smallest other non-zero cell, so the total cannot
+// give the small one away. It returns empty names when there is nothing
+// to add (no small cell, or two or more already).
+func complementary(m map[string]map[string]int) [2]string {
+	smallCells := 0
+	best, bestN := [2]string{}, 0
+	for _, fl := range Levels {
+		for _, tl := range Levels {
+			n := m[fl][tl]
+			switch {
+			case small(n):
+				smallCells++
+			case n > 0 && (bestN == 0 || n < bestN):
+				best, bestN = [2]string{fl, tl}, n
+			}
+		}
+	}
+	if smallCells != 1 {
+		return [2]string{}
+	}
+	return best
 }

@@ -172,3 +172,32 @@ func TestWriteCSVError(t *testing.T) {
 		t.Error("no error from a failing writer")
 	}
 }
+
+func TestComplementarySuppression(t *testing.T) {
+	m := func(cells map[[2]string]int) map[string]map[string]int {
+		out := map[string]map[string]int{}
+		for _, f := range Levels {
+			out[f] = map[string]int{}
+			for _, to := range Levels {
+				out[f][to] = cells[[2]string{f, to}]
+			}
+		}
+		return out
+	}
+	cases := []struct {
+		name  string
+		cells map[[2]string]int
+		want  [2]string
+	}{
+		// One small cell (2): the smallest other non-zero cell (7) goes too.
+		{"one small cell", map[[2]string]int{{"high", "low"}: 2, {"low", "low"}: 30, {"moderate", "low"}: 7}, [2]string{"moderate", "low"}},
+		// Two small cells already hide each other.
+		{"two small cells", map[[2]string]int{{"high", "low"}: 2, {"low", "low"}: 30, {"moderate", "low"}: 3}, [2]string{}},
+		{"no small cell", map[[2]string]int{{"low", "low"}: 30, {"moderate", "low"}: 7}, [2]string{}},
+	}
+	for _, tc := range cases {
+		if got := complementary(m(tc.cells)); got != tc.want {
+			t.Errorf("%s: complementary = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
