@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -182,14 +183,6 @@ func (s *Store) fillReferrals(db *gorm.DB, ids []string, points map[string]*long
 	return nil
 }
 
-// levelRow is one domain level of one child in a wave.
-type levelRow struct {
-	ChildID  string
-	SchoolID string
-	Domain   string
-	Level    string
-}
-
 // WaveLevels returns the baseline domain levels of every child scored in a
 // site's wave (by number), with the school of that wave's cycle. Children
 // whose cycle was never scored (no consent, withdrawn before scoring) are
@@ -204,27 +197,27 @@ func (s *Store) WaveLevels(ctx context.Context, siteID string, number int) ([]lo
 	if err != nil {
 		return nil, err
 	}
-	byChild := map[string]int{}
+	// Rows come in cycle order (the domain_risks_levels index): a child's
+	// domains are consecutive, and the child ID is the cycle ID's last part.
 	var out []longitudinal.ChildLevels
-	rows, err := db.Table("domain_risks").Select("cycles.child_id, domain_risks.school_id, domain_risks.domain, domain_risks.level").
-		Joins("JOIN cycles ON cycles.id = domain_risks.cycle_id").
-		Where("domain_risks.wave_id = ? AND domain_risks.phase = ?", w.ID, cycle.PhaseBaseline).Rows()
+	rows, err := db.Table("domain_risks").Select("cycle_id, school_id, domain, level").
+		Where("wave_id = ? AND phase = ?", w.ID, cycle.PhaseBaseline).Order("cycle_id").Rows()
 	if err != nil {
 		return nil, fmt.Errorf("levels of wave %d: %w", number, err)
 	}
 	defer rows.Close()
+	last := ""
 	for rows.Next() {
-		var r levelRow
-		if err := rows.Scan(&r.ChildID, &r.SchoolID, &r.Domain, &r.Level); err != nil {
+		var cycleID, school, domain, level string
+		if err := rows.Scan(&cycleID, &school, &domain, &level); err != nil {
 			return nil, fmt.Errorf("levels of wave %d: %w", number, err)
 		}
-		i, ok := byChild[r.ChildID]
-		if !ok {
-			i = len(out)
-			byChild[r.ChildID] = i
-			out = append(out, longitudinal.ChildLevels{ChildID: r.ChildID, SchoolID: r.SchoolID, Domains: map[string]string{}})
+		if cycleID != last {
+			last = cycleID
+			out = append(out, longitudinal.ChildLevels{ChildID: cycleID[strings.LastIndexByte(cycleID, '/')+1:], SchoolID: school,
+				Domains: make(map[string]string, 8)})
 		}
-		out[i].Domains[r.Domain] = r.Level
+		out[len(out)-1].Domains[domain] = level
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("levels of wave %d: %w", number, err)

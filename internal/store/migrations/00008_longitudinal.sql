@@ -55,7 +55,12 @@ CREATE INDEX duplicate_holds_site ON duplicate_holds(site_id, status);
 CREATE INDEX duplicate_holds_child ON duplicate_holds(child_id, status);
 CREATE INDEX duplicate_holds_known ON duplicate_holds(known_site_id, status);
 
+-- The levels of every child of a wave, in cycle order, from the index
+-- alone (the change between two waves reads them all).
+CREATE INDEX domain_risks_levels ON domain_risks(wave_id, phase, cycle_id, domain, level, school_id);
+
 -- +goose Down
+DROP INDEX domain_risks_levels;
 DROP TABLE duplicate_holds;
 DROP TABLE child_index;
 ALTER TABLE consents DROP COLUMN renewed_at;
