@@ -272,32 +272,40 @@ func ScaleChart(id, title string, points []TimePoint, scale string) template.HTM
 	if len(pts) == 0 {
 		return noData(id, title, fmt.Sprintf("No time points for %s.", scale))
 	}
+	lp, said, missing := series(pts, func(p TimePoint) (float64, bool, string) {
+		sc, ok := p.Scales[scale]
+		note := ""
+		if sc.Band != "" {
+			note = " (" + sc.Band + ")"
+		}
+		return sc.Score, ok && sc.Computed, note
+	})
+	desc := fmt.Sprintf("%s at each of %d time points: %s.", scale, len(pts), said)
+	if missing > 0 {
+		desc += " Time points not computed are left as gaps."
+	}
+	return lineChart(id, title, desc, lp, nil)
+}
+
+// series turns time points into a line chart's points and the words that
+// describe them: value gives a point's number, whether it was computed,
+// and what to say after the number. It also counts the points not computed.
+func series(pts []TimePoint, value func(TimePoint) (float64, bool, string)) ([]linePoint, string, int) {
 	lp := make([]linePoint, len(pts))
-	var desc strings.Builder
-	fmt.Fprintf(&desc, "%s at each of %d time points: ", scale, len(pts))
+	parts := make([]string, len(pts))
 	missing := 0
 	for i, p := range pts {
-		s, ok := p.Scales[scale]
-		ok = ok && s.Computed && finite(s.Score)
-		lp[i] = linePoint{wave: p.Wave, v: s.Score, ok: ok}
-		if i > 0 {
-			desc.WriteString("; ")
-		}
-		switch {
-		case !ok:
+		v, ok, note := value(p)
+		ok = ok && finite(v)
+		lp[i] = linePoint{wave: p.Wave, v: v, ok: ok}
+		if !ok {
 			missing++
-			fmt.Fprintf(&desc, "%s not computed", waveLabel(p.Wave))
-		case s.Band != "":
-			fmt.Fprintf(&desc, "%s %s (%s)", waveLabel(p.Wave), num(s.Score), s.Band)
-		default:
-			fmt.Fprintf(&desc, "%s %s", waveLabel(p.Wave), num(s.Score))
+			parts[i] = waveLabel(p.Wave) + " not computed"
+			continue
 		}
+		parts[i] = waveLabel(p.Wave) + " " + num(v) + note
 	}
-	desc.WriteString(".")
-	if missing > 0 {
-		desc.WriteString(" Time points not computed are left as gaps.")
-	}
-	return lineChart(id, title, desc.String(), lp, nil)
+	return lp, strings.Join(parts, "; "), missing
 }
 
 // growthNames says what a growth indicator measures.
@@ -319,34 +327,22 @@ func GrowthChart(id, title string, points []TimePoint, indicator string) templat
 	if len(pts) == 0 {
 		return noData(id, title, fmt.Sprintf("No time points for the %s z-score.", name))
 	}
-	lp := make([]linePoint, len(pts))
-	var desc strings.Builder
-	fmt.Fprintf(&desc, "%s z-score at each of %d time points: ", name, len(pts))
-	missing := 0
-	for i, p := range pts {
+	lp, said, missing := series(pts, func(p TimePoint) (float64, bool, string) {
 		z, ok := p.Growth[indicator]
-		ok = ok && z.Computed && finite(z.Z)
-		lp[i] = linePoint{wave: p.Wave, v: z.Z, ok: ok}
-		if i > 0 {
-			desc.WriteString("; ")
-		}
+		note := ""
 		switch {
-		case !ok:
-			missing++
-			fmt.Fprintf(&desc, "%s not computed", waveLabel(p.Wave))
 		case z.Z < -2:
-			fmt.Fprintf(&desc, "%s %s, below -2", waveLabel(p.Wave), num(z.Z))
+			note = ", below -2"
 		case z.Z > 2:
-			fmt.Fprintf(&desc, "%s %s, above +2", waveLabel(p.Wave), num(z.Z))
-		default:
-			fmt.Fprintf(&desc, "%s %s", waveLabel(p.Wave), num(z.Z))
+			note = ", above +2"
 		}
-	}
-	desc.WriteString(". Reference lines at -2 and +2.")
+		return z.Z, ok && z.Computed, note
+	})
+	desc := fmt.Sprintf("%s z-score at each of %d time points: %s. Reference lines at -2 and +2.", name, len(pts), said)
 	if missing > 0 {
-		desc.WriteString(" Time points not computed are left as gaps.")
+		desc += " Time points not computed are left as gaps."
 	}
-	return lineChart(id, title, desc.String(), lp, []float64{-2, 2})
+	return lineChart(id, title, desc, lp, []float64{-2, 2})
 }
 
 // pct rounds a share (0 to 1) to a whole percent.
