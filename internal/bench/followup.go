@@ -229,19 +229,8 @@ func (b *bench) followUpLaunch(ctx context.Context, n int, baseline float64) err
 		if err != nil || code != http.StatusAccepted {
 			return fmt.Errorf("launching %s wave %d: %d %s %v", site, wave, code, body, err)
 		}
-		waveID := cycle.WaveID(site, wave)
-		for {
-			p, err := b.d.Store.WaveProgress(ctx, waveID)
-			if err != nil {
-				return err
-			}
-			if p.ByStage[cycle.StageAssess] >= want {
-				break
-			}
-			if time.Since(start) > time.Duration(want)*50*time.Millisecond+2*time.Minute {
-				return fmt.Errorf("%s wave %d: only %d of %d cycles reached assess", site, wave, p.ByStage[cycle.StageAssess], want)
-			}
-			time.Sleep(100 * time.Millisecond)
+		if err := b.waitForAssess(ctx, cycle.WaveID(site, wave), want, start); err != nil {
+			return err
 		}
 		el := time.Since(start)
 		rates = append(rates, float64(want)/el.Seconds())

@@ -90,18 +90,8 @@ func (b *bench) launches(ctx context.Context, baseline float64) error {
 			return fmt.Errorf("launching wave %d: %d %s %v", wave, code, body, err)
 		}
 		waveID := cycle.WaveID("johannesburg", wave)
-		for {
-			p, err := b.d.Store.WaveProgress(ctx, waveID)
-			if err != nil {
-				return err
-			}
-			if p.ByStage[cycle.StageAssess] >= n {
-				break
-			}
-			if time.Since(start) > time.Duration(n)*50*time.Millisecond+2*time.Minute {
-				return fmt.Errorf("wave %d: only %d of %d cycles reached assess in %s", wave, p.ByStage[cycle.StageAssess], n, time.Since(start))
-			}
-			time.Sleep(100 * time.Millisecond)
+		if err := b.waitForAssess(ctx, waveID, n, start); err != nil {
+			return err
 		}
 		el := time.Since(start)
 		rate := float64(n) / el.Seconds()
@@ -117,6 +107,24 @@ func (b *bench) launches(ctx context.Context, baseline float64) error {
 		}
 	}
 	return nil
+}
+
+// waitForAssess waits until want cycles of a wave wait for their forms,
+// giving up after 50 ms a child and two minutes more.
+func (b *bench) waitForAssess(ctx context.Context, waveID string, want int, start time.Time) error {
+	for {
+		p, err := b.d.Store.WaveProgress(ctx, waveID)
+		if err != nil {
+			return err
+		}
+		if p.ByStage[cycle.StageAssess] >= want {
+			return nil
+		}
+		if time.Since(start) > time.Duration(want)*50*time.Millisecond+2*time.Minute {
+			return fmt.Errorf("%s: only %d of %d cycles reached assess in %s", waveID, p.ByStage[cycle.StageAssess], want, time.Since(start))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 func (b *bench) openCycles(ctx context.Context) int64 {
