@@ -52,7 +52,6 @@ func runWaves(ctx context.Context, opts Options) (Summary, error) {
 	first, last := 0, 0
 	for i := range opts.Waves {
 		if i > 0 {
-			fmt.Fprintf(opts.Out, "\nbetween waves %d and %d:\n", last, last+1)
 			opts.Wave = last + 1
 		}
 		one := opts
@@ -99,6 +98,7 @@ type preview struct {
 // class list of new intake, renews the consents that would lapse for wave
 // n+1 (but for the few not reached) and prints who wave n+1 will start.
 func betweenWaves(ctx context.Context, api *apiClient, opts Options, n int, children []string) error {
+	fmt.Fprintf(opts.Out, "\nbetween waves %d and %d:\n", n, n+1)
 	intake, err := importIntake(ctx, api, opts, n+1)
 	if err != nil {
 		return err
