@@ -168,8 +168,7 @@ func fillLaterWaves(ctx context.Context, st *store.Store, n int, waves []int) er
 				school := schools[i%len(schools)]
 				cycles = append(cycles, store.Cycle{ID: id, WaveID: waveID, SiteID: "johannesburg", SchoolID: school, ChildID: child,
 					Stage: cycle.StageClosed, Status: store.CycleClosed, Outcome: cycle.OutcomeCompleted, CreatedAt: now, UpdatedAt: now})
-				scores = append(scores, store.Score{ID: id + "/" + cycle.PhaseBaseline, CycleID: id, Phase: cycle.PhaseBaseline, InstrumentID: "cwtt",
-					InstrumentVersion: "1.0.0", Result: result, ComputedAt: now})
+				scores = append(scores, benchScore(id, result, now))
 				for j, d := range domains {
 					risks = append(risks, store.DomainRisk{CycleID: id, Phase: cycle.PhaseBaseline, Domain: d, WaveID: waveID, SiteID: "johannesburg",
 						SchoolID: school, Level: levels[(i+j+w)%len(levels)]})
@@ -187,14 +186,19 @@ func fillLaterWaves(ctx context.Context, st *store.Store, n int, waves []int) er
 		var scores []store.Score
 		for i := lo; i < min(lo+1000, n); i++ {
 			id := cycle.CycleID("johannesburg", 1, fmt.Sprintf("ch-%07d", i))
-			scores = append(scores, store.Score{ID: id + "/" + cycle.PhaseBaseline, CycleID: id, Phase: cycle.PhaseBaseline, InstrumentID: "cwtt",
-				InstrumentVersion: "1.0.0", Result: result, ComputedAt: now})
+			scores = append(scores, benchScore(id, result, now))
 		}
 		if err := db.CreateInBatches(scores, 500).Error; err != nil {
 			return err
 		}
 	}
 	return db.Exec("ANALYZE").Error
+}
+
+// benchScore is a cycle's baseline score row with the given result.
+func benchScore(cycleID, result string, at time.Time) store.Score {
+	return store.Score{ID: cycleID + "/" + cycle.PhaseBaseline, CycleID: cycleID, Phase: cycle.PhaseBaseline, InstrumentID: "cwtt",
+		InstrumentVersion: "1.0.0", Result: result, ComputedAt: at}
 }
 
 // followUpLaunch measures a first wave and a follow-up wave of the same
