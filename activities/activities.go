@@ -27,11 +27,12 @@ type Records interface {
 	SaveScore(ctx context.Context, r cycle.ScoreRecord) error
 	SaveReferral(ctx context.Context, r cycle.ReferralRecord) error
 	PendingAgenda(ctx context.Context, siteID, schoolID string) ([]cycle.AgendaItem, error)
+	OverdueActionItems(ctx context.Context, siteID, schoolID string, day time.Time) ([]cycle.AgendaItem, error)
 	// AgendaDetails fills in each item's rule reasons, missing respondents
 	// (of those given), unassessed domains, urgent referrals and previous result.
 	AgendaDetails(ctx context.Context, items []cycle.AgendaItem, respondents []string) error
 	SaveMeeting(ctx context.Context, r cycle.MeetingRecord) error
-	SavePlans(ctx context.Context, meetingID string, plans []cycle.ChildPlan, at time.Time) error
+	SaveMinutes(ctx context.Context, meetingID string, plans []cycle.ChildPlan, attendance map[string]int, at time.Time) error
 	SaveFollowUp(ctx context.Context, r cycle.FollowUpRecord) error
 	SaveWave(ctx context.Context, r cycle.WaveRecord) error
 	CohortPage(ctx context.Context, siteID, after string, limit int) ([]cycle.CohortMember, error)

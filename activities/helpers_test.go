@@ -126,8 +126,12 @@ func (f *fakeRecords) SaveMeeting(_ context.Context, r cycle.MeetingRecord) erro
 	return nil
 }
 
-func (f *fakeRecords) SavePlans(context.Context, string, []cycle.ChildPlan, time.Time) error {
+func (f *fakeRecords) SaveMinutes(context.Context, string, []cycle.ChildPlan, map[string]int, time.Time) error {
 	return nil
+}
+
+func (f *fakeRecords) OverdueActionItems(context.Context, string, string, time.Time) ([]cycle.AgendaItem, error) {
+	return nil, nil
 }
 func (f *fakeRecords) SaveFollowUp(context.Context, cycle.FollowUpRecord) error { return nil }
 

@@ -24,6 +24,11 @@ func (a *Activities) BuildAgenda(ctx context.Context, in AgendaInput) ([]cycle.A
 	if err != nil {
 		return nil, fmt.Errorf("building agenda of %s: %w", in.MeetingID, err)
 	}
+	overdue, err := a.Records.OverdueActionItems(ctx, in.SiteID, in.SchoolID, in.At)
+	if err != nil {
+		return nil, fmt.Errorf("building agenda of %s: %w", in.MeetingID, err)
+	}
+	items = append(items, overdue...)
 	site, err := a.site(in.SiteID)
 	if err != nil {
 		return nil, err
@@ -50,12 +55,14 @@ func (a *Activities) SaveMeeting(ctx context.Context, r cycle.MeetingRecord) err
 type MinutesRecord struct {
 	MeetingID string            `json:"meeting_id"`
 	Plans     []cycle.ChildPlan `json:"plans"`
-	At        time.Time         `json:"at"`
+	// Attendance counts who attended by sector.
+	Attendance map[string]int `json:"attendance,omitempty"`
+	At         time.Time      `json:"at"`
 }
 
 // SaveMinutes stores the plans a meeting agreed.
 func (a *Activities) SaveMinutes(ctx context.Context, in MinutesRecord) error {
-	if err := a.Records.SavePlans(ctx, in.MeetingID, in.Plans, in.At); err != nil {
+	if err := a.Records.SaveMinutes(ctx, in.MeetingID, in.Plans, in.Attendance, in.At); err != nil {
 		return fmt.Errorf("saving minutes of %s: %w", in.MeetingID, err)
 	}
 	return nil

@@ -54,11 +54,13 @@ type Site struct {
 	Coordinator     Person       `yaml:"coordinator"`
 	// ProgrammeManager is told when a wait the coordinator was told of
 	// stays unanswered (optional: the coordinator is told again without one).
-	ProgrammeManager *Person        `yaml:"programme_manager"`
-	Durations        Durations      `yaml:"durations"`
-	Meetings         MeetingCadence `yaml:"meetings"`
-	Schools          []School       `yaml:"schools"`
-	Plugins          Plugins        `yaml:"plugins"`
+	ProgrammeManager *Person   `yaml:"programme_manager"`
+	Durations        Durations `yaml:"durations"`
+	// ALCoP is the advisory partners' part in the cycle.
+	ALCoP    ALCoP          `yaml:"alcop"`
+	Meetings MeetingCadence `yaml:"meetings"`
+	Schools  []School       `yaml:"schools"`
+	Plugins  Plugins        `yaml:"plugins"`
 
 	// Services is read from ServicesFile.
 	Services []Service `yaml:"-"`
@@ -103,6 +105,31 @@ type Durations struct {
 	// ReportAfter is how long after the assessment window closes the wave
 	// report is produced, with cycles still open listed (default 30 days).
 	ReportAfter Duration `yaml:"report_after"`
+}
+
+// ALCoP is the Advisory Level CoP's part in a site's cycle.
+type ALCoP struct {
+	// ReviewHighRiskPlans makes a plan for a child at high risk wait for an
+	// advisor's review before its referrals start.
+	ReviewHighRiskPlans bool `yaml:"review_high_risk_plans"`
+	// ReviewWithin bounds that wait (DefaultReviewWithin when 0).
+	ReviewWithin Duration `yaml:"review_within"`
+}
+
+// DefaultReviewWithin is how long a plan waits for the ALCoP's review
+// before the coordinator is told.
+const DefaultReviewWithin = Duration(7 * 24 * time.Hour)
+
+// Review is how long a high-risk plan waits for a review at the site: 0
+// when the site does not ask for reviews.
+func (a ALCoP) Review() Duration {
+	switch {
+	case !a.ReviewHighRiskPlans:
+		return 0
+	case a.ReviewWithin > 0:
+		return a.ReviewWithin
+	}
+	return DefaultReviewWithin
 }
 
 // Defaults of the optional durations.

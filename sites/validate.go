@@ -71,6 +71,7 @@ func (v *validator) check() {
 	}
 	v.checkDurations()
 	v.checkMeetings()
+	v.checkALCoP()
 	v.checkSchools()
 	v.checkPlugins()
 }
@@ -219,6 +220,18 @@ func (v *validator) checkMeetings() {
 	}
 	if !clockPattern.MatchString(m.Time) {
 		v.add(v.file, v.at("meetings", "time"), "meetings.time %q must be HH:MM on a 24-hour clock", m.Time)
+	}
+}
+
+func (v *validator) checkALCoP() {
+	a := v.site.ALCoP
+	switch {
+	case a.ReviewWithin < 0:
+		v.add(v.file, v.at("alcop", "review_within"), "alcop.review_within must be a positive duration, e.g. 7d")
+	case a.ReviewWithin > 0 && a.ReviewWithin.D() < time.Hour:
+		v.add(v.file, v.at("alcop", "review_within"), "alcop.review_within of %s is under an hour: no advisor could review in time", a.ReviewWithin)
+	case a.ReviewWithin > 0 && !a.ReviewHighRiskPlans:
+		v.add(v.file, v.at("alcop", "review_within"), "alcop.review_within is set but review_high_risk_plans is not true: no plan would wait")
 	}
 }
 

@@ -54,6 +54,8 @@ type cycleRun struct {
 	plan    *cycle.PlanSignal
 	planAt  time.Time
 	ignored int
+	// reviewed is the ALCoP's review of the plan, when one arrived.
+	reviewed *cycle.PlanReviewSignal
 
 	// referrals lists every referral started, in order; results holds those
 	// with an outcome; open counts those still awaited; nextK numbers them.
@@ -130,6 +132,16 @@ func (c *cycleRun) registerHandlers(ctx workflow.Context) error {
 			var p cycle.PlanSignal
 			plans.Receive(ctx, &p)
 			c.receivePlan(ctx, p)
+		}
+	})
+	reviews := workflow.GetSignalChannel(ctx, cycle.SignalPlanReviewed)
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		for {
+			var r cycle.PlanReviewSignal
+			reviews.Receive(ctx, &r)
+			if c.reviewed == nil && c.plan != nil {
+				c.reviewed = &r
+			}
 		}
 	})
 	closes := workflow.GetSignalChannel(ctx, cycle.SignalCloseWindow)

@@ -55,7 +55,55 @@ func (c *cycleRun) planPhase(ctx workflow.Context, atRisk []string) (bool, error
 	if err != nil || !agreed {
 		return false, err
 	}
+	if err := c.awaitReview(ctx); err != nil {
+		return false, err
+	}
 	return true, c.startPlanReferrals(ctx)
+}
+
+// awaitReview holds a plan for a child at high risk in any domain until an
+// advisor (ALCoP) reviews it, where the site asks for reviews: past one
+// review period the coordinator and programme manager are told; past two
+// the referrals start without the review, so that no child waits on the
+// advisory board for long. Urgent safeguarding referrals never wait here
+// (they started when the red flag arrived).
+func (c *cycleRun) awaitReview(ctx workflow.Context) error {
+	within := c.in.Timing.ReviewWithin
+	if within <= 0 || !c.highRisk() || c.reviewed != nil {
+		return nil
+	}
+	if err := c.enter(ctx, cycle.StagePlan, []string{"alcop_review"}, "plan agreed: awaiting the ALCoP's review before referrals"); err != nil {
+		return err
+	}
+	start := workflow.Now(ctx)
+	reviewed := func() bool { return c.reviewed != nil }
+	ok, err := workflow.AwaitWithTimeout(ctx, until(ctx, start.Add(within)), reviewed)
+	if err != nil || ok {
+		return err
+	}
+	params := map[string]string{"cycle": c.id, "school": c.in.SchoolID, "waited": within.String()}
+	for _, to := range []string{activities.ToCoordinator, activities.ToProgrammeManager} {
+		c.notify(ctx, "review-overdue/"+to, to, messages.ReviewOverdue, params)
+	}
+	ok, err = workflow.AwaitWithTimeout(ctx, until(ctx, start.Add(2*within)), reviewed)
+	if err != nil || ok {
+		return err
+	}
+	params["waited"] = (2 * within).String()
+	for _, to := range []string{activities.ToCoordinator, activities.ToProgrammeManager} {
+		c.notify(ctx, "review-missed/"+to, to, messages.ReviewMissed, params)
+	}
+	return nil
+}
+
+// highRisk reports whether any baseline domain is high.
+func (c *cycleRun) highRisk() bool {
+	for _, level := range c.domains {
+		if level == cycle.RiskHigh {
+			return true
+		}
+	}
+	return false
 }
 
 // agendaDetail says why the child is on the agenda.

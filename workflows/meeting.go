@@ -212,8 +212,10 @@ func (m *meetingRun) validateMinutes(in cycle.MinutesInput) error {
 			if len(act.Owner) > 200 {
 				add(af+".owner", "too_long", "owner must be at most 200 characters")
 			}
+			errs = append(errs, cycle.ValidateDue(af+".due", act.Due, m.in.Date)...)
 		}
 	}
+	errs = append(errs, cycle.ValidateAttendance("attendance", in.Attendance)...)
 	if len(errs) > 0 {
 		return invalid(errs)
 	}
@@ -227,7 +229,7 @@ func (m *meetingRun) submitMinutes(ctx workflow.Context, in cycle.MinutesInput) 
 	}
 	m.saving = true
 	if err := workflow.ExecuteActivity(handlerCtx(ctx), a.SaveMinutes, activities.MinutesRecord{
-		MeetingID: m.id, Plans: in.Plans, At: workflow.Now(ctx),
+		MeetingID: m.id, Plans: in.Plans, Attendance: in.Attendance, At: workflow.Now(ctx),
 	}).Get(ctx, nil); err != nil {
 		m.saving = false
 		return cycle.MinutesResult{}, fmt.Errorf("the minutes could not be saved; nothing was recorded, please submit again: %w", err)

@@ -103,7 +103,7 @@ func (s *Server) principalOf(c *gin.Context) (auth.Principal, error) {
 func principalFromUser(u store.User) auth.Principal {
 	return auth.Principal{
 		UserID: u.ID, Username: u.Username, DisplayName: u.DisplayName, Role: auth.Role(u.Role), Practice: u.Practice,
-		Sites: store.SplitList(u.Sites), Schools: store.SplitList(u.Schools),
+		Sites: store.SplitList(u.Sites), Schools: store.SplitList(u.Schools), SeesNames: u.SeesNames,
 	}
 }
 
@@ -132,6 +132,10 @@ var (
 	childViewers = []auth.Role{auth.ProgrammeManager, auth.SiteCoordinator, auth.Practitioner}
 	fieldWorkers = []auth.Role{auth.SiteCoordinator, auth.Practitioner}
 	planners     = []auth.Role{auth.ProgrammeManager, auth.SiteCoordinator}
+	// evidenceReaders read a site's aggregates (reports, the CoP dashboard).
+	evidenceReaders = []auth.Role{auth.ProgrammeManager, auth.SiteCoordinator, auth.Practitioner, auth.Advisor}
+	// reviewers see the plans for children at high risk and their reviews.
+	reviewers = []auth.Role{auth.ProgrammeManager, auth.SiteCoordinator, auth.Advisor}
 )
 
 // inSite checks the caller works at site, answering 403 if not.

@@ -18,6 +18,7 @@ import (
 	"go.temporal.io/sdk/converter"
 
 	"github.com/khula-cop/khula/internal/cycle"
+	"github.com/khula-cop/khula/internal/instrument"
 	"github.com/khula-cop/khula/internal/metrics"
 	"github.com/khula-cop/khula/internal/store"
 	"github.com/khula-cop/khula/sites"
@@ -30,12 +31,19 @@ type Directory interface {
 	Instrument(siteID string) (cycle.InstrumentRef, bool)
 }
 
+// Instruments finds a loaded instrument version.
+type Instruments interface {
+	Instrument(ref cycle.InstrumentRef) (*instrument.Instrument, bool)
+}
+
 // Server holds the API's dependencies.
 type Server struct {
 	Temporal client.Client
 	Store    *store.Store
 	Sites    Directory
-	Logger   *slog.Logger
+	// Instruments gives the domains' labels and the research codebook.
+	Instruments Instruments
+	Logger      *slog.Logger
 	// AllowCompressedTime lets a wave or meeting run with a compressed day
 	// (the simulator); production leaves it off.
 	AllowCompressedTime bool
@@ -151,6 +159,9 @@ func (s *Server) Handler() http.Handler {
 	s.concernRoutes(v1)
 	s.privacyRoutes(v1)
 	s.followUpRoutes(v1)
+	s.copRoutes(v1)
+	s.reviewRoutes(v1)
+	s.evidenceRoutes(v1)
 	if s.Mount != nil {
 		s.Mount(r)
 	}

@@ -242,7 +242,24 @@ func (s *Server) getMeeting(c *gin.Context) {
 			}
 		}
 	}
-	c.JSON(http.StatusOK, gin.H{"id": m.ID, "site": m.SiteID, "school": m.SchoolID, "date": m.Date, "status": m.Status, "agenda": agenda, "held_at": m.HeldAt})
+	att, err := store.MeetingAttendance(m)
+	if err != nil {
+		storeProblem(c, err, "meeting")
+		return
+	}
+	// The overdue actions on the agenda, with their owner and due date.
+	actions := []store.PlanActionRow{}
+	for _, it := range agenda {
+		if it.Reason != cycle.AgendaOverdueAction {
+			continue
+		}
+		row, err := s.Store.PlanActionByID(c.Request.Context(), it.ActionID)
+		if err == nil {
+			actions = append(actions, row)
+		}
+	}
+	c.JSON(http.StatusOK, gin.H{"id": m.ID, "site": m.SiteID, "school": m.SchoolID, "date": m.Date, "status": m.Status, "agenda": agenda,
+		"held_at": m.HeldAt, "attendance": att, "overdue_actions": actions})
 }
 
 func (s *Server) submitMinutes(c *gin.Context) {

@@ -45,6 +45,7 @@ func TimingFor(site *sites.Site, dayLength time.Duration) cycle.Timing {
 		MinutesDeadline:    scale(sites.Duration(7 * realDay)),
 		PlanGiveUpAfter:    scale(d.PlanGiveUp()),
 		ReportAfter:        scale(d.Report()),
+		ReviewWithin:       scale(site.ALCoP.Review()),
 		ProgressEvery:      6 * time.Hour,
 	}
 	if dayLength > 0 && dayLength < realDay {

@@ -149,7 +149,7 @@ func (rt *Runtime) Ready(ctx context.Context) error {
 // APIServer builds the HTTP API over the runtime.
 func (rt *Runtime) APIServer(allowCompressedTime bool) *api.Server {
 	return &api.Server{
-		Temporal: rt.Client, Store: rt.Store, Sites: rt.Sites, Logger: rt.Logger,
+		Temporal: rt.Client, Store: rt.Store, Sites: rt.Sites, Instruments: rt.Scoring, Logger: rt.Logger,
 		AllowCompressedTime: allowCompressedTime, Ready: rt.Ready, Codec: codec.New(rt.Keys),
 		Metrics: metrics.NewHTTP(rt.Prom), Gatherer: rt.Prom,
 		Mount: web.New(web.Options{Store: rt.Store, Sites: rt.Sites, Instruments: rt.Scoring, SitesFS: rt.Sites.FS,

@@ -3,7 +3,10 @@
 // and the rules for who may see or do what. A programme manager works
 // across all sites; a site coordinator within their sites; a practitioner
 // (social worker, teacher, nurse, fieldworker) within their schools; ops
-// staff see health and metrics, never a child's data.
+// staff see health and metrics, never a child's data; an advisor (the
+// Advisory Level CoP's academic and research partners) reads every site's
+// aggregates and reviews plans for children at high risk, without
+// children's names unless a programme manager grants them.
 package auth
 
 import (
@@ -30,10 +33,12 @@ const (
 	SiteCoordinator  Role = "site_coordinator"
 	Practitioner     Role = "practitioner"
 	Ops              Role = "ops"
+	// Advisor is a member of the Advisory Level CoP (ALCoP).
+	Advisor Role = "advisor"
 )
 
 // Roles lists every role.
-var Roles = []Role{ProgrammeManager, SiteCoordinator, Practitioner, Ops}
+var Roles = []Role{ProgrammeManager, SiteCoordinator, Practitioner, Ops, Advisor}
 
 // Practices a practitioner can have.
 var Practices = []string{"social_worker", "teacher", "nurse", "fieldworker"}
@@ -45,7 +50,7 @@ func ParseRole(s string) (Role, error) {
 			return r, nil
 		}
 	}
-	return "", fmt.Errorf("role %q is not one of programme_manager, site_coordinator, practitioner, ops", s)
+	return "", fmt.Errorf("role %q is not one of programme_manager, site_coordinator, practitioner, ops, advisor", s)
 }
 
 // Principal is the authenticated caller of a request.
@@ -57,6 +62,8 @@ type Principal struct {
 	Practice    string
 	Sites       []string
 	Schools     []string
+	// SeesNames is set for an advisor granted children's names.
+	SeesNames bool
 	// Via is "token" or "session"; CSRF is the session's anti-forgery token.
 	Via  string
 	CSRF string
@@ -70,6 +77,9 @@ func (p Principal) InSite(site string) bool {
 	switch p.Role {
 	case ProgrammeManager:
 		return true
+	case Advisor:
+		// Read-only, and only where a route lets advisors in.
+		return len(p.Sites) == 0 || slices.Contains(p.Sites, site)
 	case SiteCoordinator, Practitioner:
 		return slices.Contains(p.Sites, site)
 	}

@@ -26,8 +26,8 @@ func newUserCmd(g *globals) *cobra.Command {
 	var role string
 	var passwordStdin bool
 	add := &cobra.Command{
-		Use:   "add USERNAME --role ROLE [--site S] [--school S] [--practice P]",
-		Short: "Add a user: programme_manager, site_coordinator (--site), practitioner (--site, --school, --practice) or ops",
+		Use:   "add USERNAME --role ROLE [--site S] [--school S] [--practice P] [--sees-names]",
+		Short: "Add a user: programme_manager, site_coordinator (--site), practitioner (--site, --school, --practice), ops or advisor (ALCoP; --site to narrow, --sees-names)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
@@ -61,7 +61,8 @@ func newUserCmd(g *globals) *cobra.Command {
 			return nil
 		},
 	}
-	add.Flags().StringVar(&role, "role", "", "programme_manager, site_coordinator, practitioner or ops")
+	add.Flags().StringVar(&role, "role", "", "programme_manager, site_coordinator, practitioner, ops or advisor")
+	add.Flags().BoolVar(&spec.SeesNames, "sees-names", false, "an advisor may see children's names on the plans they review (granted by a programme manager)")
 	add.Flags().StringSliceVar(&spec.Sites, "site", nil, "site the user works at (repeat for several)")
 	add.Flags().StringSliceVar(&spec.Schools, "school", nil, "school a practitioner works at (repeat for several)")
 	add.Flags().StringVar(&spec.Practice, "practice", "", "social_worker, teacher, nurse or fieldworker (practitioners)")

@@ -74,6 +74,7 @@ const (
 	UpdateAcknowledge      = "acknowledge-referral"
 	UpdateReferralOutcome  = "record-referral-outcome"
 	SignalPlanAgreed       = "plan-agreed"
+	SignalPlanReviewed     = "plan-reviewed"
 	QueryCycle             = "cycle"
 	QueryWaveProgress      = "progress"
 	QueryMeeting           = "meeting"
@@ -104,7 +105,12 @@ type Timing struct {
 	PlanGiveUpAfter time.Duration `json:"plan_give_up_after,omitempty"`
 	// ReportAfter is how long after the assessment window closes the wave
 	// report is produced, open cycles listed as open (0: 30 days).
-	ReportAfter     time.Duration `json:"report_after,omitempty"`
+	ReportAfter time.Duration `json:"report_after,omitempty"`
+	// ReviewWithin, when set, makes a plan for a child at high risk wait
+	// this long for the ALCoP's review (SignalPlanReviewed) before its
+	// referrals start; past it the coordinator and programme manager are
+	// told, past twice it the referrals start without the review.
+	ReviewWithin    time.Duration `json:"review_within,omitempty"`
 	MinutesDeadline time.Duration `json:"minutes_deadline"`
 	ProgressEvery   time.Duration `json:"progress_every"`
 }
@@ -176,6 +182,9 @@ type PlanAction struct {
 	// Respondents lists, for ActionCompleteAssessment, whose forms to collect
 	// (empty: every respondent still missing).
 	Respondents []string `json:"respondents,omitempty"`
+	// Due is when the action should be done (YYYY-MM-DD); empty: the
+	// default (see ActionDue).
+	Due string `json:"due,omitempty"`
 }
 
 // ActionCompleteAssessment asks the owner to collect the missing forms of an
@@ -190,6 +199,18 @@ type PlanSignal struct {
 	Actions   []PlanAction `json:"actions"`
 	Concern   bool         `json:"concern,omitempty"`
 }
+
+// PlanReviewSignal tells a cycle an advisor reviewed its plan.
+type PlanReviewSignal struct {
+	ReviewID string `json:"review_id"`
+	Verdict  string `json:"verdict"`
+}
+
+// Review verdicts.
+const (
+	ReviewEndorsed         = "endorsed"
+	ReviewChangesSuggested = "changes_suggested"
+)
 
 // RedFlag is a raised red flag and where its urgent referral goes, as its
 // rule in the instrument declares. ServiceType "" means the safeguarding
@@ -301,6 +322,8 @@ type AgendaItem struct {
 	Previous *PreviousResult `json:"previous,omitempty"`
 	// Concern is the practitioner's reason for adding the child (AgendaConcern).
 	Concern string `json:"concern,omitempty"`
+	// ActionID names the overdue plan action (AgendaOverdueAction).
+	ActionID string `json:"action_id,omitempty"`
 }
 
 // PreviousResult is a child's result in an earlier wave.
@@ -316,6 +339,8 @@ const (
 	AgendaOverdueReferral = "overdue_referral"
 	// AgendaConcern: a practitioner added the child with a reason.
 	AgendaConcern = "concern"
+	// AgendaOverdueAction: an action a meeting agreed is past its due date.
+	AgendaOverdueAction = "overdue_action"
 )
 
 // ChildPlan is the plan minutes record for one child.
@@ -328,6 +353,9 @@ type ChildPlan struct {
 type MinutesInput struct {
 	Plans      []ChildPlan `json:"plans"`
 	RecordedBy string      `json:"recorded_by"`
+	// Attendance counts who attended by sector (see Sectors); empty when
+	// the minutes do not say.
+	Attendance map[string]int `json:"attendance,omitempty"`
 }
 
 // MinutesResult says which agenda children rolled over to the next meeting.

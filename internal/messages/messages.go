@@ -31,6 +31,11 @@ const (
 	// AssessmentToComplete asks the LLCoP to collect an incomplete
 	// assessment's missing forms, as the plan assigned.
 	AssessmentToComplete = "assessment_to_complete"
+	// ReviewOverdue tells the coordinator and programme manager that a
+	// high-risk plan still waits for the ALCoP's review.
+	ReviewOverdue = "review_overdue"
+	// ReviewMissed says a plan's referrals started without the review.
+	ReviewMissed = "review_missed"
 )
 
 type text struct{ subject, body string }
@@ -49,6 +54,8 @@ var builtin = map[string]text{
 	ReassessmentDue:      {"Reassessment due", "Cycle {{.cycle}} is due for reassessment of: {{.domains}}."},
 	SafeguardingPrompt:   {"Safeguarding: please follow up today", "Cycle {{.cycle}} at {{.school}} needs a social worker's attention ({{.flags}}). No referral has been made: please contact the family today."},
 	PlanNotAgreed:        {"No plan agreed", "Cycle {{.cycle}} at {{.school}} waited {{.waited}} and no LLCoP agreed a plan. It is closed as plan not agreed and carried to the next wave's agenda."},
+	ReviewOverdue:        {"ALCoP review overdue", "The plan of cycle {{.cycle}} at {{.school}} has waited {{.waited}} for the ALCoP's review; its referrals start when it is reviewed."},
+	ReviewMissed:         {"Referrals started without the ALCoP's review", "The plan of cycle {{.cycle}} at {{.school}} waited {{.waited}} for the ALCoP's review; its referrals have started without it."},
 	AssessmentToComplete: {"Assessment to complete", "Cycle {{.cycle}}: the LLCoP asked {{.owner}} to collect the missing {{.respondents}} form(s) by {{.window_close}}."},
 }
 

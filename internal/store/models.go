@@ -184,6 +184,9 @@ type Meeting struct {
 	Agenda    string
 	CreatedAt time.Time
 	HeldAt    *time.Time
+	// Attendance counts who attended by sector, as JSON; "" when the
+	// minutes did not say.
+	Attendance string
 }
 
 // Plan is what an LLCoP meeting agreed for one child.
@@ -276,4 +279,54 @@ type DuplicateHold struct {
 	CreatedAt time.Time  `json:"created_at"`
 	DecidedBy string     `json:"decided_by,omitempty"`
 	DecidedAt *time.Time `json:"decided_at,omitempty"`
+}
+
+// PlanActionRow is one action a meeting agreed for a child, followed up
+// until done: open, done, dropped, or referred (a service action, which its
+// referral follows up).
+type PlanActionRow struct {
+	ID          string `gorm:"primaryKey" json:"id"`
+	PlanID      string `json:"plan_id"`
+	CycleID     string `json:"cycle_id"`
+	MeetingID   string `json:"meeting_id"`
+	SiteID      string `json:"site_id"`
+	SchoolID    string `json:"school_id"`
+	WaveID      string `json:"wave_id"`
+	Seq         int    `json:"seq"`
+	Domain      string `json:"domain"`
+	Kind        string `json:"kind,omitempty"`
+	ServiceType string `json:"service_type,omitempty"`
+	Sector      string `json:"sector,omitempty"`
+	// Owner names who carries the action out (a role or a title).
+	Owner    string     `json:"owner"`
+	DueOn    string     `json:"due_on"`
+	Status   string     `json:"status"`
+	AgreedAt time.Time  `json:"agreed_at"`
+	ClosedAt *time.Time `json:"closed_at,omitempty"`
+	ClosedBy string     `json:"closed_by,omitempty"`
+}
+
+// TableName names the table.
+func (PlanActionRow) TableName() string { return "plan_actions" }
+
+// PlanReview is an advisory partner's (ALCoP) review of a plan for a
+// child at high risk.
+type PlanReview struct {
+	ID       string `gorm:"primaryKey" json:"id"`
+	PlanID   string `json:"plan_id"`
+	CycleID  string `json:"cycle_id"`
+	SiteID   string `json:"site_id"`
+	SchoolID string `json:"school_id"`
+	Reviewer string `json:"reviewer"`
+	Verdict  string `json:"verdict"`
+	// Comment is free text: sealed at rest.
+	Comment    string    `json:"comment"`
+	ReviewedAt time.Time `json:"reviewed_at"`
+}
+
+// ResearchKey is a site's research pseudonym key, sealed.
+type ResearchKey struct {
+	SiteID    string `gorm:"primaryKey"`
+	KeySealed string
+	CreatedAt time.Time
 }

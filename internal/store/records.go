@@ -400,32 +400,6 @@ func (s *Store) SaveMeeting(ctx context.Context, r cycle.MeetingRecord) error {
 	})
 }
 
-// SavePlans stores the plans a meeting agreed, once per child and meeting.
-func (s *Store) SavePlans(ctx context.Context, meetingID string, plans []cycle.ChildPlan, at time.Time) error {
-	if len(plans) == 0 {
-		return nil
-	}
-	rows := make([]Plan, 0, len(plans))
-	for _, p := range plans {
-		doc, err := json.Marshal(p.Actions)
-		if err != nil {
-			return fmt.Errorf("encoding plan: %w", err)
-		}
-		rows = append(rows, Plan{ID: meetingID + "|" + p.CycleID, CycleID: p.CycleID, MeetingID: meetingID, Actions: string(doc), AgreedAt: at.UTC()})
-	}
-	ids := make([]string, 0, len(plans))
-	for _, p := range plans {
-		ids = append(ids, p.CycleID)
-	}
-	return s.with(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&rows).Error; err != nil {
-			return err
-		}
-		// A concern a meeting planned for leaves the agenda.
-		return tx.Model(&AgendaConcern{}).Where("id IN ? AND planned_at IS NULL", ids).Update("planned_at", at.UTC()).Error
-	})
-}
-
 // SaveFollowUp stores a check-in once.
 func (s *Store) SaveFollowUp(ctx context.Context, r cycle.FollowUpRecord) error {
 	row := FollowUp{ID: r.ID, CycleID: r.CycleID, RecordedBy: r.RecordedBy, Note: r.Note, At: r.At.UTC()}

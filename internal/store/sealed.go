@@ -139,17 +139,61 @@ func (f *FollowUp) AfterSave(tx *gorm.DB) error { return openFields(tx, "follow_
 // AfterFind opens the note.
 func (f *FollowUp) AfterFind(tx *gorm.DB) error { return openFields(tx, "follow_ups", f.fields()) }
 
-// sealedTables lists the tables and columns holding sealed personal data.
-var sealedTables = []struct {
+func (r *PlanReview) fields() map[string]*string { return map[string]*string{"comment": &r.Comment} }
+
+// BeforeSave seals the comment.
+func (r *PlanReview) BeforeSave(tx *gorm.DB) error { return sealFields(tx, "plan_reviews", r.fields()) }
+
+// AfterSave leaves the caller's copy in clear.
+func (r *PlanReview) AfterSave(tx *gorm.DB) error { return openFields(tx, "plan_reviews", r.fields()) }
+
+// AfterFind opens the comment.
+func (r *PlanReview) AfterFind(tx *gorm.DB) error { return openFields(tx, "plan_reviews", r.fields()) }
+
+func (k *ResearchKey) fields() map[string]*string {
+	return map[string]*string{"key_sealed": &k.KeySealed}
+}
+
+// BeforeSave seals the key.
+func (k *ResearchKey) BeforeSave(tx *gorm.DB) error {
+	return sealFields(tx, "research_keys", k.fields())
+}
+
+// AfterSave leaves the caller's copy in clear.
+func (k *ResearchKey) AfterSave(tx *gorm.DB) error {
+	return openFields(tx, "research_keys", k.fields())
+}
+
+// AfterFind opens the key.
+func (k *ResearchKey) AfterFind(tx *gorm.DB) error {
+	return openFields(tx, "research_keys", k.fields())
+}
+
+// sealedTable is one table holding sealed personal data.
+type sealedTable struct {
 	table   string
 	columns []string
 	model   func() any
-}{
-	{"caregivers", []string{"given_name", "family_name", "phone"}, func() any { return &[]Caregiver{} }},
-	{"children", []string{"given_name", "family_name"}, func() any { return &[]Child{} }},
-	{"assessments", []string{"answers"}, func() any { return &[]Assessment{} }},
-	{"follow_ups", []string{"note"}, func() any { return &[]FollowUp{} }},
-	{"agenda_concerns", []string{"reason"}, func() any { return &[]AgendaConcern{} }},
+	// primaryKey is the table's key column ("id" when empty).
+	primaryKey string
+}
+
+func (t sealedTable) key() string {
+	if t.primaryKey == "" {
+		return "id"
+	}
+	return t.primaryKey
+}
+
+// sealedTables lists the tables and columns holding sealed personal data.
+var sealedTables = []sealedTable{
+	{"caregivers", []string{"given_name", "family_name", "phone"}, func() any { return &[]Caregiver{} }, "id"},
+	{"children", []string{"given_name", "family_name"}, func() any { return &[]Child{} }, "id"},
+	{"assessments", []string{"answers"}, func() any { return &[]Assessment{} }, "id"},
+	{"follow_ups", []string{"note"}, func() any { return &[]FollowUp{} }, "id"},
+	{"agenda_concerns", []string{"reason"}, func() any { return &[]AgendaConcern{} }, "id"},
+	{"plan_reviews", []string{"comment"}, func() any { return &[]PlanReview{} }, "id"},
+	{"research_keys", []string{"key_sealed"}, func() any { return &[]ResearchKey{} }, "site_id"},
 }
 
 // RotateFields re-seals every personal field not yet sealed with the key
@@ -187,7 +231,7 @@ func (s *Store) RotateFields(ctx context.Context, activeID string, batch int, pr
 		q, args := stale(t.columns)
 		for {
 			rows := t.model()
-			if err := s.with(ctx).Where(q, args...).Order("id").Limit(batch).Find(rows).Error; err != nil {
+			if err := s.with(ctx).Where(q, args...).Order(t.key()).Limit(batch).Find(rows).Error; err != nil {
 				return done, fmt.Errorf("reading %s: %w", t.table, err)
 			}
 			n, err := s.reseal(ctx, rows, t.columns)
@@ -240,6 +284,26 @@ func (s *Store) reseal(ctx context.Context, rows any, cols []string) (int, error
 					return err
 				}
 			}
+		case *[]AgendaConcern:
+			for i := range *r {
+				if err := save(&(*r)[i]); err != nil {
+					return err
+				}
+			}
+		case *[]PlanReview:
+			for i := range *r {
+				if err := save(&(*r)[i]); err != nil {
+					return err
+				}
+			}
+		case *[]ResearchKey:
+			for i := range *r {
+				if err := save(&(*r)[i]); err != nil {
+					return err
+				}
+			}
+		default:
+			return fmt.Errorf("no re-sealing for %T", rows)
 		}
 		return nil
 	})

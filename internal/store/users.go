@@ -21,7 +21,9 @@ type User struct {
 	Schools      string
 	PasswordHash string
 	Disabled     bool
-	CreatedAt    time.Time
+	// SeesNames grants an advisor children's names.
+	SeesNames bool
+	CreatedAt time.Time
 }
 
 // APIToken is a token a user or a device calls the API with; only the

@@ -25,6 +25,8 @@ type Spec struct {
 	Sites       []string
 	Schools     []string
 	Password    string
+	// SeesNames grants an advisor children's names.
+	SeesNames bool
 }
 
 // Check validates a spec against the sites: every error listed.
@@ -48,6 +50,10 @@ func Check(s Spec, dir *sitedir.Directory) error {
 		if len(s.Schools) > 0 {
 			errs = append(errs, errors.New("a site coordinator works across the site's schools: give no --school"))
 		}
+	case auth.Advisor:
+		if len(s.Schools) > 0 {
+			errs = append(errs, errors.New("an advisor reads whole sites: give no --school (--site narrows to some sites)"))
+		}
 	case auth.Practitioner:
 		if len(s.Sites) != 1 || len(s.Schools) == 0 {
 			errs = append(errs, errors.New("a practitioner needs one --site and at least one --school"))
@@ -68,6 +74,9 @@ func Check(s Spec, dir *sitedir.Directory) error {
 			}
 		}
 	}
+	if s.SeesNames && s.Role != auth.Advisor {
+		errs = append(errs, errors.New("--sees-names is for advisors: the other roles' access to names follows their role"))
+	}
 	return errors.Join(errs...)
 }
 
@@ -78,7 +87,7 @@ func Create(ctx context.Context, st *store.Store, dir *sitedir.Directory, s Spec
 	}
 	u := store.User{
 		ID: uuid.NewString(), Username: s.Username, DisplayName: s.DisplayName, Role: string(s.Role), Practice: s.Practice,
-		Sites: store.JoinList(s.Sites), Schools: store.JoinList(s.Schools), CreatedAt: time.Now(),
+		Sites: store.JoinList(s.Sites), Schools: store.JoinList(s.Schools), SeesNames: s.SeesNames, CreatedAt: time.Now(),
 	}
 	if u.DisplayName == "" {
 		u.DisplayName = s.Username

@@ -31,6 +31,16 @@ type apiMeeting struct {
 	Status string             `json:"status"`
 	Agenda []cycle.AgendaItem `json:"agenda"`
 	HeldAt *time.Time         `json:"held_at"`
+	// Attendance is what the minutes recorded, by sector.
+	Attendance map[string]int `json:"attendance,omitempty"`
+	// OverdueActions details the agenda's overdue actions.
+	OverdueActions []store.PlanActionRow `json:"overdue_actions,omitempty"`
+}
+
+// overdueAction is an agreed action past its due date, on the agenda.
+type overdueAction struct {
+	ID, CycleID, ChildID string
+	Action               *store.PlanActionRow
 }
 
 type levelBadge struct{ Domain, Level, Reason string }
@@ -41,10 +51,15 @@ type selectOption struct {
 }
 
 type actionRow struct {
-	Index                          int
-	Domains, Services              []selectOption
-	Note                           string
-	DomainErr, ServiceErr, NoteErr string
+	Index                                            int
+	Domains, Services                                []selectOption
+	Note, Owner, Due                                 string
+	DomainErr, ServiceErr, NoteErr, OwnerErr, DueErr string
+}
+
+// attendanceRow is one sector's count on the minutes form.
+type attendanceRow struct {
+	Sector, Label, Value, Err string
 }
 
 // completeRow is the "complete the assessment" action offered for a child
@@ -93,11 +108,16 @@ type meetingView struct {
 	SchoolName string
 	Children   []agendaChild
 	Overdue    []cycle.AgendaItem
-	CanRecord  bool
-	Key        string
-	Summary    []formError
-	Problem    string
-	Pending    bool
+	// OverdueActions are agreed actions past their due date.
+	OverdueActions []overdueAction
+	Attendance     []attendanceRow
+	// Attended is what the minutes recorded (held meetings).
+	Attended  []attendanceRow
+	CanRecord bool
+	Key       string
+	Summary   []formError
+	Problem   string
+	Pending   bool
 }
 
 func meetingPath(site, school, date string) string {
@@ -147,6 +167,16 @@ func (u *UI) showMeeting(c *gin.Context, status int, prob *api.Problem, sent str
 	ctx := c.Request.Context()
 	var items []cycle.AgendaItem
 	for _, it := range m.Agenda {
+		if it.Reason == cycle.AgendaOverdueAction {
+			oa := overdueAction{ID: it.ActionID, CycleID: it.CycleID, ChildID: it.ChildID}
+			for i := range m.OverdueActions {
+				if m.OverdueActions[i].ID == it.ActionID {
+					oa.Action = &m.OverdueActions[i]
+				}
+			}
+			v.OverdueActions = append(v.OverdueActions, oa)
+			continue
+		}
 		if it.Reason != cycle.AgendaAwaitingPlan && it.Reason != cycle.AgendaConcern {
 			v.Overdue = append(v.Overdue, it)
 			continue
@@ -227,7 +257,7 @@ func (u *UI) showMeeting(c *gin.Context, status int, prob *api.Problem, sent str
 				domain = ac.AtRisk[j].Domain
 			}
 			service := c.PostForm(prefix + "service")
-			row := actionRow{Index: j, Note: c.PostForm(prefix + "note")}
+			row := actionRow{Index: j, Note: c.PostForm(prefix + "note"), Owner: c.PostForm(prefix + "owner"), Due: c.PostForm(prefix + "due")}
 			for _, d := range choices {
 				row.Domains = append(row.Domains, selectOption{Value: d, Label: humanize(d), Selected: d == domain})
 			}
@@ -241,6 +271,17 @@ func (u *UI) showMeeting(c *gin.Context, status int, prob *api.Problem, sent str
 			ac.Complete = completeForm(c, i, it.Missing)
 		}
 		v.Children = append(v.Children, ac)
+	}
+	errs := map[string]string{}
+	if prob != nil {
+		errs = fieldErrors(prob)
+	}
+	for _, sector := range cycle.Sectors {
+		row := attendanceRow{Sector: sector, Label: cycle.SectorLabels[sector], Value: c.PostForm("att." + sector), Err: errs["attendance."+sector]}
+		v.Attendance = append(v.Attendance, row)
+		if n, ok := m.Attendance[sector]; ok {
+			v.Attended = append(v.Attended, attendanceRow{Sector: sector, Label: row.Label, Value: strconv.Itoa(n)})
+		}
 	}
 	if prob != nil {
 		mapMinutesErrors(&v, fieldErrors(prob), sent)
@@ -439,6 +480,10 @@ func mapMinutesErrors(v *meetingView, errs map[string]string, sent string) {
 			ch.Rows[ri].DomainErr = msg
 		case "service_type":
 			ch.Rows[ri].ServiceErr = msg
+		case "owner":
+			ch.Rows[ri].OwnerErr = msg
+		case "due":
+			ch.Rows[ri].DueErr = msg
 		default:
 			ch.Rows[ri].NoteErr = msg
 		}
@@ -464,7 +509,8 @@ func (u *UI) minutes(c *gin.Context) {
 			if domain == "" || (service == "" && note == "") {
 				continue
 			}
-			plan.Actions = append(plan.Actions, cycle.PlanAction{Domain: domain, ServiceType: service, Note: note})
+			plan.Actions = append(plan.Actions, cycle.PlanAction{Domain: domain, ServiceType: service, Note: note,
+				Owner: strings.TrimSpace(c.PostForm(prefix + "owner")), Due: strings.TrimSpace(c.PostForm(prefix + "due"))})
 			rows = append(rows, strconv.Itoa(j))
 		}
 		if prefix := fmt.Sprintf("p%d.ca", i); c.PostForm(prefix) == "on" {
@@ -478,6 +524,20 @@ func (u *UI) minutes(c *gin.Context) {
 		}
 	}
 	in.RecordedBy = recordedBy(me(c))
+	for _, sector := range cycle.Sectors {
+		raw := strings.TrimSpace(c.PostForm("att." + sector))
+		if raw == "" {
+			continue
+		}
+		n, err := strconv.Atoi(raw)
+		if err != nil {
+			n = -1 // the API names the field and the range
+		}
+		if in.Attendance == nil {
+			in.Attendance = map[string]int{}
+		}
+		in.Attendance[sector] = n
+	}
 	if in.Plans == nil {
 		in.Plans = []cycle.ChildPlan{}
 	}
