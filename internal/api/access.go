@@ -128,7 +128,7 @@ func roles(allowed ...auth.Role) gin.HandlerFunc {
 
 // Role groups used by the routes.
 var (
-	anyRole      = []auth.Role{auth.ProgrammeManager, auth.SiteCoordinator, auth.Practitioner, auth.Ops}
+	anyRole      = []auth.Role{auth.ProgrammeManager, auth.SiteCoordinator, auth.Practitioner, auth.Ops, auth.Advisor}
 	childViewers = []auth.Role{auth.ProgrammeManager, auth.SiteCoordinator, auth.Practitioner}
 	fieldWorkers = []auth.Role{auth.SiteCoordinator, auth.Practitioner}
 	planners     = []auth.Role{auth.ProgrammeManager, auth.SiteCoordinator}

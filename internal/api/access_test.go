@@ -32,6 +32,7 @@ func TestRoleRouteMatrix(t *testing.T) {
 		"sw-meadowland": {Role: auth.Practitioner, Practice: "social_worker", Sites: []string{"johannesburg"}, Schools: []string{"meadowlands"}},
 		"nurse-alex":    {Role: auth.Practitioner, Practice: "nurse", Sites: []string{"johannesburg"}, Schools: []string{"alexandra"}},
 		"ops":           {Role: auth.Ops},
+		"advisor":       {Role: auth.Advisor},
 	}
 	tokens := map[string]string{"anonymous": ""}
 	for name, spec := range people {
@@ -52,9 +53,9 @@ func TestRoleRouteMatrix(t *testing.T) {
 		method, path, body string
 		allow              []string
 	}{
-		{"GET", "/api/v1/me", "", []string{"manager", "coord-jhb", "coord-moutse", "sw-meadowland", "nurse-alex", "ops"}},
-		{"GET", "/api/v1/sites", "", []string{"manager", "coord-jhb", "coord-moutse", "sw-meadowland", "nurse-alex", "ops"}},
-		{"GET", "/api/v1/sites/johannesburg", "", []string{"manager", "coord-jhb", "sw-meadowland", "nurse-alex", "ops"}},
+		{"GET", "/api/v1/me", "", []string{"manager", "coord-jhb", "coord-moutse", "sw-meadowland", "nurse-alex", "ops", "advisor"}},
+		{"GET", "/api/v1/sites", "", []string{"manager", "coord-jhb", "coord-moutse", "sw-meadowland", "nurse-alex", "ops", "advisor"}},
+		{"GET", "/api/v1/sites/johannesburg", "", []string{"manager", "coord-jhb", "sw-meadowland", "nurse-alex", "ops", "advisor"}},
 		{"GET", "/api/v1/work?site=johannesburg&school=meadowlands", "", []string{"manager", "coord-jhb", "sw-meadowland"}},
 		{"POST", "/api/v1/waves", `{"site":"johannesburg","number":9,"day_length":"1s"}`, []string{"manager", "coord-jhb"}},
 		{"GET", "/api/v1/waves?site=johannesburg", "", []string{"manager", "coord-jhb", "sw-meadowland", "nurse-alex"}},
@@ -70,6 +71,13 @@ func TestRoleRouteMatrix(t *testing.T) {
 		{"POST", meeting + "/minutes", `{"plans":[],"recorded_by":"x"}`, []string{"coord-jhb", "sw-meadowland"}},
 		{"POST", ref + "/acknowledge", `{"by":"x"}`, []string{"coord-jhb", "sw-meadowland"}},
 		{"POST", ref + "/outcome", `{"outcome":"completed","by":"x"}`, []string{"coord-jhb", "sw-meadowland"}},
+		// Evidence for the CoP (issue 14).
+		{"GET", meeting + "/pack.html", "", []string{"manager", "coord-jhb", "sw-meadowland"}},
+		{"GET", "/api/v1/sites/johannesburg/plan-actions", "", []string{"manager", "coord-jhb", "sw-meadowland", "nurse-alex"}},
+		{"POST", "/api/v1/plan-actions/pa-unknown/close", `{"status":"done","recorded_by":"x"}`, []string{"coord-jhb", "coord-moutse", "sw-meadowland", "nurse-alex"}},
+		{"GET", "/api/v1/sites/johannesburg/cop", "", []string{"manager", "coord-jhb", "advisor"}},
+		{"GET", "/api/v1/sites/johannesburg/reviews", "", []string{"manager", "coord-jhb", "advisor"}},
+		{"POST", "/api/v1/reviews", `{"plan_id":"nope","verdict":"endorsed"}`, []string{"manager", "advisor"}},
 	}
 	for _, rt := range routes {
 		for who, tok := range tokens {

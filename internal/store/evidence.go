@@ -2,9 +2,14 @@ package store
 
 import (
 	"context"
+	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	"github.com/khula-cop/khula/internal/cycle"
 )
@@ -194,4 +199,42 @@ func (s *Store) Meetings(ctx context.Context, siteID, schoolID string) ([]Meetin
 		return nil, fmt.Errorf("meetings: %w", err)
 	}
 	return out, nil
+}
+
+// ResearchKeyFor returns a site's research pseudonym key, creating it with
+// newKey the first time (once, even when two exports race). The key is
+// kept sealed with the field key, so it survives key rotations and the
+// pseudonyms stay the same from wave to wave.
+func (s *Store) ResearchKeyFor(ctx context.Context, siteID string, newKey func() ([]byte, error)) ([]byte, error) {
+	read := func() ([]byte, bool, error) {
+		var row ResearchKey
+		err := s.with(ctx).Where("site_id = ?", siteID).Take(&row).Error
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return nil, false, nil
+		}
+		if err != nil {
+			return nil, false, fmt.Errorf("research key: %w", err)
+		}
+		key, err := hex.DecodeString(row.KeySealed)
+		if err != nil {
+			return nil, false, fmt.Errorf("research key of %s: %w", siteID, err)
+		}
+		return key, true, nil
+	}
+	if key, ok, err := read(); err != nil || ok {
+		return key, err
+	}
+	key, err := newKey()
+	if err != nil {
+		return nil, fmt.Errorf("new research key: %w", err)
+	}
+	row := ResearchKey{SiteID: siteID, KeySealed: hex.EncodeToString(key), CreatedAt: time.Now().UTC()}
+	if err := s.with(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&row).Error; err != nil {
+		return nil, fmt.Errorf("saving research key: %w", err)
+	}
+	key, ok, err := read()
+	if err == nil && !ok {
+		err = fmt.Errorf("research key of %s: not saved", siteID)
+	}
+	return key, err
 }

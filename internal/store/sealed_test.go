@@ -97,6 +97,15 @@ func TestRotateFields(t *testing.T) {
 	if err := st.AddFamilies(ctx, fams); err != nil {
 		t.Fatal(err)
 	}
+	// An advisor's review comment and a research key are sealed too.
+	if err := st.SaveReview(ctx, store.PlanReview{ID: "r1", PlanID: "p1", CycleID: "c1", SiteID: siteA, SchoolID: schoolA1,
+		Reviewer: "adv", Verdict: "endorsed", Comment: "a comment naming the family", ReviewedAt: t0}); err != nil {
+		t.Fatal(err)
+	}
+	researchKey, err := st.ResearchKeyFor(ctx, siteA, func() ([]byte, error) { return []byte("0123456789abcdef0123456789abcdef"), nil })
+	if err != nil {
+		t.Fatal(err)
+	}
 	// A new key becomes active; the old one stays for reading.
 	k2, err := codec.NewKeyring("k2", map[string][]byte{"test": []byte("khula-test-key-not-a-secret-0123"), "k2": []byte("another-test-key-not-a-secret-01")})
 	if err != nil {
@@ -108,8 +117,8 @@ func TestRotateFields(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n != 60 {
-		t.Errorf("rotated %d rows, want 60 (30 caregivers and 30 children)", n)
+	if n != 62 {
+		t.Errorf("rotated %d rows, want 62 (30 caregivers, 30 children, a review and a research key)", n)
 	}
 	if len(progress) < 2 {
 		t.Errorf("progress reported %v times, want several", progress)
@@ -125,6 +134,17 @@ func TestRotateFields(t *testing.T) {
 	var kids []store.Child
 	if err := st.DB(ctx).Find(&kids).Error; err != nil {
 		t.Fatalf("reading after rotation with only the new key: %v", err)
+	}
+	again, err := st.ResearchKeyFor(ctx, siteA, func() ([]byte, error) { return nil, errors.New("a second key must not be made") })
+	if err != nil || string(again) != string(researchKey) {
+		t.Errorf("research key after rotation = %q (%v), want the same key", again, err)
+	}
+	for _, table := range []string{"plan_reviews WHERE comment", "research_keys WHERE key_sealed"} {
+		var n int64
+		st.DB(ctx).Raw("SELECT count(*) FROM " + table + " NOT LIKE 'sealed:v1:k2:%'").Scan(&n)
+		if n != 0 {
+			t.Errorf("%s: %d rows still under the old key", table, n)
+		}
 	}
 	if n, _ := st.RotateFields(ctx, "k2", 7, nil); n != 0 {
 		t.Errorf("a second rotation re-sealed %d rows", n)
