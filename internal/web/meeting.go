@@ -114,10 +114,14 @@ type meetingView struct {
 	// Attended is what the minutes recorded (held meetings).
 	Attended  []attendanceRow
 	CanRecord bool
-	Key       string
-	Summary   []formError
-	Problem   string
-	Pending   bool
+	// CanClose lets field workers record an overdue action done; Back is
+	// this page's path.
+	CanClose bool
+	Back     string
+	Key      string
+	Summary  []formError
+	Problem  string
+	Pending  bool
 }
 
 func meetingPath(site, school, date string) string {
@@ -163,7 +167,8 @@ func (u *UI) showMeeting(c *gin.Context, status int, prob *api.Problem, sent str
 	}
 	p := me(c)
 	v := meetingView{Meeting: m, SchoolName: school.Name, CanRecord: m.Status == cycle.MeetingAwaitingMinutes && (p.Role == auth.SiteCoordinator || p.Role == auth.Practitioner),
-		Key: uuid.NewString()}
+		Key: uuid.NewString(), CanClose: p.Role == auth.SiteCoordinator || p.Role == auth.Practitioner,
+		Back: "/meetings/" + meetingPath(site.ID, school.ID, c.Param("date"))}
 	ctx := c.Request.Context()
 	var items []cycle.AgendaItem
 	for _, it := range m.Agenda {

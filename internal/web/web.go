@@ -147,6 +147,7 @@ func (u *UI) Register(r *gin.Engine) {
 	r.POST("/meetings/:site/:school/:date/minutes", u.page(auth.SiteCoordinator, auth.Practitioner), u.minutes)
 
 	r.GET("/ops", u.page(auth.Ops, auth.ProgrammeManager), u.ops)
+	u.evidenceRoutes(r)
 }
 
 func (u *UI) serveCSS(c *gin.Context) {
@@ -175,6 +176,11 @@ func startPage(p auth.Principal) string {
 		return "/waves"
 	case auth.Practitioner:
 		return "/work"
+	case auth.Advisor:
+		if len(p.Sites) > 0 {
+			return "/sites/" + p.Sites[0] + "/reviews"
+		}
+		return "/advisors"
 	}
 	return "/ops"
 }
@@ -231,6 +237,13 @@ func (u *UI) nav(p auth.Principal, path string) []navLink {
 		add("/waves", "Waves")
 	case auth.Ops:
 		add("/ops", "Health")
+	case auth.Advisor:
+		for _, s := range u.o.Sites.Sites() {
+			if p.InSite(s.ID) {
+				add("/sites/"+s.ID+"/reviews", "Reviews: "+s.Name)
+				add("/sites/"+s.ID+"/cop", "CoP: "+s.Name)
+			}
+		}
 	}
 	return links
 }
@@ -244,6 +257,8 @@ var flashes = map[string]string{
 	"follow-up":   "The follow-up was recorded.",
 	"referral":    "The referral was updated.",
 	"signed-out":  "You signed out.",
+	"review":      "The review was recorded; the LLCoP sees it with the plan.",
+	"action":      "The action was recorded.",
 	"imported":    "The class list was imported.",
 	"no-plan-yet": "No plan was recorded.",
 	"check-in":    "The check-in was recorded. The concerns ticked went to the safeguarding fast path: the social worker is being told now.",
