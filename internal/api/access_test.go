@@ -78,6 +78,9 @@ func TestRoleRouteMatrix(t *testing.T) {
 		{"GET", "/api/v1/sites/johannesburg/cop", "", []string{"manager", "coord-jhb", "advisor"}},
 		{"GET", "/api/v1/sites/johannesburg/reviews", "", []string{"manager", "coord-jhb", "advisor"}},
 		{"POST", "/api/v1/reviews", `{"plan_id":"nope","verdict":"endorsed"}`, []string{"manager", "advisor"}},
+		{"GET", "/api/v1/waves/johannesburg/3/report.html", "", []string{"manager", "coord-jhb", "sw-meadowland", "nurse-alex", "advisor"}},
+		{"GET", "/api/v1/waves/johannesburg/3/report.csv", "", []string{"manager", "coord-jhb", "sw-meadowland", "nurse-alex", "advisor"}},
+		{"GET", "/api/v1/exports/research?site=johannesburg&purpose=role+matrix+test", "", []string{"manager"}},
 	}
 	for _, rt := range routes {
 		for who, tok := range tokens {

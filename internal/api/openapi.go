@@ -14,7 +14,9 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/khula-cop/khula/internal/auth"
+	"github.com/khula-cop/khula/internal/cophealth"
 	"github.com/khula-cop/khula/internal/cycle"
+	"github.com/khula-cop/khula/internal/findings"
 	"github.com/khula-cop/khula/internal/longitudinal"
 	"github.com/khula-cop/khula/internal/store"
 )
@@ -42,8 +44,11 @@ type operation struct {
 	ok           int
 	okBody       any // a value of the response type (nil: no body)
 	okDesc       string
-	errors       []int
-	description  string
+	// okMedia is the media type of a response that is not JSON (text/html,
+	// text/csv, application/zip): documented as a string or binary body.
+	okMedia     string
+	errors      []int
+	description string
 }
 
 type csvBody struct{}
@@ -181,6 +186,41 @@ func operations() []operation {
 		{method: "POST", path: "/api/v1/duplicates/{id}/decision", id: "decideDuplicate", summary: "Decide a likely duplicate: the same child (link) or different children", tag: "children",
 			roles: planners, params: []obj{pathParam("id", "the hold's ID")}, body: decisionRequest{}, ok: 200, okBody: store.DuplicateHold{}, errors: []int{404, 409, 422, 503},
 			description: "A link across sites moves the child's record between sites: only a programme manager may make it."},
+		// Evidence for the CoP (issue 14).
+		{method: "GET", path: "/api/v1/meetings/{site}/{school}/{date}/pack.html", id: "getSchoolPack", summary: "The LLCoP meeting's printable pack", tag: "evidence",
+			roles: viewers, params: []obj{siteParam, schoolParam, dateParam}, ok: 200, okMedia: "text/html", errors: []int{404, 503},
+			okDesc:      "one printable HTML page (A4): each child on the agenda with names, levels and reasons, missing forms, red flags and their referrals, the previous wave and space for the plan; the school's summary",
+			description: "Only people scoped to the school (or its site) print it; each child on it is audited as a read."},
+		{method: "GET", path: "/api/v1/waves/{site}/{wave}/report.html", id: "getWaveReport", summary: "A wave's findings report, printable", tag: "evidence",
+			roles: evidenceReaders, params: []obj{siteParam, waveParam}, ok: 200, okMedia: "text/html", errors: []int{400, 404, 503},
+			okDesc:      "one printable HTML page: per site and school, the tables of a findings report with SVG charts and a CSV link beside each",
+			description: "Counts from 1 to 4 read <5 and a share built on them reads suppressed; a count that would give a suppressed one away by subtraction is suppressed too. No child is named."},
+		{method: "GET", path: "/api/v1/waves/{site}/{wave}/report.csv", id: "getWaveReportCSV", summary: "A table of a wave's findings report (or every table) as CSV", tag: "evidence",
+			roles: evidenceReaders, params: []obj{siteParam, waveParam, queryParam("scope", "site, or school:<school ID> (with table)", obj{"type": "string"}),
+				queryParam("table", "a table ID: "+strings.Join(findings.TableIDs, ", ")+" (with scope; neither: every table in one long CSV)", obj{"type": "string"})},
+			ok: 200, okMedia: "text/csv", errors: []int{400, 404, 422, 503}},
+		{method: "GET", path: "/api/v1/exports/research", id: "exportResearch", summary: "A site's de-identified research dataset and codebook (ZIP)", tag: "evidence",
+			roles: []auth.Role{auth.ProgrammeManager}, params: []obj{queryParam("site", "site ID", obj{"type": "string"}),
+				queryParam("purpose", "what the export is for (10 to 300 characters), recorded in the audit log", obj{"type": "string", "minLength": 10, "maxLength": 300})},
+			ok: 200, okMedia: "application/zip", errors: []int{404, 409, 422, 503},
+			okDesc:      "data.csv (one row per child per wave and phase, keyed by a pseudonym stable across waves and different between sites), codebook.csv, README.txt; streamed",
+			description: "No name, child ID, date of birth (age in months instead) or phone number is exported; text cells a spreadsheet would run as formulas are neutralised."},
+		{method: "GET", path: "/api/v1/sites/{site}/plan-actions", id: "listPlanActions", summary: "Actions LLCoP meetings agreed, with owner, due date and status", tag: "evidence",
+			roles: viewers, params: []obj{siteParam, queryParam("school", "one school", obj{"type": "string"}), queryParam("status", "open, or overdue (open past the due date)", obj{"type": "string", "enum": []string{"open", "overdue"}})},
+			ok: 200, okBody: planActionsAnswer{}, errors: []int{404, 422, 503}},
+		{method: "POST", path: "/api/v1/plan-actions/{id}/close", id: "closePlanAction", summary: "Record an agreed action done or dropped", tag: "evidence",
+			roles: fieldWorkers, params: []obj{pathParam("id", "the action's ID (pa-…)")}, body: closeActionRequest{}, ok: 200, okBody: store.PlanActionRow{}, errors: []int{404, 409, 422, 503},
+			description: "An action that asked for a service is followed by its referral (409)."},
+		{method: "GET", path: "/api/v1/sites/{site}/cop", id: "getCoPDashboard", summary: "How the CoP works at a site, wave over wave", tag: "evidence",
+			roles: reviewers, params: []obj{siteParam}, ok: 200, okBody: copAnswer{}, errors: []int{404, 503},
+			description: "Meetings held against the schedule, attendance by sector, days from scoring to plan, referral acceptance and completion by sector and service, days to first service, overdue items; for the site and each school."},
+		{method: "GET", path: "/api/v1/sites/{site}/reviews", id: "listReviews", summary: "Plans for children at high risk, with the ALCoP's reviews", tag: "evidence",
+			roles: reviewers, params: []obj{siteParam, queryParam("pending", "true: only plans not yet reviewed", obj{"type": "boolean"})},
+			ok: 200, okBody: reviewsAnswer{}, errors: []int{404, 503},
+			description: "Advisors see no name or note unless a programme manager granted names (khula user add --sees-names)."},
+		{method: "POST", path: "/api/v1/reviews", id: "reviewPlan", summary: "Review a plan for a child at high risk (advisors, programme managers)", tag: "evidence",
+			roles: []auth.Role{auth.Advisor, auth.ProgrammeManager}, body: reviewRequest{}, ok: 201, okBody: reviewAnswer{}, errors: []int{404, 409, 422, 503},
+			description: "Where the site holds high-risk plans for review (alcop.review_high_risk_plans), the review lets the plan's referrals start."},
 		{method: "GET", path: "/api/v1/access-grants", id: "listAccessGrants", summary: "Break-the-glass grants of a site (last 90 days)", tag: "privacy", roles: planners,
 			params: []obj{queryParam("site", "site ID", obj{"type": "string"}), queryParam("limit", "at most this many (default 100)", obj{"type": "integer", "minimum": 1, "maximum": 1000, "default": 100})},
 			ok:     200, okBody: itemsOf[store.AccessGrant]{}, errors: []int{404, 422}},
@@ -189,6 +229,26 @@ func operations() []operation {
 
 // Response shapes the handlers write with gin.H, declared for the document.
 type (
+	planActionsAnswer struct {
+		Site    string                `json:"site"`
+		Actions []store.PlanActionRow `json:"actions"`
+		Today   string                `json:"today"`
+	}
+	copAnswer struct {
+		Site    string                   `json:"site"`
+		Schools map[string]string        `json:"schools"`
+		Sectors []string                 `json:"sectors"`
+		Every   float64                  `json:"meetings_every_days"`
+		Waves   []cophealth.WaveMeasures `json:"waves"`
+	}
+	reviewsAnswer struct {
+		Site  string           `json:"site"`
+		Plans []reviewPlanView `json:"plans"`
+	}
+	reviewAnswer struct {
+		Review    store.PlanReview `json:"review"`
+		CycleTold bool             `json:"cycle_told"`
+	}
 	itemsOf[T any] struct {
 		Items []T `json:"items"`
 	}
@@ -426,7 +486,17 @@ func OpenAPI() map[string]any {
 			okDesc = http.StatusText(op.ok)
 		}
 		ok := obj{"description": okDesc}
-		if op.okBody != nil {
+		if op.okMedia != "" {
+			format := "binary"
+			if strings.HasPrefix(op.okMedia, "text/") {
+				format = ""
+			}
+			body := obj{"type": "string"}
+			if format != "" {
+				body["format"] = format
+			}
+			ok["content"] = obj{op.okMedia: obj{"schema": body}}
+		} else if op.okBody != nil {
 			schema := sc.of(reflect.TypeOf(op.okBody))
 			if op.id == "getWork" {
 				schema = obj{"oneOf": []obj{schema, sc.of(reflect.TypeOf(workListPage{}))}}

@@ -57,7 +57,8 @@ func (s *Server) audit(c *gin.Context, action, site, child, what, why string) bo
 	if s.Logger != nil {
 		s.Logger.Error("audit log write failed", "action", action, "route", c.FullPath(), "error", err)
 	}
-	if action == store.AuditRead {
+	if action == store.AuditRead || action == store.AuditExport {
+		// Nothing has been shown or sent yet: refuse rather than go unaudited.
 		if !c.Writer.Written() {
 			problem(c, http.StatusServiceUnavailable, "The access could not be audited", "nothing was shown; try again")
 		}

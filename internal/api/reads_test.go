@@ -107,7 +107,7 @@ func TestGetMeeting(t *testing.T) {
 	wantJSON(t, rec, http.StatusOK, nil)
 	assert.JSONEq(t, `{
 		"id": "meeting/johannesburg/meadowlands/2026-03-05", "site": "johannesburg", "school": "meadowlands", "date": "2026-03-05",
-		"status": "awaiting_minutes", "held_at": null,
+		"status": "awaiting_minutes", "held_at": null, "attendance": null, "overdue_actions": [],
 		"agenda": [{"cycle_id": "cycle/johannesburg/3/c-0002", "child_id": "c-0002", "reason": "awaiting_plan", "domains": {"education": "high"}}]
 	}`, rec.Body.String())
 

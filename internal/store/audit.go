@@ -50,6 +50,8 @@ const (
 	AuditErase      = "erase"
 	AuditBreakGlass = "break_glass"
 	AuditDecode     = "decode"
+	// AuditExport: a dataset left khula (with its purpose).
+	AuditExport = "export"
 )
 
 // auditHash chains an entry to the one before it. Every field is in it, so

@@ -238,3 +238,30 @@ func (s *Store) ResearchKeyFor(ctx context.Context, siteID string, newKey func()
 	}
 	return key, err
 }
+
+// InstrumentUsed names an instrument version a site's scores were made with.
+type InstrumentUsed struct {
+	InstrumentID      string
+	InstrumentVersion string
+}
+
+// InstrumentsUsed lists the instrument versions of a site's scores.
+func (s *Store) InstrumentsUsed(ctx context.Context, siteID string) ([]InstrumentUsed, error) {
+	var out []InstrumentUsed
+	if err := s.with(ctx).Table("scores").Distinct("scores.instrument_id", "scores.instrument_version").
+		Joins("JOIN cycles ON cycles.id = scores.cycle_id").Where("cycles.site_id = ?", siteID).
+		Order("scores.instrument_id, scores.instrument_version").Scan(&out).Error; err != nil {
+		return nil, fmt.Errorf("instruments used: %w", err)
+	}
+	return out, nil
+}
+
+// CountCycles counts a site's cycles (of one wave, or all with wave 0).
+func (s *Store) CountCycles(ctx context.Context, siteID string, wave int) (int64, error) {
+	q := s.with(ctx).Model(&Cycle{}).Where("site_id = ?", siteID)
+	if wave > 0 {
+		q = q.Where("wave_id = ?", cycle.WaveID(siteID, wave))
+	}
+	var n int64
+	return n, q.Count(&n).Error
+}

@@ -38,6 +38,10 @@ func (s *Store) SetFieldCipher(c FieldCipher) {
 	}
 }
 
+// HasFieldCipher reports whether a field key is set (personal fields can
+// be read and written).
+func (s *Store) HasFieldCipher() bool { return s.cipher != nil }
+
 // with is s.db for a call, carrying the field cipher to the model hooks.
 func (s *Store) with(ctx context.Context) *gorm.DB {
 	if s.cipher != nil {
