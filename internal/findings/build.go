@@ -133,10 +133,9 @@ func newTable(id, title, note string, cols ...string) Table {
 	return t
 }
 
-// row appends a row and returns its index.
-func (t *Table) row(key, label string, vals ...Value) int {
+// row appends a row.
+func (t *Table) row(key, label string, vals ...Value) {
 	t.Rows = append(t.Rows, Row{Key: key, Label: label, Values: vals})
-	return len(t.Rows) - 1
 }
 
 // add records that the parts (in this table) add up to total.
@@ -362,30 +361,27 @@ func growthTable(scored []Child) Table {
 	t := newTable(TableGrowth, "Growth (WHO cut-offs)",
 		"Percent of scored children with the z-score computed and plausible. Cut-offs are strict: a z-score of exactly -2 is not below -2.",
 		"indicator", "Indicator (WHO cut-off)", "children", "Children", "measured", "Measured", "percent", "% of measured")
-	haz := func(c Child) *float64 { return c.HAZ }
-	waz := func(c Child) *float64 { return c.WAZ }
-	baz := func(c Child) *float64 { return c.BAZ }
-	below := func(cut float64) func(float64) bool { return func(z float64) bool { return z < cut } }
-	above := func(cut float64) func(float64) bool { return func(z float64) bool { return z > cut } }
+	// z: 0 HAZ, 1 WAZ, 2 BAZ. A negative cut-off counts z-scores below
+	// it, a positive one those above it; both strictly.
 	rows := []struct {
 		key, label string
-		z          func(Child) *float64
-		in         func(float64) bool
+		z          int
+		cut        float64
 	}{
-		{"stunted", "Stunted (HAZ < -2)", haz, below(-2)},
-		{"severely_stunted", "Severely stunted (HAZ < -3)", haz, below(-3)},
-		{"underweight", "Underweight (WAZ < -2)", waz, below(-2)},
-		{"thin", "Thin/wasted (BAZ < -2)", baz, below(-2)},
-		{"severely_thin", "Severely thin (BAZ < -3)", baz, below(-3)},
-		{"overweight", "Overweight (BAZ > +1)", baz, above(1)},
-		{"obese", "Obese (BAZ > +2)", baz, above(2)},
+		{"stunted", "Stunted (HAZ < -2)", 0, -2},
+		{"severely_stunted", "Severely stunted (HAZ < -3)", 0, -3},
+		{"underweight", "Underweight (WAZ < -2)", 1, -2},
+		{"thin", "Thin/wasted (BAZ < -2)", 2, -2},
+		{"severely_thin", "Severely thin (BAZ < -3)", 2, -3},
+		{"overweight", "Overweight (BAZ > +1)", 2, 1},
+		{"obese", "Obese (BAZ > +2)", 2, 2},
 	}
 	for _, g := range rows {
 		n, measured := 0, 0
 		for _, c := range scored {
-			if z := g.z(c); finite(z) {
+			if z := [3]*float64{c.HAZ, c.WAZ, c.BAZ}[g.z]; finite(z) {
 				measured++
-				if g.in(*z) {
+				if g.cut < 0 && *z < g.cut || g.cut > 0 && *z > g.cut {
 					n++
 				}
 			}

@@ -147,10 +147,10 @@ func (a *Answerer) Plan(it cycle.AgendaItem, available []string) []cycle.PlanAct
 		if level != cycle.RiskModerate && level != cycle.RiskHigh {
 			continue
 		}
-		act := cycle.PlanAction{Domain: d, Note: "Monitor in class and at home (simulated plan)."}
+		act := cycle.PlanAction{Domain: d, Note: "Monitor in class and at home (simulated plan).", Owner: "Class teacher"}
 		for _, st := range servicesFor[d] {
 			if slices.Contains(available, st) {
-				act = cycle.PlanAction{Domain: d, ServiceType: st}
+				act = cycle.PlanAction{Domain: d, ServiceType: st, Owner: "Social worker"}
 				break
 			}
 		}
@@ -159,7 +159,7 @@ func (a *Answerer) Plan(it cycle.AgendaItem, available []string) []cycle.PlanAct
 	if len(out) == 0 && len(it.Unassessed) > 0 {
 		// On the agenda for an incomplete assessment: the respondent who
 		// never answered will not answer now, so watch what was not assessed.
-		out = append(out, cycle.PlanAction{Domain: it.Unassessed[0], Note: "Not assessed: watch at school and at the next visit (simulated plan)."})
+		out = append(out, cycle.PlanAction{Domain: it.Unassessed[0], Note: "Not assessed: watch at school and at the next visit (simulated plan).", Owner: "Class teacher"})
 	}
 	if len(out) == 0 {
 		// On the agenda without a domain at risk (a red flag alone): keep watching.
@@ -167,9 +167,27 @@ func (a *Answerer) Plan(it cycle.AgendaItem, available []string) []cycle.PlanAct
 		if _, ok := it.Domains[d]; !ok && len(domains) > 0 {
 			d = domains[0]
 		}
-		out = append(out, cycle.PlanAction{Domain: d, Note: "Keep under review (simulated plan)."})
+		out = append(out, cycle.PlanAction{Domain: d, Note: "Keep under review (simulated plan).", Owner: "Social worker"})
 	}
 	return out
+}
+
+// Attendance is who came to an LLCoP meeting, by sector: the school's
+// social worker, teacher and nurse most times, some parents, sometimes an
+// NGO or a government department (made up, the same for the same meeting).
+func (a *Answerer) Attendance(meetingID string) map[string]int {
+	att := map[string]int{cycle.SectorSocialWork: 1, cycle.SectorEducation: 1 + int(3*hash01(a.seed+"/att-edu/"+meetingID)),
+		cycle.SectorParents: int(5 * hash01(a.seed+"/att-parents/"+meetingID))}
+	if hash01(a.seed+"/att-health/"+meetingID) < 0.8 {
+		att[cycle.SectorHealth] = 1
+	}
+	if hash01(a.seed+"/att-ngo/"+meetingID) < 0.4 {
+		att[cycle.SectorNGO] = 1
+	}
+	if hash01(a.seed+"/att-gov/"+meetingID) < 0.2 {
+		att[cycle.SectorGovernment] = 1
+	}
+	return att
 }
 
 // Answers writes a respondent's form for a child and phase. At reassessment

@@ -498,7 +498,7 @@ func (s *sim) holdMeeting(ctx context.Context, key, meetingID string) error {
 	if len(plans) == 0 {
 		return nil
 	}
-	body := cycle.MinutesInput{Plans: plans, RecordedBy: "LLCoP chair (simulated)"}
+	body := cycle.MinutesInput{Plans: plans, RecordedBy: "LLCoP chair (simulated)", Attendance: s.answers.Attendance(meetingID)}
 	err := s.api.do(ctx, http.MethodPost, path+"/minutes", "sim-"+strings.ReplaceAll(key, "/", "."), body, nil)
 	switch {
 	case retryable(err):
