@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"database/sql"
 	"fmt"
@@ -255,6 +256,34 @@ func TestEngineWorkerAndAPIInSeparateProcesses(t *testing.T) {
 	}
 	if len(exported) != 1 {
 		t.Errorf("exports: %v, want one aggregates file for wave 1", exported)
+	}
+	// The research dataset of the closed wave: one row per child and phase,
+	// keyed by pseudonyms, with its codebook; progress on standard error.
+	outDir := t.TempDir()
+	export := exec.Command(bin, "export", "research", "--site", "johannesburg", "--out", outDir, "--purpose", "process test of the research export")
+	export.Env = append(os.Environ(), env...)
+	var exportErr bytes.Buffer
+	export.Stderr = &exportErr
+	exportOut, err := export.Output()
+	if err != nil {
+		t.Fatalf("export research: %v\n%s\n%s", err, exportOut, exportErr.String())
+	}
+	if !strings.Contains(exportErr.String(), "15 of 15 cycles") {
+		t.Errorf("export progress %q does not reach 15 of 15 cycles", exportErr.String())
+	}
+	data, err := os.ReadFile(filepath.Join(outDir, "research-johannesburg-data.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+	if len(lines) < 16 || !strings.HasPrefix(lines[0], "pseudonym,") {
+		t.Errorf("research data has %d lines, want a header and at least 15 rows: %.200s", len(lines), data)
+	}
+	if strings.Contains(string(data), "ch-") {
+		t.Error("a child ID appears in the research dataset")
+	}
+	if _, err := os.Stat(filepath.Join(outDir, "research-johannesburg-codebook.csv")); err != nil {
+		t.Errorf("no codebook: %v", err)
 	}
 	// ops stuck finds cycles that have not moved: launch wave 2 and leave it.
 	req, _ := http.NewRequest(http.MethodPost, base+"/api/v1/waves", strings.NewReader(`{"site":"johannesburg","number":2}`))
