@@ -83,7 +83,7 @@ func TestPrintablePagesInChromium(t *testing.T) {
 
 	out := t.ArtifactDir()
 	for _, tt := range []struct {
-		name, path, want string
+		name, path, want   string
 		minPages, maxPages int
 	}{
 		// 7 children of about a third of a page each, then the summary on its own page.

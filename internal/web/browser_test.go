@@ -191,6 +191,13 @@ func TestBrowser(t *testing.T) {
 	br.fits360("/sites/johannesburg/referrals")
 	br.open("/sites/johannesburg/duplicates", "Likely duplicates")
 	br.fits360("/sites/johannesburg/duplicates")
+	// How the CoP works: the meeting held above, with its plan.
+	br.open("/sites/johannesburg/cop", "How the CoP works")
+	br.wantText("main", "Wave 1")
+	br.shot("coordinator-cop-dashboard")
+	br.fits360("/sites/johannesburg/cop")
+	br.open("/sites/johannesburg/reviews", "Plans for children at high risk")
+	br.fits360("/sites/johannesburg/reviews")
 	br.logout()
 
 	// Programme manager again: the heatmap has the scored child.
@@ -203,6 +210,8 @@ func TestBrowser(t *testing.T) {
 	br.shot("manager-wave-heatmap")
 	br.fits360("/waves/johannesburg/1")
 	br.fits360("/compare?site=johannesburg")
+	br.open("/exports/research", "Research dataset")
+	br.shot("manager-research-export")
 	br.logout()
 
 	// Ops: health, and no child's page.
