@@ -62,3 +62,7 @@ func (cs *compiledScale) info() ScaleInfo {
 	}
 	return ScaleInfo{Scale: s, Min: cs.lo, Max: cs.hi, Whole: cs.whole}
 }
+
+// Number reads an answer as a number the way validation does: any Go
+// integer or float, or a json.Number; false for anything else.
+func Number(v any) (float64, bool) { return toFloat(v) }

@@ -2,7 +2,6 @@ package research
 
 import (
 	"encoding/csv"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -228,7 +227,7 @@ func answerCell(def *instrument.Item, v any) (string, error) {
 		for _, c := range def.Choices {
 			switch cv := c.Value.(type) {
 			case float64:
-				if f, ok := toFloat(v); ok && f == cv {
+				if f, ok := instrument.Number(v); ok && f == cv {
 					return formatNumber(cv), nil
 				}
 			case string:
@@ -243,7 +242,7 @@ func answerCell(def *instrument.Item, v any) (string, error) {
 			return formatBool(b), nil
 		}
 	case instrument.TypeNumber, instrument.TypeMeasurement:
-		if f, ok := toFloat(v); ok && finite(f) {
+		if f, ok := instrument.Number(v); ok && finite(f) {
 			return formatNumber(f), nil
 		}
 	case instrument.TypeDate:
@@ -259,26 +258,6 @@ func answerCell(def *instrument.Item, v any) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("%w: a %T for a %s item", ErrInvalidValue, v, def.Type)
-}
-
-// toFloat reads a numeric answer.
-func toFloat(v any) (float64, bool) {
-	switch x := v.(type) {
-	case float64:
-		return x, true
-	case float32:
-		return float64(x), true
-	case int:
-		return float64(x), true
-	case int32:
-		return float64(x), true
-	case int64:
-		return float64(x), true
-	case json.Number:
-		f, err := x.Float64()
-		return f, err == nil
-	}
-	return 0, false
 }
 
 // scales sets the scale cells; ri is the row's instrument.
