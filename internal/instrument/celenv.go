@@ -302,6 +302,7 @@ type program struct {
 	prg  cel.Program
 	src  Expr
 	what string // e.g. "domain_rules.health[2]"
+	ast  *celast.AST
 }
 
 // compile type-checks a condition; it must return bool. Problems are
@@ -327,7 +328,7 @@ func compile(env *cel.Env, e Expr, what string, ps *problems) (*program, *celast
 		ps.add(e.Pos, "%s: %v", what, err)
 		return nil, nil
 	}
-	return &program{prg: prg, src: e, what: what}, ast.NativeRep()
+	return &program{prg: prg, src: e, what: what, ast: ast.NativeRep()}, ast.NativeRep()
 }
 
 // eval runs a condition. A missing value read without has() gives
