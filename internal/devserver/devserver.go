@@ -94,22 +94,12 @@ func New(opts Options) (*Server, error) {
 	if err := os.MkdirAll(filepath.Dir(opts.DatabaseFile), 0o700); err != nil {
 		return nil, fmt.Errorf("devserver: creating data directory: %w", err)
 	}
-	frontendPort := opts.FrontendPort
-	if frontendPort == 0 {
-		p, err := freePort(opts.IP)
-		if err != nil {
+	if opts.FrontendPort != 0 {
+		if err := checkPortFree(opts.IP, opts.FrontendPort); err != nil {
 			return nil, err
 		}
-		frontendPort = p
-	} else if err := checkPortFree(opts.IP, frontendPort); err != nil {
-		return nil, err
 	}
-	opts.FrontendPort = frontendPort
-
-	cfg, sqlCfg, err := buildConfig(opts)
-	if err != nil {
-		return nil, err
-	}
+	sqlCfg := sqlConfig(opts.DatabaseFile)
 	if _, err := os.Stat(opts.DatabaseFile); errors.Is(err, os.ErrNotExist) {
 		if err := sqlite.SetupSchema(sqlCfg); err != nil {
 			return nil, fmt.Errorf("devserver: creating engine schema in %s: %w", opts.DatabaseFile, err)
@@ -117,7 +107,7 @@ func New(opts Options) (*Server, error) {
 	} else if err := forgetStaleHosts(opts.DatabaseFile); err != nil {
 		return nil, err
 	}
-	ns, err := sqlite.NewNamespaceConfig(cfg.ClusterMetadata.CurrentClusterName, opts.Namespace, false, opts.SearchAttributes)
+	ns, err := sqlite.NewNamespaceConfig(clusterName, opts.Namespace, false, opts.SearchAttributes)
 	if err != nil {
 		return nil, fmt.Errorf("devserver: namespace %q: %w", opts.Namespace, err)
 	}
@@ -125,14 +115,55 @@ func New(opts Options) (*Server, error) {
 		return nil, fmt.Errorf("devserver: registering namespace %q: %w", opts.Namespace, err)
 	}
 
+	// The engine's services bind ports chosen a moment earlier; another
+	// process can take one in between. Such a failure is retried with new
+	// ports instead of ending the run (a fixed frontend port stays fixed).
+	var lastErr error
+	for attempt := 1; attempt <= bindAttempts; attempt++ {
+		srv, hostPort, err := build(opts, sqlCfg)
+		if err == nil {
+			opts.FrontendPort = portOf(hostPort)
+			return &Server{opts: opts, server: srv, hostPort: hostPort}, nil
+		}
+		lastErr = err
+		if !isBindFailure(err) {
+			return nil, err
+		}
+		opts.Logger.Warn("engine port taken while starting; choosing new ports", "attempt", attempt, "err", err)
+	}
+	return nil, fmt.Errorf("devserver: no free ports after %d attempts: %w", bindAttempts, lastErr)
+}
+
+// bindAttempts is how many sets of ports New tries before giving up.
+const bindAttempts = 5
+
+// pickPorts chooses the services' ports; a test replaces it to hand out a
+// taken port.
+var pickPorts = freeport.PickN
+
+// clusterName is the engine's one (non-replicated) cluster.
+const clusterName = "active"
+
+// build chooses the services' ports and assembles the engine. A fatal
+// error the engine raises while assembling (it panics through the logger)
+// comes back as an error.
+func build(opts Options, sqlCfg *config.SQL) (srv temporal.Server, hostPort string, err error) {
+	ports, err := pickPorts(opts.IP, 9)
+	if err != nil {
+		return nil, "", fmt.Errorf("devserver: %w", err)
+	}
+	if opts.FrontendPort == 0 {
+		opts.FrontendPort = ports[8]
+	}
+	cfg := buildConfig(opts, sqlCfg, ports[:8])
 	logger := newLogger(opts.Logger)
 	authorizer, err := authorization.GetAuthorizerFromConfig(&cfg.Global.Authorization)
 	if err != nil {
-		return nil, fmt.Errorf("devserver: authorizer: %w", err)
+		return nil, "", fmt.Errorf("devserver: authorizer: %w", err)
 	}
 	claimMapper, err := authorization.GetClaimMapperFromConfig(&cfg.Global.Authorization, logger)
 	if err != nil {
-		return nil, fmt.Errorf("devserver: claim mapper: %w", err)
+		return nil, "", fmt.Errorf("devserver: claim mapper: %w", err)
 	}
 	dyn := dynamicconfig.StaticClient{
 		// Search attributes registered a moment ago must be usable at once.
@@ -145,7 +176,8 @@ func New(opts Options) (*Server, error) {
 		dynamicconfig.MatchingNumTaskqueueReadPartitions.Key():  1,
 		dynamicconfig.MatchingNumTaskqueueWritePartitions.Key(): 1,
 	}
-	srv, err := temporal.NewServer(
+	defer recoverFatal(&err)
+	srv, err = temporal.NewServer(
 		temporal.WithConfig(cfg),
 		temporal.ForServices(temporal.DefaultServices),
 		temporal.WithLogger(logger),
@@ -154,14 +186,21 @@ func New(opts Options) (*Server, error) {
 		temporal.WithDynamicConfigClient(dyn),
 	)
 	if err != nil {
-		return nil, fmt.Errorf("devserver: building engine: %w", err)
+		return nil, "", fmt.Errorf("devserver: building engine: %w", err)
 	}
-	return &Server{opts: opts, server: srv, hostPort: net.JoinHostPort(opts.IP, strconv.Itoa(frontendPort))}, nil
+	return srv, net.JoinHostPort(opts.IP, strconv.Itoa(opts.FrontendPort)), nil
+}
+
+func portOf(hostPort string) int {
+	_, p, _ := net.SplitHostPort(hostPort)
+	n, _ := strconv.Atoi(p)
+	return n
 }
 
 // Start serves the engine and waits until the namespace answers, its
 // retention is set and every search attribute is registered.
-func (s *Server) Start(ctx context.Context) error {
+func (s *Server) Start(ctx context.Context) (err error) {
+	defer recoverFatal(&err)
 	if err := s.server.Start(); err != nil {
 		return fmt.Errorf("devserver: starting engine: %w", err)
 	}
@@ -246,10 +285,11 @@ func dialWhenReady(ctx context.Context, hostPort, namespace string) (client.Clie
 	}
 }
 
-func buildConfig(opts Options) (*config.Config, *config.SQL, error) {
-	sqlCfg := &config.SQL{
+// sqlConfig is the engine's SQLite persistence.
+func sqlConfig(file string) *config.SQL {
+	return &config.SQL{
 		PluginName:   sqliteplugin.PluginName,
-		DatabaseName: opts.DatabaseFile,
+		DatabaseName: file,
 		ConnectAttributes: map[string]string{
 			"mode": "rwc",
 			// WAL lets readers run beside the single writer. NORMAL sync in WAL
@@ -259,14 +299,11 @@ func buildConfig(opts Options) (*config.Config, *config.SQL, error) {
 			"_synchronous":  "1",
 		},
 	}
-	ports := make([]int, 0, 8)
-	for range 8 {
-		p, err := freePort(opts.IP)
-		if err != nil {
-			return nil, nil, err
-		}
-		ports = append(ports, p)
-	}
+}
+
+// buildConfig is the engine's configuration with its services on ports
+// (eight: four gRPC, three membership, one metrics).
+func buildConfig(opts Options, sqlCfg *config.SQL, ports []int) *config.Config {
 	service := func(grpcPort, membershipPort int) config.Service {
 		return config.Service{RPC: config.RPC{GRPCPort: grpcPort, MembershipPort: membershipPort, BindOnIP: opts.IP}}
 	}
@@ -288,10 +325,10 @@ func buildConfig(opts Options) (*config.Config, *config.SQL, error) {
 		ClusterMetadata: &cluster.Config{
 			EnableGlobalNamespace:    false,
 			FailoverVersionIncrement: 10,
-			MasterClusterName:        "active",
-			CurrentClusterName:       "active",
+			MasterClusterName:        clusterName,
+			CurrentClusterName:       clusterName,
 			ClusterInformation: map[string]cluster.ClusterInformation{
-				"active": {Enabled: true, InitialFailoverVersion: 1, RPCAddress: hostPort},
+				clusterName: {Enabled: true, InitialFailoverVersion: 1, RPCAddress: hostPort},
 			},
 		},
 		DCRedirectionPolicy: config.DCRedirectionPolicy{Policy: "noop"},
@@ -313,7 +350,7 @@ func buildConfig(opts Options) (*config.Config, *config.SQL, error) {
 			},
 		},
 	}
-	return cfg, sqlCfg, nil
+	return cfg
 }
 
 // forgetStaleHosts removes the previous run's service hosts from the
@@ -330,16 +367,6 @@ func forgetStaleHosts(file string) error {
 		return fmt.Errorf("devserver: clearing stale hosts in %s: %w", file, err)
 	}
 	return nil
-}
-
-// freePort picks a port for a listener the engine binds later, outside
-// the range outgoing connections draw from (see internal/freeport).
-func freePort(ip string) (int, error) {
-	p, err := freeport.Pick(ip)
-	if err != nil {
-		return 0, fmt.Errorf("devserver: %w", err)
-	}
-	return p, nil
 }
 
 func checkPortFree(ip string, port int) error {

@@ -2,7 +2,10 @@ package devserver
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
+	"strings"
 
 	"go.temporal.io/server/common/log"
 	"go.temporal.io/server/common/log/tag"
@@ -38,7 +41,54 @@ func (a slogAdapter) Panic(msg string, tags ...tag.Tag) {
 }
 func (a slogAdapter) Fatal(msg string, tags ...tag.Tag) {
 	a.emit(slog.LevelError, msg, tags)
-	panic("temporal server fatal: " + msg)
+	panic(&fatalError{msg: msg, detail: tagText(tags)})
+}
+
+// fatalError is what the engine's Fatal log calls raise: the engine ends a
+// failed start by logging at Fatal, and khula turns that into an error
+// (see recoverFatal) instead of a stack trace.
+type fatalError struct {
+	msg    string
+	detail string
+}
+
+func (e *fatalError) Error() string {
+	if e.detail == "" {
+		return "engine: " + e.msg
+	}
+	return "engine: " + e.msg + " (" + e.detail + ")"
+}
+
+// tagText renders the engine's tags (address, error) for an error message.
+func tagText(tags []tag.Tag) string {
+	parts := make([]string, 0, len(tags))
+	for _, t := range tags {
+		parts = append(parts, fmt.Sprintf("%s=%v", t.Key(), t.Value()))
+	}
+	return strings.Join(parts, " ")
+}
+
+// recoverFatal turns a fatalError panic into *err; other panics go on.
+func recoverFatal(err *error) {
+	r := recover()
+	if r == nil {
+		return
+	}
+	if f, ok := r.(*fatalError); ok {
+		*err = f
+		return
+	}
+	panic(r)
+}
+
+// isBindFailure reports whether err is the engine failing to bind one of
+// its listeners, which new ports can cure.
+func isBindFailure(err error) bool {
+	var f *fatalError
+	if !errors.As(err, &f) {
+		return false
+	}
+	return strings.Contains(f.msg, "listener") || strings.Contains(f.detail, "address already in use")
 }
 
 // With returns a logger that prepends tags to every line.

@@ -43,6 +43,36 @@ func Pick(ip string) (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
+// PickN returns n distinct ports on ip that were free a moment ago. Each
+// port is held open until all are chosen, so one call never hands out the
+// same port twice (separate Pick calls can: a port closed by one pick is
+// free for the next).
+func PickN(ip string, n int) ([]int, error) {
+	held := make([]net.Listener, 0, n)
+	defer func() {
+		for _, l := range held {
+			l.Close()
+		}
+	}()
+	ports := make([]int, 0, n)
+	for attempt := 0; len(ports) < n; attempt++ {
+		if attempt == 64*n {
+			return nil, fmt.Errorf("finding %d free ports on %s: only %d found", n, ip, len(ports))
+		}
+		p, err := Pick(ip)
+		if err != nil {
+			return nil, err
+		}
+		l, err := net.Listen("tcp", net.JoinHostPort(ip, strconv.Itoa(p)))
+		if err != nil {
+			continue // taken between the pick and now: choose again
+		}
+		held = append(held, l)
+		ports = append(ports, p)
+	}
+	return ports, nil
+}
+
 // ephemeralLow reads the first port of Linux's ephemeral range.
 func ephemeralLow() (int, bool) {
 	data, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
