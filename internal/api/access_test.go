@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"net/http"
 	"strings"
@@ -182,4 +183,41 @@ func TestTokensAndSessions(t *testing.T) {
 	if rec := f.doAs(t, "GET", "/api/v1/me", "", "Cookie", cookie.Name+"="+cookie.Value); rec.Code != http.StatusUnauthorized {
 		t.Fatalf("after sign out: %d", rec.Code)
 	}
+}
+
+func TestOfflineKeyIsTheUsersAndOnlyForBrowserSessions(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	_, err := users.Create(ctx, f.store, f.dir, users.Spec{Username: "fw", Role: auth.Practitioner, Practice: "social_worker",
+		Sites: []string{"johannesburg"}, Schools: []string{"meadowlands"}, Password: "correct horse battery"})
+	require.NoError(t, err)
+	signIn := func() string {
+		rec := f.doAs(t, "POST", "/api/v1/session", `{"username":"fw","password":"correct horse battery"}`)
+		require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+		c := rec.Result().Cookies()[0]
+		return c.Name + "=" + c.Value
+	}
+	keyOf := func(cookie string) string {
+		rec := f.doAs(t, "GET", "/api/v1/session/offline-key", "", "Cookie", cookie)
+		require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+		require.Equal(t, "no-store", rec.Header().Get("Cache-Control"))
+		var body struct{ Key, Alg string }
+		require.NoError(t, jsonDecode(rec.Body.Bytes(), &body))
+		require.Equal(t, "A256GCM", body.Alg)
+		raw, err := base64.RawURLEncoding.DecodeString(body.Key)
+		require.NoError(t, err)
+		require.Len(t, raw, 32)
+		return body.Key
+	}
+	first := keyOf(signIn())
+	// A later sign-in (the phone reopened) gets the same key, so what an
+	// earlier session queued can be opened and sent.
+	require.Equal(t, first, keyOf(signIn()), "the key is the user's, not the session's")
+
+	tok, err := users.NewToken(ctx, f.store, "fw", "t", 0)
+	require.NoError(t, err)
+	rec := f.doAs(t, "GET", "/api/v1/session/offline-key", "", "Authorization", "Bearer "+tok)
+	require.Equal(t, http.StatusForbidden, rec.Code, "a token client has no offline queue")
+	rec = f.doAs(t, "GET", "/api/v1/session/offline-key", "")
+	require.Equal(t, http.StatusUnauthorized, rec.Code)
 }

@@ -135,6 +135,7 @@ func (s *Server) Handler() http.Handler {
 	r.GET("/api/v1/openapi.json", s.openAPI)
 	v1 := r.Group("/api/v1", s.authenticate())
 	v1.DELETE("/session", s.signOut)
+	v1.GET("/session/offline-key", roles(fieldWorkers...), s.offlineKey)
 	v1.GET("/me", s.me)
 	v1.GET("/sites", roles(anyRole...), s.listSites)
 	v1.GET("/sites/:site", roles(anyRole...), s.getSite)

@@ -84,6 +84,8 @@ func operations() []operation {
 			body: signInRequest{}, ok: 200, okBody: sessionResponse{}, okDesc: "the session cookie khula_session is set; send csrf back as X-CSRF-Token on changes",
 			errors: []int{400, 401, 422}},
 		{method: "DELETE", path: "/api/v1/session", id: "signOut", summary: "Sign out", tag: "access", ok: 204},
+		{method: "GET", path: "/api/v1/session/offline-key", id: "getOfflineKey", summary: "The signed-in field worker's key for forms queued offline (browser sessions only)", tag: "access",
+			roles: fieldWorkers, ok: 200, okBody: offlineKeyResponse{}, okDesc: "a 256-bit AES-GCM key, base64url; the browser keeps it only for the session", errors: []int{403}},
 		{method: "GET", path: "/api/v1/me", id: "getMe", summary: "The signed-in user", tag: "access", ok: 200, okBody: meResponse{}},
 		{method: "GET", path: "/api/v1/sites", id: "listSites", summary: "Sites the caller may see", tag: "sites", roles: anyRole, ok: 200, okBody: itemsOf[siteSummary]{}},
 		{method: "GET", path: "/api/v1/sites/{site}", id: "getSite", summary: "A site: schools, languages, service types, durations, instrument", tag: "sites",
@@ -251,6 +253,10 @@ type (
 	}
 	itemsOf[T any] struct {
 		Items []T `json:"items"`
+	}
+	offlineKeyResponse struct {
+		Key string `json:"key"`
+		Alg string `json:"alg"`
 	}
 	sessionResponse struct {
 		User string    `json:"user"`

@@ -239,6 +239,42 @@ func (s *Store) ResearchKeyFor(ctx context.Context, siteID string, newKey func()
 	return key, err
 }
 
+// DeviceKeyFor returns the user's offline key, creating it with newKey the
+// first time. Concurrent first calls agree on one key.
+func (s *Store) DeviceKeyFor(ctx context.Context, userID string, newKey func() ([]byte, error)) ([]byte, error) {
+	read := func() ([]byte, bool, error) {
+		var row DeviceKey
+		err := s.with(ctx).Where("user_id = ?", userID).Take(&row).Error
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return nil, false, nil
+		}
+		if err != nil {
+			return nil, false, fmt.Errorf("device key: %w", err)
+		}
+		key, err := hex.DecodeString(row.KeySealed)
+		if err != nil {
+			return nil, false, fmt.Errorf("device key: %w", err)
+		}
+		return key, true, nil
+	}
+	if key, ok, err := read(); err != nil || ok {
+		return key, err
+	}
+	key, err := newKey()
+	if err != nil {
+		return nil, fmt.Errorf("new device key: %w", err)
+	}
+	row := DeviceKey{UserID: userID, KeySealed: hex.EncodeToString(key), CreatedAt: time.Now().UTC()}
+	if err := s.with(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&row).Error; err != nil {
+		return nil, fmt.Errorf("saving device key: %w", err)
+	}
+	key, ok, err := read()
+	if err == nil && !ok {
+		err = errors.New("device key: not saved")
+	}
+	return key, err
+}
+
 // InstrumentUsed names an instrument version a site's scores were made with.
 type InstrumentUsed struct {
 	InstrumentID      string

@@ -324,6 +324,14 @@ type PlanReview struct {
 	ReviewedAt time.Time `json:"reviewed_at"`
 }
 
+// DeviceKey is a user's offline key: the browser encrypts forms queued
+// without a connection under it. Sealed.
+type DeviceKey struct {
+	UserID    string `gorm:"primaryKey"`
+	KeySealed string
+	CreatedAt time.Time
+}
+
 // ResearchKey is a site's research pseudonym key, sealed.
 type ResearchKey struct {
 	SiteID    string `gorm:"primaryKey"`

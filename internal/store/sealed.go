@@ -173,6 +173,19 @@ func (k *ResearchKey) AfterFind(tx *gorm.DB) error {
 	return openFields(tx, "research_keys", k.fields())
 }
 
+func (k *DeviceKey) fields() map[string]*string {
+	return map[string]*string{"key_sealed": &k.KeySealed}
+}
+
+// BeforeSave seals the key.
+func (k *DeviceKey) BeforeSave(tx *gorm.DB) error { return sealFields(tx, "device_keys", k.fields()) }
+
+// AfterSave leaves the caller's copy in clear.
+func (k *DeviceKey) AfterSave(tx *gorm.DB) error { return openFields(tx, "device_keys", k.fields()) }
+
+// AfterFind opens the key.
+func (k *DeviceKey) AfterFind(tx *gorm.DB) error { return openFields(tx, "device_keys", k.fields()) }
+
 // sealedTable is one table holding sealed personal data.
 type sealedTable struct {
 	table   string
@@ -198,6 +211,7 @@ var sealedTables = []sealedTable{
 	{"agenda_concerns", []string{"reason"}, func() any { return &[]AgendaConcern{} }, "id"},
 	{"plan_reviews", []string{"comment"}, func() any { return &[]PlanReview{} }, "id"},
 	{"research_keys", []string{"key_sealed"}, func() any { return &[]ResearchKey{} }, "site_id"},
+	{"device_keys", []string{"key_sealed"}, func() any { return &[]DeviceKey{} }, "user_id"},
 }
 
 // RotateFields re-seals every personal field not yet sealed with the key
@@ -265,51 +279,34 @@ func (s *Store) reseal(ctx context.Context, rows any, cols []string) (int, error
 		}
 		switch r := rows.(type) {
 		case *[]Caregiver:
-			for i := range *r {
-				if err := save(&(*r)[i]); err != nil {
-					return err
-				}
-			}
+			return saveEach(r, save)
 		case *[]Child:
-			for i := range *r {
-				if err := save(&(*r)[i]); err != nil {
-					return err
-				}
-			}
+			return saveEach(r, save)
 		case *[]Assessment:
-			for i := range *r {
-				if err := save(&(*r)[i]); err != nil {
-					return err
-				}
-			}
+			return saveEach(r, save)
 		case *[]FollowUp:
-			for i := range *r {
-				if err := save(&(*r)[i]); err != nil {
-					return err
-				}
-			}
+			return saveEach(r, save)
 		case *[]AgendaConcern:
-			for i := range *r {
-				if err := save(&(*r)[i]); err != nil {
-					return err
-				}
-			}
+			return saveEach(r, save)
 		case *[]PlanReview:
-			for i := range *r {
-				if err := save(&(*r)[i]); err != nil {
-					return err
-				}
-			}
+			return saveEach(r, save)
 		case *[]ResearchKey:
-			for i := range *r {
-				if err := save(&(*r)[i]); err != nil {
-					return err
-				}
-			}
+			return saveEach(r, save)
+		case *[]DeviceKey:
+			return saveEach(r, save)
 		default:
 			return fmt.Errorf("no re-sealing for %T", rows)
 		}
-		return nil
 	})
 	return n, err
+}
+
+// saveEach saves every row of a slice, by address (the hooks need it).
+func saveEach[T any](rows *[]T, save func(any) error) error {
+	for i := range *rows {
+		if err := save(&(*rows)[i]); err != nil {
+			return err
+		}
+	}
+	return nil
 }

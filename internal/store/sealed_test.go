@@ -106,6 +106,10 @@ func TestRotateFields(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	deviceKey, err := st.DeviceKeyFor(ctx, "u-fieldworker", func() ([]byte, error) { return []byte("fedcba9876543210fedcba9876543210"), nil })
+	if err != nil {
+		t.Fatal(err)
+	}
 	// A new key becomes active; the old one stays for reading.
 	k2, err := codec.NewKeyring("k2", map[string][]byte{"test": []byte("khula-test-key-not-a-secret-0123"), "k2": []byte("another-test-key-not-a-secret-01")})
 	if err != nil {
@@ -117,8 +121,8 @@ func TestRotateFields(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n != 62 {
-		t.Errorf("rotated %d rows, want 62 (30 caregivers, 30 children, a review and a research key)", n)
+	if n != 63 {
+		t.Errorf("rotated %d rows, want 63 (30 caregivers, 30 children, a review, a research key and a device key)", n)
 	}
 	if len(progress) < 2 {
 		t.Errorf("progress reported %v times, want several", progress)
@@ -139,7 +143,10 @@ func TestRotateFields(t *testing.T) {
 	if err != nil || string(again) != string(researchKey) {
 		t.Errorf("research key after rotation = %q (%v), want the same key", again, err)
 	}
-	for _, table := range []string{"plan_reviews WHERE comment", "research_keys WHERE key_sealed"} {
+	if again, err := st.DeviceKeyFor(ctx, "u-fieldworker", func() ([]byte, error) { return nil, errors.New("a second key must not be made") }); err != nil || string(again) != string(deviceKey) {
+		t.Errorf("device key after rotation = %q (%v), want the same key", again, err)
+	}
+	for _, table := range []string{"plan_reviews WHERE comment", "research_keys WHERE key_sealed", "device_keys WHERE key_sealed"} {
 		var n int64
 		st.DB(ctx).Raw("SELECT count(*) FROM " + table + " NOT LIKE 'sealed:v1:k2:%'").Scan(&n)
 		if n != 0 {
