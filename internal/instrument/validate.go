@@ -218,13 +218,13 @@ func (in *Instrument) check(a Answers, resps map[string]bool, required bool) ([]
 		if !shown {
 			if present {
 				errs = append(errs, FieldError{Item: it.ID, Code: CodeSkippedItemAnswered,
-					Message: fmt.Sprintf("%s must not be answered: its condition (show_if) is false", it.ID)})
+					Message: itemMessage(it, CodeSkippedItemAnswered)})
 			}
 			continue
 		}
 		if !present {
 			if required && it.Required {
-				errs = append(errs, FieldError{Item: it.ID, Code: CodeRequired, Message: fmt.Sprintf("%s is required", it.ID)})
+				errs = append(errs, FieldError{Item: it.ID, Code: CodeRequired, Message: itemMessage(it, CodeRequired)})
 			}
 			continue
 		}
@@ -235,9 +235,6 @@ func (in *Instrument) check(a Answers, resps map[string]bool, required bool) ([]
 		}
 		cv, fe := in.convert(it, v)
 		if fe != nil {
-			if it.Declinable {
-				fe.Message += fmt.Sprintf(", or %q", Declined)
-			}
 			errs = append(errs, *fe)
 			continue
 		}
@@ -248,36 +245,33 @@ func (in *Instrument) check(a Answers, resps map[string]bool, required bool) ([]
 
 // convert checks one answer and returns its CEL value.
 func (in *Instrument) convert(it *Item, v any) (any, *FieldError) {
-	fail := func(code, format string, args ...any) (any, *FieldError) {
-		return nil, &FieldError{Item: it.ID, Code: code, Message: fmt.Sprintf(format, args...)}
+	fail := func(code string) (any, *FieldError) {
+		return nil, &FieldError{Item: it.ID, Code: code, Message: itemMessage(it, code)}
 	}
 	switch it.Type {
 	case TypeYesNo:
 		b, ok := v.(bool)
 		if !ok {
-			return fail(CodeWrongType, "%s takes true or false", it.ID)
+			return fail(CodeWrongType)
 		}
 		return b, nil
 	case TypeDate:
 		s, ok := v.(string)
 		if !ok {
-			return fail(CodeWrongType, "%s takes a date written YYYY-MM-DD", it.ID)
+			return fail(CodeWrongType)
 		}
 		t, err := time.Parse(DateLayout, s)
 		if err != nil || t.Year() < minDateYear || t.Year() > maxDateYear {
-			return fail(CodeInvalidDate, "%s must be a real date from %d to %d written YYYY-MM-DD", it.ID, minDateYear, maxDateYear)
+			return fail(CodeInvalidDate)
 		}
 		return timeValue(t), nil
 	case TypeNumber, TypeMeasurement:
 		f, ok := toFloat(v)
-		if !ok || math.IsNaN(f) || math.IsInf(f, 0) {
-			return fail(CodeWrongType, "%s takes a number", it.ID)
-		}
-		if it.Integer && !isWhole(f) {
-			return fail(CodeWrongType, "%s takes a whole number", it.ID)
+		if !ok || math.IsNaN(f) || math.IsInf(f, 0) || it.Integer && !isWhole(f) {
+			return fail(CodeWrongType)
 		}
 		if (it.Min != nil && f < *it.Min) || (it.Max != nil && f > *it.Max) {
-			return fail(CodeOutOfRange, "%s must be from %s to %s%s", it.ID, fmtNum(it.Min), fmtNum(it.Max), unitSuffix(it.Unit))
+			return fail(CodeOutOfRange)
 		}
 		if it.Integer {
 			return int64(f), nil
@@ -288,7 +282,7 @@ func (in *Instrument) convert(it *Item, v any) (any, *FieldError) {
 		case "int", "double":
 			f, ok := toFloat(v)
 			if !ok || math.IsNaN(f) {
-				return fail(CodeWrongType, "%s takes one of the numeric values %s", it.ID, choiceList(it.Choices))
+				return fail(CodeWrongType)
 			}
 			for _, c := range it.Choices {
 				if v, ok := c.Value.(float64); ok && v == f {
@@ -298,21 +292,93 @@ func (in *Instrument) convert(it *Item, v any) (any, *FieldError) {
 					return f, nil
 				}
 			}
-			return fail(CodeInvalidChoice, "%s must be one of %s", it.ID, choiceList(it.Choices))
+			return fail(CodeInvalidChoice)
 		default:
 			s, ok := v.(string)
 			if !ok {
-				return fail(CodeWrongType, "%s takes one of the codes %s", it.ID, choiceList(it.Choices))
+				return fail(CodeWrongType)
 			}
 			for _, c := range it.Choices {
 				if c.Value == s {
 					return s, nil
 				}
 			}
-			return fail(CodeInvalidChoice, "%s must be one of %s", it.ID, choiceList(it.Choices))
+			return fail(CodeInvalidChoice)
 		}
 	}
-	return fail(CodeWrongType, "%s has an unsupported type", it.ID)
+	return fail(CodeWrongType)
+}
+
+// FieldMessages are the messages [Instrument.Validate] gives for an item,
+// by error code: the form's script shows the very same words when it checks
+// a form on a phone with no connection.
+func (in *Instrument) FieldMessages(itemID string) (map[string]string, error) {
+	j, ok := in.itemIdx[itemID]
+	if !ok {
+		return nil, fmt.Errorf("%w %q", ErrUnknownItem, itemID)
+	}
+	it := in.items[j]
+	out := map[string]string{}
+	for _, code := range []string{CodeRequired, CodeWrongType, CodeOutOfRange, CodeInvalidChoice, CodeInvalidDate, CodeSkippedItemAnswered} {
+		if m := itemMessage(it, code); m != "" {
+			out[code] = m
+		}
+	}
+	return out, nil
+}
+
+// itemMessage is the one wording of each problem with an item's answer
+// ("" when the item cannot have that problem). Messages name the item and
+// the rule, never the answer given.
+func itemMessage(it *Item, code string) string {
+	orDeclined := ""
+	if it.Declinable {
+		orDeclined = fmt.Sprintf(", or %q", Declined)
+	}
+	switch code {
+	case CodeRequired:
+		return fmt.Sprintf("%s is required", it.ID)
+	case CodeSkippedItemAnswered:
+		return fmt.Sprintf("%s must not be answered: its condition (show_if) is false", it.ID)
+	}
+	switch it.Type {
+	case TypeYesNo:
+		if code == CodeWrongType {
+			return fmt.Sprintf("%s takes true or false", it.ID) + orDeclined
+		}
+	case TypeDate:
+		switch code {
+		case CodeWrongType:
+			return fmt.Sprintf("%s takes a date written YYYY-MM-DD", it.ID) + orDeclined
+		case CodeInvalidDate:
+			return fmt.Sprintf("%s must be a real date from %d to %d written YYYY-MM-DD", it.ID, minDateYear, maxDateYear) + orDeclined
+		}
+	case TypeNumber, TypeMeasurement:
+		switch code {
+		case CodeWrongType:
+			if it.Integer {
+				return fmt.Sprintf("%s takes a whole number", it.ID) + orDeclined
+			}
+			return fmt.Sprintf("%s takes a number", it.ID) + orDeclined
+		case CodeOutOfRange:
+			if it.Min == nil && it.Max == nil {
+				return ""
+			}
+			return fmt.Sprintf("%s must be from %s to %s%s", it.ID, fmtNum(it.Min), fmtNum(it.Max), unitSuffix(it.Unit)) + orDeclined
+		}
+	case TypeChoice:
+		numeric := choiceKind(it.Choices) == "int" || choiceKind(it.Choices) == "double"
+		switch code {
+		case CodeWrongType:
+			if numeric {
+				return fmt.Sprintf("%s takes one of the numeric values %s", it.ID, choiceList(it.Choices)) + orDeclined
+			}
+			return fmt.Sprintf("%s takes one of the codes %s", it.ID, choiceList(it.Choices)) + orDeclined
+		case CodeInvalidChoice:
+			return fmt.Sprintf("%s must be one of %s", it.ID, choiceList(it.Choices)) + orDeclined
+		}
+	}
+	return ""
 }
 
 // toFloat accepts the numeric types JSON decoding and Go callers produce.
