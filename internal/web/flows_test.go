@@ -40,14 +40,17 @@ func TestAssessmentForm(t *testing.T) {
 	res := b.get(nurseForm + "?phase=baseline")
 	require.Equal(t, http.StatusOK, res.status)
 	assert.Contains(t, res.body, `name="a.rthb_seen"`)
-	assert.NotContains(t, res.body, `name="a.imm_up_to_date"`, "shown only once the booklet was seen")
-	assert.NotContains(t, res.body, `name="a.chronic_treated"`)
+	// Items the skip logic hides are drawn hidden, for the page's script
+	// to show on the device as soon as an answer calls for them.
+	assert.Contains(t, res.body, `data-item="imm_up_to_date" hidden`, "shown only once the booklet was seen")
+	assert.Contains(t, res.body, `data-item="chronic_treated" hidden`)
+	assert.NotContains(t, res.body, `data-item="rthb_seen" hidden`)
 
 	// "Update the form" with the booklet seen and a chronic illness: both follow-up items appear, answers kept.
 	form := url.Values{"phase": {"baseline"}, "lang": {"zu"}, "action": {"update"}, "a.rthb_seen": {"true"}, "a.chronic_illness": {"true"}, "a.weight_kg": {"20,5"}}
 	res = b.submit(nurseForm, form)
 	require.Equal(t, http.StatusOK, res.status)
-	assert.True(t, contains(res.body, `name="a.imm_up_to_date"`, `name="a.chronic_treated"`, `name="a.rthb_last_visit"`))
+	assert.True(t, contains(res.body, `data-item="imm_up_to_date">`, `data-item="chronic_treated">`, `data-item="rthb_last_visit">`))
 	assert.Regexp(t, `id="i-rthb_seen" name="a.rthb_seen" value="true" checked`, res.body)
 	assert.Contains(t, res.body, `value="20.5"`, "a decimal comma is read as a number")
 	assert.Regexp(t, `<option value="zu" lang="zu" selected>isiZulu</option>`, res.body)

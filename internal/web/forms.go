@@ -33,11 +33,14 @@ type choiceOption struct {
 type formItem struct {
 	ID, Label, Help, Type, Unit, Lang string
 	Required                          bool
-	Choices                           []choiceOption
-	Value                             string
-	Error                             string
-	Min, Max                          string
-	Decimal                           bool
+	// Hidden items are not asked for the answers so far; the page keeps
+	// them (hidden) so that the form's script can show them on the device.
+	Hidden   bool
+	Choices  []choiceOption
+	Value    string
+	Error    string
+	Min, Max string
+	Decimal  bool
 }
 
 type formSection struct {
@@ -63,6 +66,9 @@ type formView struct {
 	Key        string
 	SchoolName string
 	Done       bool
+	// Spec is the offline spec for khula.js; nil when the form can only
+	// be checked online.
+	Spec *offlineSpec
 }
 
 func (u *UI) instrumentOf(siteID string) (*instrument.Instrument, error) {
@@ -130,55 +136,9 @@ func pickLang(site *sites.Site, lang string) string {
 	return site.Languages[0]
 }
 
-// readAnswers turns the posted form into answers, in the types the API
-// takes; what does not convert is passed on as typed, for the validator to
-// reject with its own message. Items hidden by the skip logic are dropped.
+// readAnswers reads the posted form's answers (see answersFromForm).
 func readAnswers(c *gin.Context, in *instrument.Instrument, respondent string) (instrument.Answers, int) {
-	a := instrument.Answers{}
-	items := in.ItemsFor(respondent)
-	for _, it := range items {
-		raw := strings.TrimSpace(c.PostForm("a." + it.ID))
-		if raw == "" {
-			continue
-		}
-		switch it.Type {
-		case instrument.TypeYesNo:
-			switch raw {
-			case "true":
-				a[it.ID] = true
-			case "false":
-				a[it.ID] = false
-			default:
-				a[it.ID] = raw
-			}
-		case instrument.TypeNumber, instrument.TypeMeasurement:
-			if f, err := strconv.ParseFloat(strings.ReplaceAll(raw, ",", "."), 64); err == nil {
-				a[it.ID] = f
-			} else {
-				a[it.ID] = raw
-			}
-		case instrument.TypeChoice:
-			if numericChoices(it) {
-				if f, err := strconv.ParseFloat(raw, 64); err == nil {
-					a[it.ID] = f
-					continue
-				}
-			}
-			a[it.ID] = raw
-		default:
-			a[it.ID] = raw
-		}
-	}
-	hidden := 0
-	for _, it := range items {
-		if shown, _ := in.Shown(it.ID, a); !shown {
-			if _, ok := a[it.ID]; ok {
-				delete(a, it.ID)
-			}
-			hidden++
-		}
-	}
-	return a, hidden
+	return answersFromForm(in, respondent, func(id string) string { return c.PostForm("a." + id) })
 }
 
 func numericChoices(it instrument.Item) bool {
@@ -236,15 +196,20 @@ func (u *UI) showForm(c *gin.Context, status int, site *sites.Site, in *instrume
 	for _, dm := range in.Domains() {
 		domainLabel[dm.ID] = dm.Label.In(lang, def)
 	}
+	if spec, err := buildSpec(in, site, d.Cycle.SchoolID, ref, respondent, phase); err == nil {
+		v.Spec = &spec
+	} else {
+		u.o.Logger.Warn("form works online only", "site", site.ID, "respondent", respondent, "reason", err)
+	}
 	shownIDs := map[string]bool{}
 	for _, it := range in.ItemsFor(respondent) {
 		shown, _ := in.Shown(it.ID, answers)
 		if !shown {
 			v.Hidden++
-			continue
+		} else {
+			shownIDs[it.ID] = true
 		}
-		shownIDs[it.ID] = true
-		fi := formItem{ID: it.ID, Label: in.Label(it.ID, lang), Help: it.Help.In(lang, def), Type: string(it.Type), Unit: it.Unit,
+		fi := formItem{ID: it.ID, Hidden: !shown, Label: in.Label(it.ID, lang), Help: it.Help.In(lang, def), Type: string(it.Type), Unit: it.Unit,
 			Lang: lang, Required: it.Required, Value: valueString(answers[it.ID]), Error: errs[it.ID], Decimal: !it.Integer}
 		if it.Label[lang] == "" {
 			fi.Lang = def

@@ -72,6 +72,7 @@ type UI struct {
 	engine  http.Handler
 	pages   map[string]*template.Template
 	cssPath string
+	jsPath  string
 }
 
 // New parses the templates; it panics only if an embedded template is
@@ -81,7 +82,8 @@ func New(o Options) *UI {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	sum := sha256.Sum256(css)
-	u := &UI{o: o, pages: map[string]*template.Template{}, cssPath: "/static/khula." + hex.EncodeToString(sum[:6]) + ".css"}
+	u := &UI{o: o, pages: map[string]*template.Template{}, cssPath: "/static/khula." + hex.EncodeToString(sum[:6]) + ".css",
+		jsPath: assetPath("khula", "js", script)}
 	layout := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html"))
 	entries, err := fs.Glob(templateFS, "templates/*.html")
 	if err != nil {
@@ -109,6 +111,8 @@ func (u *UI) now() time.Time {
 func (u *UI) Register(r *gin.Engine) {
 	u.engine = r
 	r.GET(u.cssPath, u.serveCSS)
+	r.GET(u.jsPath, u.serveJS)
+	r.GET("/sw.js", u.serveSW)
 	r.GET("/", u.home)
 	r.GET("/login", u.loginPage)
 	r.POST("/login", u.login)
@@ -187,9 +191,11 @@ func startPage(p auth.Principal) string {
 
 // view is what every page template gets.
 type view struct {
-	Title   string
-	Lang    string
-	CSS     string
+	Title string
+	Lang  string
+	CSS   string
+	// JS is the offline script, for the roles that capture forms.
+	JS      string
 	User    *auth.Principal
 	CSRF    string
 	Nav     []navLink
@@ -279,6 +285,9 @@ func (u *UI) render(c *gin.Context, status int, name, title string, data any) {
 	if p, ok := currentPrincipal(c); ok {
 		v.User = &p
 		v.CSRF = p.CSRF
+		if p.Role == auth.Practitioner || p.Role == auth.SiteCoordinator {
+			v.JS = u.jsPath
+		}
 		v.Nav = u.nav(p, c.Request.URL.Path)
 	}
 	if cr, ok := c.Get(crumbsKey); ok {
@@ -316,7 +325,7 @@ func crumbs(c *gin.Context, links ...navLink) { c.Set(crumbsKey, links) }
 
 func securityHeaders(c *gin.Context) {
 	h := c.Writer.Header()
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; connect-src 'self'; worker-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "same-origin")
 	h.Set("X-Frame-Options", "DENY")

@@ -1,0 +1,71 @@
+// khula's service worker: keeps what a field worker needs with no
+// connection. Static files are served from the cache. Pages are fetched
+// from the network first; the work list and the forms linked from it
+// ("keep" from the page) are kept so they open offline. The API is never
+// cached: khula.js queues changes itself. Signing out forgets every page.
+"use strict";
+var ASSETS = __ASSETS__;
+var STATIC = "khula-static-" + ASSETS.join("|").replace(/[^a-f0-9]/g, "").slice(0, 24);
+var PAGES = "khula-pages";
+
+self.addEventListener("install", function (ev) {
+  ev.waitUntil(caches.open(STATIC).then(function (c) { return c.addAll(ASSETS); }).then(function () { return self.skipWaiting(); }));
+});
+
+self.addEventListener("activate", function (ev) {
+  ev.waitUntil(caches.keys().then(function (names) {
+    return Promise.all(names.filter(function (n) { return n.indexOf("khula-static-") === 0 && n !== STATIC; })
+      .map(function (n) { return caches.delete(n); }));
+  }).then(function () { return self.clients.claim(); }));
+});
+
+function keepable(url) {
+  return url.origin === self.location.origin &&
+    (url.pathname === "/work" || /^\/cycles\/[^/]+\/[0-9]+\/[^/]+(\/forms\/[^/]+)?$/.test(url.pathname));
+}
+
+self.addEventListener("message", function (ev) {
+  var msg = ev.data || {};
+  if (msg.type === "forget") {
+    ev.waitUntil(caches.delete(PAGES));
+    return;
+  }
+  if (msg.type === "keep" && Array.isArray(msg.urls)) {
+    var urls = msg.urls.map(function (u) { return new URL(u, self.location.origin); }).filter(keepable);
+    ev.waitUntil(caches.open(PAGES).then(function (c) {
+      return Promise.all(urls.map(function (u) {
+        return fetch(u.href, { credentials: "same-origin" }).then(function (res) {
+          if (res.ok && !res.redirected) return c.put(u.href, res);
+        }).catch(function () {});
+      }));
+    }));
+  }
+});
+
+self.addEventListener("fetch", function (ev) {
+  var req = ev.request;
+  if (req.method !== "GET") return;
+  var url = new URL(req.url);
+  if (url.origin !== self.location.origin || url.pathname.indexOf("/api/") === 0) return;
+  if (url.pathname.indexOf("/static/") === 0) {
+    ev.respondWith(caches.match(req).then(function (hit) { return hit || fetch(req); }));
+    return;
+  }
+  if (req.mode !== "navigate") return;
+  ev.respondWith(fetch(req).then(function (res) {
+    if (res.ok && !res.redirected && keepable(url)) {
+      var copy = res.clone();
+      caches.open(PAGES).then(function (c) { return c.put(req.url, copy); });
+    }
+    return res;
+  }).catch(function () {
+    return caches.open(PAGES).then(function (c) {
+      return c.match(req.url).then(function (hit) {
+        return hit || c.match(new URL("/work", self.location.origin).href).then(function (w) {
+          return w || new Response("<!doctype html><title>Offline</title><p>No connection, and this page was not kept on the device. Open it once online first.</p>",
+            { status: 503, headers: { "Content-Type": "text/html; charset=utf-8" } });
+        });
+      });
+    });
+  }));
+});
