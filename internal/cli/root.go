@@ -84,7 +84,7 @@ func newRoot(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.PersistentFlags().StringVar(&g.logLevel, "log-level", envOr("KHULA_LOG_LEVEL", "warn"), "log level: debug, info, warn or error ($KHULA_LOG_LEVEL)")
-	root.AddCommand(newDevCmd(g), newSimulateCmd(g), newScoreCmd(g), newGrowthCmd(g), newSiteCmd(g), newServeCmd(g), newWorkerCmd(g), newEngineCmd(g), newMigrateCmd(g), newDemoCmd(g), newUserCmd(g), newPluginCmd(g), newBenchCmd(g), newKeysCmd(g), newAuditCmd(g), newRetentionCmd(g), newOpsCmd(g), newExportCmd(g))
+	root.AddCommand(newDevCmd(g), newSimulateCmd(g), newScoreCmd(g), newGrowthCmd(g), newSiteCmd(g), newServeCmd(g), newWorkerCmd(g), newEngineCmd(g), newMigrateCmd(g), newDemoCmd(g), newUserCmd(g), newPluginCmd(g), newBenchCmd(g), newKeysCmd(g), newAuditCmd(g), newRetentionCmd(g), newOpsCmd(g), newExportCmd(g), newInstrumentCmd(g))
 	return root
 }
 
