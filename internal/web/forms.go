@@ -196,7 +196,7 @@ func (u *UI) showForm(c *gin.Context, status int, site *sites.Site, in *instrume
 	for _, dm := range in.Domains() {
 		domainLabel[dm.ID] = dm.Label.In(lang, def)
 	}
-	if spec, err := buildSpec(in, site, d.Cycle.SchoolID, ref, respondent, phase); err == nil {
+	if spec, err := buildSpec(in, site, d.Cycle.SchoolID, ref, respondent, phase, recordedBy(me(c))); err == nil {
 		v.Spec = &spec
 	} else {
 		u.o.Logger.Warn("form works online only", "site", site.ID, "respondent", respondent, "reason", err)

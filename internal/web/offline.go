@@ -61,13 +61,15 @@ func (u *UI) serveSW(c *gin.Context) {
 // with no connection.
 type offlineSpec struct {
 	// URL is the API path the form is submitted to.
-	URL        string     `json:"url"`
-	Back       string     `json:"back"`
-	Child      string     `json:"child"`
-	Respondent string     `json:"respondent"`
-	Phase      string     `json:"phase"`
-	Items      []specItem `json:"items"`
-	Flags      []specFlag `json:"flags"`
+	URL        string `json:"url"`
+	Back       string `json:"back"`
+	Child      string `json:"child"`
+	Respondent string `json:"respondent"`
+	Phase      string `json:"phase"`
+	// SubmittedBy names the practitioner, as the online form records it.
+	SubmittedBy string     `json:"submitted_by"`
+	Items       []specItem `json:"items"`
+	Flags       []specFlag `json:"flags"`
 	// Contact is the school's safeguarding social worker, shown with a red flag.
 	Contact specContact `json:"contact"`
 }
@@ -103,13 +105,14 @@ type specContact struct {
 // skip logic cannot run on the device makes the spec unusable (the form
 // then works online only); a red flag that needs the server (growth
 // z-scores) is left to the server, which acts on it when the form arrives.
-func buildSpec(in *instrument.Instrument, site *sites.Site, schoolID string, ref cycle.CycleRef, respondent, phase string) (offlineSpec, error) {
+func buildSpec(in *instrument.Instrument, site *sites.Site, schoolID string, ref cycle.CycleRef, respondent, phase, submittedBy string) (offlineSpec, error) {
 	s := offlineSpec{
-		URL:        fmt.Sprintf("/api/v1/cycles/%s/%d/%s/assessments", url.PathEscape(ref.Site), ref.Wave, url.PathEscape(ref.Child)),
-		Back:       fmt.Sprintf("/cycles/%s/%d/%s", ref.Site, ref.Wave, url.PathEscape(ref.Child)),
-		Child:      ref.Child,
-		Respondent: respondent,
-		Phase:      phase,
+		SubmittedBy: submittedBy,
+		URL:         fmt.Sprintf("/api/v1/cycles/%s/%d/%s/assessments", url.PathEscape(ref.Site), ref.Wave, url.PathEscape(ref.Child)),
+		Back:        fmt.Sprintf("/cycles/%s/%d/%s", ref.Site, ref.Wave, url.PathEscape(ref.Child)),
+		Child:       ref.Child,
+		Respondent:  respondent,
+		Phase:       phase,
 	}
 	mine := map[string]bool{}
 	for _, it := range in.ItemsFor(respondent) {

@@ -102,7 +102,7 @@ func TestDeviceChecksAgreeWithTheServer(t *testing.T) {
 		in := loadSiteInstrument(t, siteID)
 		for _, resp := range in.Respondents() {
 			t.Run(siteID+"/"+resp, func(t *testing.T) {
-				spec, err := buildSpec(in, &sites.Site{ID: siteID}, "", cycle.CycleRef{Site: siteID, Wave: 1, Child: "ch-0a"}, resp, cycle.PhaseBaseline)
+				spec, err := buildSpec(in, &sites.Site{ID: siteID}, "", cycle.CycleRef{Site: siteID, Wave: 1, Child: "ch-0a"}, resp, cycle.PhaseBaseline, "fieldworker (test)")
 				if err != nil {
 					t.Fatalf("spec: %v", err)
 				}

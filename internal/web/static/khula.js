@@ -277,7 +277,8 @@
 
   var sending = false;
   function sync() {
-    if (sending || !navigator.onLine) return Promise.resolve();
+    if (sending) return Promise.resolve();
+    if (!navigator.onLine) return drawOutbox();
     sending = true;
     return allOutbox().then(function (rows) {
       var todo = rows.filter(function (r) { return r.status === "queued"; });
@@ -447,7 +448,7 @@
         key: crypto.randomUUID(), user: USER, url: spec.url, child: spec.child, respondent: spec.respondent,
         status: "queued", queued: new Date().toISOString(), flags: flags.map(function (f) { return f.code; })
       };
-      var body = { phase: spec.phase, respondent: spec.respondent, answers: r.answers };
+      var body = { phase: spec.phase, respondent: spec.respondent, answers: r.answers, submitted_by: spec.submitted_by };
       seal(body).then(function (box) {
         rec.box = box;
         return putOutbox(rec);

@@ -1,0 +1,336 @@
+package web_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+
+	"github.com/khula-cop/khula/internal/app"
+	"github.com/khula-cop/khula/internal/cycle"
+	"github.com/khula-cop/khula/internal/store"
+)
+
+// TestOfflineForms is the round trip of a fieldworker with no connection,
+// in Debian's Chromium: online once (work list, forms and key kept), then
+// the network is switched off through the DevTools protocol (and the
+// server made unreachable, so nothing can leak through): three forms are
+// filled and queued (a red flag shown at once with the safeguarding
+// contact), the page is reloaded, the browser is closed and reopened, the
+// network comes back, and each form arrives exactly once. A form whose
+// window closed meanwhile comes back refused, with the reason, and stays
+// on the device.
+func TestOfflineForms(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the embedded engine and a browser")
+	}
+	if _, err := os.Stat(chromiumPath); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s is missing: CI installs Debian's chromium (apt-get install -y chromium)", chromiumPath)
+		}
+		t.Skipf("browser tests need Debian's chromium at %s: apt-get install -y chromium", chromiumPath)
+	}
+	shots := t.ArtifactDir()
+	d, access, dataDir := startDevWith(t, 5)
+	defer d.Stop(context.Background())
+
+	// The browser reaches khula through a switch: "no connection" means the
+	// server cannot be reached at all, service worker included.
+	target, err := url.Parse(d.BaseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var down atomic.Bool
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if down.Load() {
+			if hj, ok := w.(http.Hijacker); ok {
+				if conn, _, err := hj.Hijack(); err == nil {
+					conn.Close()
+					return
+				}
+			}
+			http.Error(w, "offline", http.StatusBadGateway)
+			return
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	defer front.Close()
+	base := front.URL
+	token := readToken(t, app.TokenFile(dataDir, app.SimulatorUser))
+
+	// A wave whose windows stay open until closed (compressed days).
+	callAPI(t, base, token, http.MethodPost, "/api/v1/waves", map[string]any{"site": "johannesburg", "number": 1, "day_length": "2s", "hold_windows": true}, http.StatusAccepted, http.StatusOK, http.StatusCreated)
+	childA := waitForCycle(t, d.Store, "meadowlands", cycle.StageAssess)
+	childB := waitForOtherCycle(t, d.Store, "meadowlands", cycle.StageAssess, childA)
+
+	profile := t.TempDir()
+	open := func() (*chrome, func()) {
+		alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+			chromedp.ExecPath(chromiumPath),
+			chromedp.Flag("headless", true),
+			chromedp.NoSandbox,
+			chromedp.DisableGPU,
+			chromedp.Flag("disable-background-networking", true),
+			chromedp.Flag("disable-component-update", true),
+			chromedp.NoFirstRun,
+			chromedp.Flag("disable-sync", true),
+			chromedp.Flag("disable-dev-shm-usage", true),
+			chromedp.UserDataDir(profile),
+			chromedp.WindowSize(360, 740),
+		)
+		browserCtx, cancelBrowser := chromedp.NewContext(alloc)
+		if err := chromedp.Do(browserCtx, chromedp.Navigate("about:blank")); err != nil {
+			t.Fatalf("starting chromium: %v", err)
+		}
+		ctx, cancel := context.WithTimeout(browserCtx, 3*time.Minute)
+		br := &chrome{t: t, ctx: ctx, base: base, shots: shots}
+		if _, err := chromedp.Call(ctx, network.Enable, network.EnableParams{}); err != nil {
+			t.Fatalf("network events: %v", err)
+		}
+		return br, func() { cancel(); cancelBrowser(); cancelAlloc() }
+	}
+	setOffline := func(br *chrome, off bool) {
+		t.Helper()
+		down.Store(off)
+		yes := true
+		if _, err := chromedp.Call(br.ctx, network.EmulateNetworkConditionsByRule, network.EmulateNetworkConditionsByRuleParams{
+			EmulateOfflineServiceWorker: &yes,
+			MatchedNetworkConditions:    []*network.Conditions{{Offline: off, DownloadThroughput: -1, UploadThroughput: -1}},
+		}); err != nil {
+			t.Fatalf("network conditions: %v", err)
+		}
+		if _, err := chromedp.Call(br.ctx, network.OverrideNetworkState, network.OverrideNetworkStateParams{Offline: off, DownloadThroughput: -1, UploadThroughput: -1}); err != nil {
+			t.Fatalf("network state: %v", err)
+		}
+	}
+
+	br, closeBrowser := open()
+	// Online once: sign in, open today's work; the service worker keeps
+	// the work list and the forms it links, the page fetches the key.
+	br.login("social-worker", access["social-worker"])
+	br.open("/work", "Today's work")
+	waitJS(br, `caches.open("khula-pages").then(c => c.keys()).then(k => k.filter(r => r.url.includes("/forms/")).length >= 4)`)
+	waitJS(br, `Promise.resolve(Object.keys(sessionStorage).some(k => k.startsWith("khula.key.")))`)
+	br.shot("offline-0-work-online")
+
+	setOffline(br, true)
+	forms := []struct {
+		child, respondent string
+		fill              []chromedp.Action[chromedp.Void]
+		flag              bool
+	}{
+		{childA, "nurse", []chromedp.Action[chromedp.Void]{
+			chromedp.SendKeys(chromedp.CSS("#i-weight_kg"), "21"), chromedp.SendKeys(chromedp.CSS("#i-height_cm"), "118"),
+			chromedp.Click(chromedp.CSS("#i-rthb_seen-1")), chromedp.Click(chromedp.CSS("#i-chronic_illness-1")),
+			chromedp.Click(chromedp.CSS("#i-nurse_injury")),
+		}, true},
+		{childB, "nurse", []chromedp.Action[chromedp.Void]{
+			chromedp.SendKeys(chromedp.CSS("#i-weight_kg"), "19.5"), chromedp.SendKeys(chromedp.CSS("#i-height_cm"), "111"),
+			chromedp.Click(chromedp.CSS("#i-rthb_seen-1")), chromedp.Click(chromedp.CSS("#i-chronic_illness-1")),
+		}, false},
+		{childA, "teacher", []chromedp.Action[chromedp.Void]{
+			chromedp.Click(chromedp.CSS(`input[name="a.edu_reading"][value="achieved"]`)),
+			chromedp.Click(chromedp.CSS(`input[name="a.edu_number"][value="achieved"]`)),
+			chromedp.SendKeys(chromedp.CSS("#i-edu_days_absent"), "2"),
+		}, false},
+	}
+	for i, f := range forms {
+		// Opened from the device: the network is off.
+		br.do(chromedp.Navigate(base + fmt.Sprintf("/cycles/johannesburg/1/%s/forms/%s?phase=baseline", f.child, f.respondent)))
+		br.wantText("h1", strings.ToUpper(f.respondent[:1])+f.respondent[1:]+" form")
+		if i == 0 {
+			// The device checks the form as the server would: a weight of
+			// 500 kg is refused, in the server's words, before anything is queued.
+			br.do(chromedp.SendKeys(chromedp.CSS("#i-weight_kg"), "500"))
+			br.do(chromedp.Click(chromedp.CSS(`button[name=action][value=submit]`)))
+			br.wantText("#errors-js", "weight_kg must be from 5 to 80")
+			br.shot("offline-1-device-validation")
+			evalJS[bool](br, `(document.querySelector("#i-weight_kg").value = "") === ""`)
+		}
+		br.do(f.fill...)
+		br.do(chromedp.Click(chromedp.CSS(`button[name=action][value=submit]`)))
+		br.wantText("#queued", "Saved on this device")
+		if f.flag {
+			br.wantText("#flag-alert", "Safeguarding")
+			br.wantText("#flag-alert", "sw.meadowlands@example.org")
+			br.shot("offline-2-red-flag-shown-offline")
+		}
+	}
+	if n := outboxCount(br); n != 3 {
+		br.fail("the outbox holds %d forms, want 3", n)
+	}
+	// Nothing reached the server.
+	if n := assessmentsOf(t, d.Store, childA, childB); n != 0 {
+		t.Fatalf("%d forms reached the server while offline", n)
+	}
+	// Queued answers are stored encrypted: no answer in clear in IndexedDB.
+	clear := evalJS[bool](br, `new Promise(r => { const q = indexedDB.open("khula"); q.onsuccess = () => {
+	  const g = q.result.transaction("outbox").objectStore("outbox").getAll(); g.onsuccess = () => r(JSON.stringify(g.result).includes("weight_kg")); }; })`)
+	if clear {
+		t.Error("the outbox keeps answers in clear")
+	}
+
+	// Reload with no connection: the outbox is still there and readable.
+	br.do(chromedp.Navigate(base + "/work"))
+	br.wantText("#outbox", "3 form(s) waiting")
+	br.shot("offline-3-reloaded")
+
+	// Close and reopen the browser, still offline: the key went with the
+	// browser session, so the queue is locked, not lost.
+	closeBrowser()
+	br, closeBrowser = open()
+	defer func() { closeBrowser() }()
+	setOffline(br, true)
+	br.do(chromedp.Navigate(base + "/work"))
+	br.wantText("#outbox-locked", "sign in with a connection")
+	br.shot("offline-4-reopened-locked")
+
+	// Meanwhile the window of child B's baseline closes (the coordinator).
+	down.Store(false)
+	callAPI(t, d.BaseURL, token, http.MethodPost, fmt.Sprintf("/api/v1/cycles/johannesburg/1/%s/close-window", childB),
+		map[string]any{"phase": "baseline", "reason": "family moved away"}, http.StatusAccepted)
+	waitForStatusNot(t, d.Store, childB, cycle.StageAssess)
+
+	// Back online: sign in again if the session did not survive the
+	// browser's restart; the page fetches the key and the outbox sends itself.
+	setOffline(br, false)
+	br.do(chromedp.Navigate(base + "/work"))
+	if br.count(`form[action="/login"]`) > 0 {
+		br.login("social-worker", access["social-worker"])
+		br.do(chromedp.Navigate(base + "/work"))
+	}
+	waitJS(br, `Promise.resolve(!!document.querySelector('#outbox li[data-status="refused"]') && document.querySelectorAll('#outbox li').length === 1)`)
+	br.wantText(`#outbox li[data-status="refused"]`, "not accepted")
+	br.shot("offline-5-online-sent-one-refused")
+	if got := assessmentsOf(t, d.Store, childA); got != 2 {
+		t.Errorf("child A has %d forms on the server, want 2 (nurse and teacher, once each)", got)
+	}
+	if got := assessmentsOf(t, d.Store, childB); got != 0 {
+		t.Errorf("child B has %d forms on the server after its window closed, want 0", got)
+	}
+	// The red flag acted on arrival: an urgent referral for child A.
+	waitForUrgent(t, d.Store, childA)
+	// Sending again sends nothing twice.
+	br.do(chromedp.Click(chromedp.CSS("#outbox-send")))
+	time.Sleep(time.Second)
+	if got := assessmentsOf(t, d.Store, childA); got != 2 {
+		t.Errorf("after sending again child A has %d forms, want 2", got)
+	}
+}
+
+func readToken(t *testing.T, file string) string {
+	t.Helper()
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(string(b))
+}
+
+// callAPI calls khula's API with a token and checks the status.
+func callAPI(t *testing.T, base, token, method, path string, body any, ok ...int) {
+	t.Helper()
+	b, _ := json.Marshal(body)
+	req, _ := http.NewRequest(method, base+path, bytes.NewReader(b))
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Idempotency-Key", fmt.Sprintf("test-%d", time.Now().UnixNano()))
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	for _, s := range ok {
+		if res.StatusCode == s {
+			return
+		}
+	}
+	var p bytes.Buffer
+	_, _ = p.ReadFrom(res.Body)
+	t.Fatalf("%s %s: %d %s", method, path, res.StatusCode, p.String())
+}
+
+func evalJS[T any](br *chrome, expr string) T {
+	br.t.Helper()
+	v, err := chromedp.Run(br.ctx, chromedp.Evaluate[T](expr, chromedp.EvalAwaitPromise))
+	if err != nil {
+		br.fail("evaluating %s: %v", clipText(expr), err)
+	}
+	return v
+}
+
+// waitJS waits until a promise-returning expression gives true.
+func waitJS(br *chrome, expr string) {
+	br.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if evalJS[bool](br, expr) {
+			return
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	br.fail("waited 30 s for %s", clipText(expr))
+}
+
+func outboxCount(br *chrome) int {
+	return evalJS[int](br, `new Promise(r => { const q = indexedDB.open("khula"); q.onsuccess = () => {
+	  const g = q.result.transaction("outbox").objectStore("outbox").count(); g.onsuccess = () => r(g.result); }; })`)
+}
+
+// assessmentsOf counts the forms the server recorded for the children.
+func assessmentsOf(t *testing.T, st *store.Store, children ...string) int64 {
+	t.Helper()
+	var n int64
+	for _, c := range children {
+		var k int64
+		if err := st.DB(context.Background()).Model(&store.Assessment{}).Where("cycle_id LIKE ?", "%/"+c).Count(&k).Error; err != nil {
+			t.Fatal(err)
+		}
+		n += k
+	}
+	return n
+}
+
+// waitForOtherCycle is waitForCycle for a child other than skip.
+func waitForOtherCycle(t *testing.T, st *store.Store, school, stage, skip string) string {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		var c store.Cycle
+		err := st.DB(context.Background()).Where("school_id = ? AND stage = ? AND child_id <> ?", school, stage, skip).Order("id").First(&c).Error
+		if err == nil {
+			return c.ChildID
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Fatalf("no second cycle of %s reached %s", school, stage)
+	return ""
+}
+
+// waitForStatusNot waits until the child's cycle has left a stage.
+func waitForStatusNot(t *testing.T, st *store.Store, child, stage string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		var c store.Cycle
+		if err := st.DB(context.Background()).Where("child_id = ?", child).First(&c).Error; err == nil && c.Stage != stage {
+			return
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Fatalf("child %s is still at %s", child, stage)
+}
+
