@@ -43,7 +43,7 @@ func TestOfflineForms(t *testing.T) {
 		t.Skipf("browser tests need Debian's chromium at %s: apt-get install -y chromium", chromiumPath)
 	}
 	shots := t.ArtifactDir()
-	d, access, dataDir := startDevWith(t, 5)
+	d, access, dataDir := startDevWith(t, 40)
 	defer d.Stop(context.Background())
 
 	// The browser reaches khula through a switch: "no connection" means the
@@ -75,6 +75,7 @@ func TestOfflineForms(t *testing.T) {
 	callAPI(t, base, token, http.MethodPost, "/api/v1/waves", map[string]any{"site": "johannesburg", "number": 1, "day_length": "2s", "hold_windows": true}, http.StatusAccepted, http.StatusOK, http.StatusCreated)
 	childA := waitForCycle(t, d.Store, "meadowlands", cycle.StageAssess)
 	childB := waitForOtherCycle(t, d.Store, "meadowlands", cycle.StageAssess, childA)
+	waitForCycles(t, d.Store, "meadowlands", cycle.StageAssess, 30)
 
 	profile := t.TempDir()
 	open := func() (*chrome, func()) {
@@ -122,8 +123,19 @@ func TestOfflineForms(t *testing.T) {
 	// the work list and the forms it links, the page fetches the key.
 	br.login("social-worker", access["social-worker"])
 	br.open("/work", "Today's work")
-	waitJS(br, `caches.open("khula-pages").then(c => c.keys()).then(k => k.filter(r => r.url.includes("/forms/")).length >= 4)`)
+	links := br.count(`a[data-offline]`)
+	if links < 4*30 {
+		br.fail("the work list links %d forms, want those of 30 children or more", links)
+	}
+	waitJS(br, fmt.Sprintf(`caches.open("khula-pages").then(c => c.keys()).then(k => k.filter(r => r.url.includes("/forms/")).length >= %d)`, links))
 	waitJS(br, `Promise.resolve(Object.keys(sessionStorage).some(k => k.startsWith("khula.key.")))`)
+	// What the first offline load of the work list costs on the device.
+	kept := evalJS[int](br, `caches.open("khula-pages").then(c => c.keys().then(ks => Promise.all(ks.map(k => c.match(k).then(r => r.arrayBuffer()).then(b => b.byteLength))))).then(a => a.reduce((x, y) => x + y, 0))`)
+	usage := evalJS[int](br, `navigator.storage.estimate().then(e => e.usage)`)
+	t.Logf("work list with %d forms (%d children) kept: %d pages' bytes %.0f KB, the origin's storage %.0f KB", links, links/4, links+1, float64(kept)/1024, float64(usage)/1024)
+	if usage > 2<<20 {
+		t.Errorf("the origin uses %d bytes on the device for the work list, over the 2 MB budget", usage)
+	}
 	br.shot("offline-0-work-online")
 
 	setOffline(br, true)
@@ -334,3 +346,17 @@ func waitForStatusNot(t *testing.T, st *store.Store, child, stage string) {
 	t.Fatalf("child %s is still at %s", child, stage)
 }
 
+
+// waitForCycles waits until n cycles of a school are at a stage.
+func waitForCycles(t *testing.T, st *store.Store, school, stage string, n int64) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	var got int64
+	for time.Now().Before(deadline) {
+		if err := st.DB(context.Background()).Model(&store.Cycle{}).Where("school_id = ? AND stage = ?", school, stage).Count(&got).Error; err == nil && got >= n {
+			return
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	t.Fatalf("%d cycles of %s at %s, want %d", got, school, stage, n)
+}

@@ -19,6 +19,23 @@ self.addEventListener("activate", function (ev) {
   }).then(function () { return self.clients.claim(); }));
 });
 
+// Pages are kept gzipped (a 30-child work list and its forms is well under
+// a megabyte that way) and opened when served.
+function keep(cache, url, res) {
+  if (typeof CompressionStream === "undefined") return cache.put(url, res);
+  var headers = new Headers(res.headers);
+  headers.set("X-Khula-Kept", "gzip");
+  headers.delete("Content-Length");
+  return cache.put(url, new Response(res.body.pipeThrough(new CompressionStream("gzip")), { status: res.status, headers: headers }));
+}
+
+function opened(res) {
+  if (!res || res.headers.get("X-Khula-Kept") !== "gzip") return res;
+  var headers = new Headers(res.headers);
+  headers.delete("X-Khula-Kept");
+  return new Response(res.body.pipeThrough(new DecompressionStream("gzip")), { status: res.status, headers: headers });
+}
+
 function keepable(url) {
   return url.origin === self.location.origin &&
     (url.pathname === "/work" || /^\/cycles\/[^/]+\/[0-9]+\/[^/]+(\/forms\/[^/]+)?$/.test(url.pathname));
@@ -35,7 +52,7 @@ self.addEventListener("message", function (ev) {
     ev.waitUntil(caches.open(PAGES).then(function (c) {
       return Promise.all(urls.map(function (u) {
         return fetch(u.href, { credentials: "same-origin" }).then(function (res) {
-          if (res.ok && !res.redirected) return c.put(u.href, res);
+          if (res.ok && !res.redirected) return keep(c, u.href, res);
         }).catch(function () {});
       }));
     }));
@@ -55,14 +72,14 @@ self.addEventListener("fetch", function (ev) {
   ev.respondWith(fetch(req).then(function (res) {
     if (res.ok && !res.redirected && keepable(url)) {
       var copy = res.clone();
-      caches.open(PAGES).then(function (c) { return c.put(req.url, copy); });
+      caches.open(PAGES).then(function (c) { return keep(c, req.url, copy); });
     }
     return res;
   }).catch(function () {
     return caches.open(PAGES).then(function (c) {
       return c.match(req.url).then(function (hit) {
-        return hit || c.match(new URL("/work", self.location.origin).href).then(function (w) {
-          return w || new Response("<!doctype html><title>Offline</title><p>No connection, and this page was not kept on the device. Open it once online first.</p>",
+        return opened(hit) || c.match(new URL("/work", self.location.origin).href).then(function (w) {
+          return opened(w) || new Response("<!doctype html><title>Offline</title><p>No connection, and this page was not kept on the device. Open it once online first.</p>",
             { status: 503, headers: { "Content-Type": "text/html; charset=utf-8" } });
         });
       });
