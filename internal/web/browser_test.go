@@ -113,7 +113,7 @@ func TestBrowser(t *testing.T) {
 		chromedp.Click(chromedp.CSS("#i-chronic_illness-1")),
 	)
 	br.do(chromedp.Click(chromedp.CSS(`button[name=action][value=submit]`)))
-	br.wantText(`[data-item="weight_kg"] .err`, "weight_kg must be from 5 to 80")
+	br.wantText(`[data-item="weight_kg"] .err`, "“Weight” must be from 5 to 80")
 	br.wantText("#errors-js", "Nothing was recorded")
 	br.shot("social-worker-form-validation-error")
 	br.do(chromedp.SetValue(chromedp.CSS("#i-weight_kg"), "20.5"))

@@ -177,6 +177,12 @@ func (u *UI) showForm(c *gin.Context, status int, site *sites.Site, in *instrume
 	}
 	errs := map[string]string{}
 	if prob != nil {
+		// The validator names items by id; the practitioner reads labels.
+		for i, fe := range prob.Errors {
+			if id, ok := strings.CutPrefix(fe.Field, "answers."); ok {
+				prob.Errors[i].Message = relabel(fe.Message, id, in.Label(id, lang))
+			}
+		}
 		for _, fe := range prob.Errors {
 			if id, ok := strings.CutPrefix(fe.Field, "answers."); ok {
 				if _, dup := errs[id]; !dup {
@@ -196,7 +202,7 @@ func (u *UI) showForm(c *gin.Context, status int, site *sites.Site, in *instrume
 	for _, dm := range in.Domains() {
 		domainLabel[dm.ID] = dm.Label.In(lang, def)
 	}
-	if spec, err := buildSpec(in, site, d.Cycle.SchoolID, ref, respondent, phase, recordedBy(me(c))); err == nil {
+	if spec, err := buildSpec(in, site, d.Cycle.SchoolID, ref, respondent, phase, lang, recordedBy(me(c))); err == nil {
 		v.Spec = &spec
 	} else {
 		u.o.Logger.Warn("form works online only", "site", site.ID, "respondent", respondent, "reason", err)

@@ -75,7 +75,9 @@ type offlineSpec struct {
 }
 
 type specItem struct {
-	ID         string            `json:"id"`
+	ID string `json:"id"`
+	// Label is how messages name the item (quoted, in the form's language).
+	Label      string            `json:"label"`
 	Type       string            `json:"type"`
 	Required   bool              `json:"required,omitempty"`
 	Declinable bool              `json:"declinable,omitempty"`
@@ -105,7 +107,7 @@ type specContact struct {
 // skip logic cannot run on the device makes the spec unusable (the form
 // then works online only); a red flag that needs the server (growth
 // z-scores) is left to the server, which acts on it when the form arrives.
-func buildSpec(in *instrument.Instrument, site *sites.Site, schoolID string, ref cycle.CycleRef, respondent, phase, submittedBy string) (offlineSpec, error) {
+func buildSpec(in *instrument.Instrument, site *sites.Site, schoolID string, ref cycle.CycleRef, respondent, phase, lang, submittedBy string) (offlineSpec, error) {
 	s := offlineSpec{
 		SubmittedBy: submittedBy,
 		URL:         fmt.Sprintf("/api/v1/cycles/%s/%d/%s/assessments", url.PathEscape(ref.Site), ref.Wave, url.PathEscape(ref.Child)),
@@ -127,7 +129,12 @@ func buildSpec(in *instrument.Instrument, site *sites.Site, schoolID string, ref
 		}
 		// The script drops answers to hidden items, as the server's form does.
 		delete(msgs, instrument.CodeSkippedItemAnswered)
-		si := specItem{ID: it.ID, Type: string(it.Type), Required: it.Required, Declinable: it.Declinable, Integer: it.Integer,
+		// Each message names the item once; the script puts the label,
+		// sent once per item, in its place.
+		for code, m := range msgs {
+			msgs[code] = relabel(m, it.ID, itemPlaceholder)
+		}
+		si := specItem{ID: it.ID, Label: "\u201c" + in.Label(it.ID, lang) + "\u201d", Type: string(it.Type), Required: it.Required, Declinable: it.Declinable, Integer: it.Integer,
 			Min: it.Min, Max: it.Max, Numeric: numericChoices(it), ShowIf: cond, Messages: msgs}
 		for _, ch := range it.Choices {
 			si.Choices = append(si.Choices, ch.Value)
@@ -212,3 +219,21 @@ func parseDecimal(s string) (float64, bool) {
 
 // decimalPattern is a plain decimal number; khula.js uses the same pattern.
 var decimalPattern = regexp.MustCompile(`^[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)?$`)
+
+// relabel puts an item's label, in the form's language, where the
+// validator's message names the item by id ("weight_kg is required" reads
+// "“Weight” is required"). Messages that do not start with the id are
+// left as they are.
+func relabel(msg, itemID, label string) string {
+	rest, ok := strings.CutPrefix(msg, itemID)
+	if !ok || label == "" || label == itemID || rest != "" && rest[0] != ' ' && rest[0] != ',' {
+		return msg
+	}
+	if label == itemPlaceholder {
+		return label + rest
+	}
+	return "\u201c" + label + "\u201d" + rest
+}
+
+// itemPlaceholder stands for the item's label in the spec's messages.
+const itemPlaceholder = "{item}"

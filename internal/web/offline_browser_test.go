@@ -168,7 +168,7 @@ func TestOfflineForms(t *testing.T) {
 			// 500 kg is refused, in the server's words, before anything is queued.
 			br.do(chromedp.SendKeys(chromedp.CSS("#i-weight_kg"), "500"))
 			br.do(chromedp.Click(chromedp.CSS(`button[name=action][value=submit]`)))
-			br.wantText("#errors-js", "weight_kg must be from 5 to 80")
+			br.wantText("#errors-js", "“Weight” must be from 5 to 80")
 			br.shot("offline-1-device-validation")
 			evalJS[bool](br, `(document.querySelector("#i-weight_kg").value = "") === ""`)
 		}
@@ -345,7 +345,6 @@ func waitForStatusNot(t *testing.T, st *store.Store, child, stage string) {
 	}
 	t.Fatalf("child %s is still at %s", child, stage)
 }
-
 
 // waitForCycles waits until n cycles of a school are at a stage.
 func waitForCycles(t *testing.T, st *store.Store, school, stage string, n int64) {

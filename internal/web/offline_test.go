@@ -102,7 +102,7 @@ func TestDeviceChecksAgreeWithTheServer(t *testing.T) {
 		in := loadSiteInstrument(t, siteID)
 		for _, resp := range in.Respondents() {
 			t.Run(siteID+"/"+resp, func(t *testing.T) {
-				spec, err := buildSpec(in, &sites.Site{ID: siteID}, "", cycle.CycleRef{Site: siteID, Wave: 1, Child: "ch-0a"}, resp, cycle.PhaseBaseline, "fieldworker (test)")
+				spec, err := buildSpec(in, &sites.Site{ID: siteID}, "", cycle.CycleRef{Site: siteID, Wave: 1, Child: "ch-0a"}, resp, cycle.PhaseBaseline, "en", "fieldworker (test)")
 				if err != nil {
 					t.Fatalf("spec: %v", err)
 				}
@@ -128,6 +128,9 @@ func TestDeviceChecksAgreeWithTheServer(t *testing.T) {
 					want.Answers = answers
 					if err := in.Validate(resp, answers); err != nil {
 						want.Errors = err.(*instrument.ValidationError).Errors
+						for k, fe := range want.Errors {
+							want.Errors[k].Message = relabel(fe.Message, fe.Item, in.Label(fe.Item, "en"))
+						}
 					}
 					want.Flags = serverFlags(in, answers)
 					if !sameAnswers(got[i].Answers, want.Answers) {
@@ -241,4 +244,19 @@ process.stdout.write(JSON.stringify(out));
 		t.Fatalf("reading the script's answer: %v", err)
 	}
 	return res
+}
+
+func TestRelabel(t *testing.T) {
+	tests := []struct{ msg, item, label, want string }{
+		{"weight_kg is required", "weight_kg", "Weight", "\u201cWeight\u201d is required"},
+		{"phq9_9 must be one of 0, 1, 2, 3, or \"declined\"", "phq9_9", "Thoughts of self-harm", "\u201cThoughts of self-harm\u201d must be one of 0, 1, 2, 3, or \"declined\""},
+		{"weight_kg_z is required", "weight_kg", "Weight", "weight_kg_z is required"},
+		{"no such item in cwtt", "weight_kg", "Weight", "no such item in cwtt"},
+		{"weight_kg is required", "weight_kg", "", "weight_kg is required"},
+	}
+	for _, tt := range tests {
+		if got := relabel(tt.msg, tt.item, tt.label); got != tt.want {
+			t.Errorf("relabel(%q) = %q, want %q", tt.msg, got, tt.want)
+		}
+	}
 }

@@ -125,7 +125,8 @@
   }
 
   function fieldError(it, code) {
-    return { item: it.id, code: code, message: (it.messages && it.messages[code]) || it.id + ": " + code };
+    var m = (it.messages && it.messages[code]) || "{item}: " + code;
+    return { item: it.id, code: code, message: m.replace("{item}", it.label || it.id) };
   }
 
   // holds evaluates a portable condition as CEL would (Cond.Holds in Go).
