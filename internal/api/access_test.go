@@ -63,6 +63,7 @@ func TestRoleRouteMatrix(t *testing.T) {
 		{"GET", "/api/v1/waves/johannesburg/3", "", []string{"manager", "coord-jhb", "sw-meadowland", "nurse-alex"}},
 		{"POST", "/api/v1/waves/johannesburg/3/close-window", `{"reason":"r"}`, []string{"manager", "coord-jhb"}},
 		{"GET", child, "", []string{"manager", "coord-jhb", "sw-meadowland"}},
+		{"POST", "/api/v1/sites/johannesburg/intake", `{"value":[]}`, []string{"coord-jhb", "sw-meadowland", "nurse-alex"}},
 		{"POST", child + "/assessments", `{"phase":"baseline","respondent":"caregiver","answers":{},"submitted_by":"x"}`, []string{"coord-jhb", "sw-meadowland"}},
 		{"POST", child + "/close-window", `{"phase":"baseline"}`, []string{"manager", "coord-jhb", "sw-meadowland"}},
 		{"POST", child + "/follow-ups", `{"note":"n","recorded_by":"x"}`, []string{"coord-jhb", "sw-meadowland"}},

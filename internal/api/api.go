@@ -140,6 +140,7 @@ func (s *Server) Handler() http.Handler {
 	v1.GET("/sites", roles(anyRole...), s.listSites)
 	v1.GET("/sites/:site", roles(anyRole...), s.getSite)
 	v1.POST("/sites/:site/cohort", roles(planners...), s.importCohort)
+	v1.POST("/sites/:site/intake", roles(fieldWorkers...), s.importSubmissions)
 	v1.GET("/work", roles(childViewers...), s.getWorkPage)
 
 	v1.POST("/waves", roles(planners...), s.launchWave)

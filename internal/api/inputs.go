@@ -41,9 +41,21 @@ func idempotencyKey(c *gin.Context) (string, bool) {
 	return key, true
 }
 
-// update sends an Update and waits for its result.
+// update sends an Update and waits for its result; on failure it answers
+// with the problem the error maps to.
 func (s *Server) update(c *gin.Context, workflowID, name, updateID string, arg, result any) bool {
-	ctx, cancel := context.WithTimeout(c.Request.Context(), updateTimeout)
+	if err := s.sendUpdate(c.Request.Context(), workflowID, name, updateID, arg, result); err != nil {
+		s.temporalProblem(c, err, strings.ReplaceAll(name, "-", " "))
+		return false
+	}
+	return true
+}
+
+// sendUpdate sends an Update and waits, at most updateTimeout, for its
+// result. An Update whose ID the workflow has seen before is not applied
+// again: Temporal answers with the earlier outcome.
+func (s *Server) sendUpdate(ctx context.Context, workflowID, name, updateID string, arg, result any) error {
+	ctx, cancel := context.WithTimeout(ctx, updateTimeout)
 	defer cancel()
 	h, err := s.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
 		WorkflowID:   workflowID,
@@ -55,11 +67,7 @@ func (s *Server) update(c *gin.Context, workflowID, name, updateID string, arg, 
 	if err == nil {
 		err = h.Get(ctx, result)
 	}
-	if err != nil {
-		s.temporalProblem(c, err, strings.ReplaceAll(name, "-", " "))
-		return false
-	}
-	return true
+	return err
 }
 
 func (s *Server) cycleID(c *gin.Context) (string, bool) {

@@ -53,6 +53,9 @@ type operation struct {
 
 type csvBody struct{}
 
+// intakeBody is an export of submissions: JSON, CSV, ZIP or multipart.
+type intakeBody struct{}
+
 func pathParam(name, desc string) obj {
 	return obj{"name": name, "in": "path", "required": true, "description": desc, "schema": obj{"type": "string"}}
 }
@@ -96,6 +99,18 @@ func operations() []operation {
 			okDesc:      "children imported; in partial mode skipped lists every line left out and why. A retry with the same Idempotency-Key and file answers the same (header Idempotent-Replayed: true)",
 			errors:      []int{404, 409, 413, 415, 422},
 			description: "Columns (header line, any order): " + strings.Join(CohortColumns, ", ") + ". Optional: " + strings.Join(optionalColumns, ", ") + ". consent_given_by is caregiver (the caregiver on the line) or empty when no consent is on record. IDs are generated, opaque and random. A 422 lists every bad line as lines[N].column errors and in lines."},
+		{method: "POST", path: "/api/v1/sites/{site}/intake", id: "importSubmissions", summary: "Submit assessments from an ODK Central or KoboToolbox export", tag: "sites",
+			roles: fieldWorkers, params: []obj{siteParam,
+				queryParam("format", "the export's format; auto (default) tells it from the content", obj{"type": "string", "enum": []string{"auto", "central-json", "central-csv", "kobo-json", "kobo-csv"}, "default": "auto"}),
+				queryParam("dry_run", "true: read the file and check every row's child against the caller's scope; nothing is submitted", obj{"type": "boolean", "default": false})},
+			body: intakeBody{}, ok: 200, okBody: IntakeResult{},
+			okDesc: "the file was read: counts, and every row not submitted with why (errors; a row the cycle rejected carries its field errors). A row for a child outside the caller's schools is a row error, not a 403",
+			errors: []int{404, 413, 415, 422, 503},
+			description: "The body is the export as downloaded (at most 32 MiB): ODK Central's OData JSON or submissions CSV (or its submissions.csv.zip), KoboToolbox's JSON data or CSV export; raw with Content-Type application/json, text/csv or application/zip, or as the multipart/form-data field file. " +
+				"The form follows khula's form contract (khula instrument xlsform|xform --site S): cycle_ref <site>/<wave>/<child>, phase, respondent, one group per respondent. " +
+				"Each row is submitted as POST /cycles/{site}/{wave}/{child}/assessments would be, with the Update ID assessment/<phase>/<respondent>/odk:<instanceID>: uploading the same export again submits nothing twice (already counts those rows). " +
+				"An edited submission has a new instanceID and arrives as a new form, which the cycle refuses if the first was taken. Rows the reviewer rejected in Central or Kobo are listed, not submitted. " +
+				"Rows not tried because the request ran out of time or the engine became unavailable are counted in unfinished: send the same file again. No Idempotency-Key is needed."},
 		{method: "GET", path: "/api/v1/work", id: "getWork", summary: "What practitioners have to do", tag: "work", roles: viewers,
 			params: []obj{
 				queryParam("site", "site ID", obj{"type": "string"}),
@@ -483,6 +498,13 @@ func OpenAPI() map[string]any {
 		case csvBody:
 			o["requestBody"] = obj{"required": true, "content": obj{"text/csv": obj{"schema": obj{"type": "string"},
 				"example": strings.Join(CohortColumns, ",") + "\nmeadowlands,Lerato,Example,female,2020-02-14,R,Nomsa,Example,+27 82 000 0000,zu,caregiver,parent,2026-01-20\n"}}}
+		case intakeBody:
+			o["requestBody"] = obj{"required": true, "content": obj{
+				"application/json":    obj{"schema": obj{"type": "object", "description": "ODK Central's OData feed ({value: [...]}) or KoboToolbox's data ({results: [...]})"}},
+				"text/csv":            obj{"schema": obj{"type": "string", "description": "ODK Central's submissions CSV or KoboToolbox's CSV export (XML values and headers)"}},
+				"application/zip":     obj{"schema": obj{"type": "string", "format": "binary", "description": "ODK Central's submissions.csv.zip"}},
+				"multipart/form-data": obj{"schema": obj{"type": "object", "required": []string{"file"}, "properties": obj{"file": obj{"type": "string", "format": "binary"}}}},
+			}}
 		default:
 			o["requestBody"] = obj{"required": !op.bodyOptional, "content": obj{"application/json": obj{"schema": sc.of(reflect.TypeOf(b))}}}
 		}

@@ -64,49 +64,54 @@ func safeJSONError(err error) string {
 // temporalProblem maps an error from a workflow call to a response: the
 // caller's mistakes are 4xx with field errors; an unreachable engine is 503.
 func (s *Server) temporalProblem(c *gin.Context, err error, what string) {
+	p := s.temporalOutcome(c.Request.Context(), c.FullPath(), err, what)
+	problem(c, p.Status, p.Title, p.Detail, p.Errors...)
+}
+
+// temporalOutcome is the problem an error from a workflow call maps to,
+// without answering: a handler that makes several calls (an import) reports
+// each one's outcome. ctx is the request's context (its end means the
+// engine did not answer in time); route names the route in the log.
+func (s *Server) temporalOutcome(ctx context.Context, route string, err error, what string) Problem {
+	out := func(status int, title, detail string, fields ...cycle.FieldError) Problem {
+		return Problem{Type: problemType(status), Title: title, Status: status, Detail: detail, Errors: fields}
+	}
 	var appErr *temporal.ApplicationError
 	if errors.As(err, &appErr) {
 		switch appErr.Type() {
 		case cycle.ErrTypeInvalidInput:
 			var fields []cycle.FieldError
 			_ = appErr.Details(&fields)
-			problem(c, http.StatusUnprocessableEntity, "The "+what+" was rejected: nothing was recorded", appErr.Message(), fields...)
-			return
+			return out(http.StatusUnprocessableEntity, "The "+what+" was rejected: nothing was recorded", appErr.Message(), fields...)
 		case cycle.ErrTypeConflict:
-			problem(c, http.StatusConflict, "The "+what+" does not fit the current state", appErr.Message())
-			return
+			return out(http.StatusConflict, "The "+what+" does not fit the current state", appErr.Message())
 		}
 	}
 	var notFound *serviceerror.NotFound
 	if errors.As(err, &notFound) {
-		problem(c, http.StatusNotFound, "Not found", "no running "+what+" target with that ID: it may not exist or may have closed")
-		return
+		return out(http.StatusNotFound, "Not found", "no running "+what+" target with that ID: it may not exist or may have closed")
 	}
 	var already *serviceerror.WorkflowExecutionAlreadyStarted
 	if errors.As(err, &already) {
-		problem(c, http.StatusConflict, "Already exists", "a workflow with that ID exists")
-		return
+		return out(http.StatusConflict, "Already exists", "a workflow with that ID exists")
 	}
-	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) || c.Request.Context().Err() != nil ||
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) || ctx.Err() != nil ||
 		strings.Contains(err.Error(), "Timeout or cancellation waiting for update") {
-		problem(c, http.StatusServiceUnavailable, "The engine did not answer in time", "try again; the request is idempotent")
-		return
+		return out(http.StatusServiceUnavailable, "The engine did not answer in time", "try again; the request is idempotent")
 	}
 	var unavailable *serviceerror.Unavailable
 	if errors.As(err, &unavailable) {
-		problem(c, http.StatusServiceUnavailable, "The workflow engine is unavailable", "try again shortly")
-		return
+		return out(http.StatusServiceUnavailable, "The workflow engine is unavailable", "try again shortly")
 	}
 	if strings.Contains(err.Error(), "workflow execution already completed") {
-		problem(c, http.StatusConflict, "Closed", "the "+what+" target has closed and accepts no more input")
-		return
+		return out(http.StatusConflict, "Closed", "the "+what+" target has closed and accepts no more input")
 	}
 	if s.Logger != nil {
 		// Engine errors name workflow IDs (opaque) and never carry answers:
 		// payloads and failure messages are encrypted by the codec.
-		s.Logger.Warn("workflow call failed", "what", what, "route", c.FullPath(), "error", err)
+		s.Logger.Warn("workflow call failed", "what", what, "route", route, "error", err)
 	}
-	problem(c, http.StatusBadGateway, "The workflow engine failed the request", "see the server log")
+	return out(http.StatusBadGateway, "The workflow engine failed the request", "see the server log")
 }
 
 func storeProblem(c *gin.Context, err error, what string) {

@@ -36,6 +36,7 @@ func TestPagesByRole(t *testing.T) {
 		{"/sites/johannesburg/referrals", []string{"manager", "coordinator", "social-worker", "nurse-alex"}},
 		{"/sites/johannesburg/check", []string{"manager", "coordinator"}},
 		{"/sites/johannesburg/cohort", []string{"manager", "coordinator"}},
+		{"/sites/johannesburg/intake", []string{"coordinator", "social-worker", "nurse-alex"}},
 		{"/sites/moutse", []string{"manager", "coord-moutse"}},
 		{"/work?site=johannesburg", []string{"manager", "coordinator", "social-worker", "nurse-alex"}},
 		{childPage, []string{"manager", "coordinator", "social-worker"}},
@@ -135,7 +136,7 @@ func TestPostsNeedTheCSRFToken(t *testing.T) {
 	f := newFixture(t, true)
 	b := f.as("coordinator")
 	for _, path := range []string{"/waves", "/meetings", meetingPage + "/minutes", "/cycles/johannesburg/2/" + childAssess + "/forms/caregiver",
-		"/sites/johannesburg/cohort", "/cycles/johannesburg/2/" + childFollow + "/follow-ups"} {
+		"/sites/johannesburg/cohort", "/sites/johannesburg/intake", "/cycles/johannesburg/2/" + childFollow + "/follow-ups"} {
 		res := b.post(path, url.Values{"_csrf": {"forged"}, "site": {"johannesburg"}, "number": {"3"}})
 		assert.Equal(t, http.StatusForbidden, res.status, path)
 	}

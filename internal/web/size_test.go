@@ -32,6 +32,7 @@ var measured = []struct{ name, who, path string }{
 	{"Referrals (overdue first)", "coordinator", "/sites/johannesburg/referrals"},
 	{"Configuration check", "coordinator", "/sites/johannesburg/check"},
 	{"Cohort import", "coordinator", "/sites/johannesburg/cohort"},
+	{"Forms from ODK Collect / KoboCollect", "coordinator", "/sites/johannesburg/intake"},
 	{"Today's work", "social-worker", "/work"},
 	{"Child's page and timeline", "social-worker", childPage},
 	{"Child across waves (charts per domain and scale)", "social-worker", "/children/johannesburg/" + childPlan},

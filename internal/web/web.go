@@ -131,6 +131,8 @@ func (u *UI) Register(r *gin.Engine) {
 	r.GET("/sites/:site/check", u.page(auth.ProgrammeManager, auth.SiteCoordinator), u.check)
 	r.GET("/sites/:site/cohort", u.page(auth.ProgrammeManager, auth.SiteCoordinator), u.cohortPage)
 	r.POST("/sites/:site/cohort", u.page(auth.ProgrammeManager, auth.SiteCoordinator), u.importCohort)
+	r.GET("/sites/:site/intake", u.page(auth.SiteCoordinator, auth.Practitioner), u.intakePage)
+	r.POST("/sites/:site/intake", u.page(auth.SiteCoordinator, auth.Practitioner), u.importSubmissions)
 
 	r.GET("/children/:site/:child", u.page(auth.ProgrammeManager, auth.SiteCoordinator, auth.Practitioner), u.trajectory)
 	r.POST("/children/:site/:child/leave", u.page(auth.SiteCoordinator, auth.Practitioner), u.leave)
