@@ -245,7 +245,11 @@ func (u *UI) wave(c *gin.Context) {
 		for _, k := range counts {
 			total += k
 		}
-		r := schoolRow{ID: sc.ID, Name: sc.Name, Counts: counts, Total: total, Href: fmt.Sprintf("/waves/%s/%d/schools/%s", site.ID, n, sc.ID)}
+		r := schoolRow{ID: sc.ID, Name: sc.Name, Counts: counts, Total: total}
+		if me(c).InSchool(site.ID, sc.ID) {
+			// Only schools the reader may open are links.
+			r.Href = fmt.Sprintf("/waves/%s/%d/schools/%s", site.ID, n, sc.ID)
+		}
 		v.Schools = append(v.Schools, r)
 		rows = append(rows, barRow{Label: sc.Name, Counts: counts})
 	}
