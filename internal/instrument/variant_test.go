@@ -436,3 +436,33 @@ func TestShippedSiteVariants(t *testing.T) {
 	}
 	_ = instruments.FS
 }
+
+// TestVariantCarriesLicensedWording: the base ships placeholders for
+// licensed items (the SDQ's wording may not be published); a site that
+// holds the licence puts the wording in its variant's labels, in English
+// as in any other language, and every form shows it.
+func TestVariantCarriesLicensedWording(t *testing.T) {
+	const variant = `
+extends: cwtt@2
+id: cwtt-licensed
+version: 1.0.0
+title: A site with the SDQ licence
+labels:
+  items:
+    sdq01: {en: "Considerate of other people's feelings (licensed wording)", zu: "Umbhalo onelayisensi"}
+`
+	fsys := fstest.MapFS{"site/instrument.yaml": {Data: []byte(variant)}}
+	in, err := Load(fsys, "site/instrument.yaml", instruments.FS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := in.Label("sdq01", "en"); got != "Considerate of other people's feelings (licensed wording)" {
+		t.Errorf("English label = %q, want the licensed wording", got)
+	}
+	if got := in.Label("sdq01", "zu"); got != "Umbhalo onelayisensi" {
+		t.Errorf("isiZulu label = %q", got)
+	}
+	if got := cwtt(t).Label("sdq01", "en"); !strings.Contains(got, "SDQ item 1") {
+		t.Errorf("the base keeps its placeholder, got %q", got)
+	}
+}
