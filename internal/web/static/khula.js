@@ -534,7 +534,7 @@
         return navigator.serviceWorker.ready;
       }).then(function (reg) {
         var links = Array.prototype.map.call(document.querySelectorAll("a[data-offline]"), function (a) { return a.href; });
-        if (links.length && reg.active) reg.active.postMessage({ type: "keep", urls: [location.href].concat(links) });
+        if (links.length && reg.active) reg.active.postMessage({ type: "keep", urls: ["/work?device=1"].concat(links) });
       }).catch(function () {});
     }
     window.addEventListener("online", sync);

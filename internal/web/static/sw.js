@@ -1,8 +1,11 @@
 // khula's service worker: keeps what a field worker needs with no
-// connection. Static files are served from the cache. Pages are fetched
-// from the network first; the work list and the forms linked from it
-// ("keep" from the page) are kept so they open offline. The API is never
-// cached: khula.js queues changes itself. Signing out forgets every page.
+// connection. Static files are served from the cache. Pages always come
+// from the network when there is one; only the pages the work list asks
+// to keep ("keep" from the page) are stored: the work list as drawn for
+// the device (/work?device=1: no child's name on it) and the forms it
+// links (no name on them). Nothing else a practitioner reads online is
+// written to the device in clear. The API is never cached: khula.js
+// queues changes itself, encrypted. Signing out forgets every page.
 "use strict";
 var ASSETS = __ASSETS__;
 var STATIC = "khula-static-" + ASSETS.join("|").replace(/[^a-f0-9]/g, "").slice(0, 24);
@@ -38,7 +41,7 @@ function opened(res) {
 
 function keepable(url) {
   return url.origin === self.location.origin &&
-    (url.pathname === "/work" || /^\/cycles\/[^/]+\/[0-9]+\/[^/]+(\/forms\/[^/]+)?$/.test(url.pathname));
+    ((url.pathname === "/work" && url.searchParams.get("device") === "1") || /^\/cycles\/[^/]+\/[0-9]+\/[^/]+\/forms\/[^/]+$/.test(url.pathname));
 }
 
 self.addEventListener("message", function (ev) {
@@ -69,16 +72,11 @@ self.addEventListener("fetch", function (ev) {
     return;
   }
   if (req.mode !== "navigate") return;
-  ev.respondWith(fetch(req).then(function (res) {
-    if (res.ok && !res.redirected && keepable(url)) {
-      var copy = res.clone();
-      caches.open(PAGES).then(function (c) { return keep(c, req.url, copy); });
-    }
-    return res;
-  }).catch(function () {
+  ev.respondWith(fetch(req).catch(function () {
     return caches.open(PAGES).then(function (c) {
-      return c.match(req.url).then(function (hit) {
-        return opened(hit) || c.match(new URL("/work", self.location.origin).href).then(function (w) {
+      var want = url.pathname === "/work" ? new URL("/work?device=1", self.location.origin).href : req.url;
+      return c.match(want).then(function (hit) {
+        return opened(hit) || c.match(new URL("/work?device=1", self.location.origin).href).then(function (w) {
           return opened(w) || new Response("<!doctype html><title>Offline</title><p>No connection, and this page was not kept on the device. Open it once online first.</p>",
             { status: 503, headers: { "Content-Type": "text/html; charset=utf-8" } });
         });
