@@ -137,6 +137,13 @@ func TestOfflineForms(t *testing.T) {
 		t.Errorf("the origin uses %d bytes on the device for the work list, over the 2 MB budget", usage)
 	}
 	br.shot("offline-0-work-online")
+	// Pages read online with a child's name (the child's page) are not
+	// written to the device: only the work list for the device and forms.
+	br.open(fmt.Sprintf("/cycles/johannesburg/1/%s", childA), "Child "+childA)
+	waitJS(br, `new Promise(r => setTimeout(() => r(true), 300))`)
+	if !evalJS[bool](br, `caches.open("khula-pages").then(c => c.keys()).then(k => k.every(r => r.url.includes("/forms/") || r.url.endsWith("/work?device=1")))`) {
+		br.fail("the device keeps a page other than the work list and its forms")
+	}
 
 	setOffline(br, true)
 	forms := []struct {
