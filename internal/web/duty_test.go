@@ -247,7 +247,7 @@ func TestCaregiverDeclines(t *testing.T) {
 	res := b.get(formPage)
 	require.Equal(t, http.StatusOK, res.status)
 	assert.Regexp(t, `<label><input type="radio" id="i-phq9_9-\d+" name="a.phq9_9" value="declined"> <span>Declined to answer</span></label>`, res.body)
-	assert.Regexp(t, `PHQ-9 item 9[^<]*<span class="hint">required</span></legend>\s*<p class="hint">[^<]*social worker follows up`, res.body)
+	assert.Regexp(t, `PHQ-9 item 9[^<]*<span class="hint" lang="en">required</span></legend>\s*<p class="hint">[^<]*social worker follows up`, res.body)
 
 	var got client.UpdateWorkflowOptions
 	f.expectUpdate(&got, func(any) error {

@@ -125,6 +125,9 @@ func TestFormLanguagesAndRespondents(t *testing.T) {
 	assert.Contains(t, res.body, `<span lang="nso">Pompi ka ntlong</span>`, "choices in Sepedi too")
 	assert.Contains(t, res.body, `<legend>SDQ item 1 (prosocial)</legend>`, "items without Sepedi wording fall back to English, marked as such")
 	assert.Regexp(t, `<option value="nso" lang="nso" selected>Sepedi</option>`, res.body)
+	// The form's own words follow the language too (internal/uitext).
+	assert.Contains(t, res.body, `<button type="submit" name="action" value="submit" lang="nso">Romela foromo</button>`)
+	assert.Contains(t, res.body, `<span lang="nso">Ee</span>`, "yes and no in Sepedi")
 	// An unknown language falls back to the site's default (Sepedi at Moutse); English can be chosen.
 	res = b.get("/cycles/moutse/1/ch-moutse01/forms/caregiver?lang=xx")
 	assert.Regexp(t, `<option value="nso" lang="nso" selected>Sepedi</option>`, res.body)

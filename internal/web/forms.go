@@ -15,6 +15,7 @@ import (
 	"github.com/khula-cop/khula/internal/cycle"
 	"github.com/khula-cop/khula/internal/instrument"
 	"github.com/khula-cop/khula/internal/store"
+	"github.com/khula-cop/khula/internal/uitext"
 	"github.com/khula-cop/khula/sites"
 )
 
@@ -239,16 +240,16 @@ func (u *UI) showForm(c *gin.Context, status int, site *sites.Site, in *instrume
 			if it.Declinable {
 				// The respondent may choose not to answer (PHQ-9 item 9):
 				// the safeguarding social worker is prompted at once.
-				fi.Choices = append(fi.Choices, choiceOption{Value: instrument.Declined, Label: "Declined to answer", ID: choiceID(it.ID, len(it.Choices)),
-					Lang: "en", Checked: fi.Value == instrument.Declined})
+				fi.Choices = append(fi.Choices, choiceOption{Value: instrument.Declined, Label: uitext.T(lang, "form.declined"), ID: choiceID(it.ID, len(it.Choices)),
+					Lang: uiLang(lang, "form.declined"), Checked: fi.Value == instrument.Declined})
 				if fi.Help == "" {
 					fi.Help = declinedHelp
 				}
 			}
 		case instrument.TypeYesNo:
 			fi.Choices = []choiceOption{
-				{Value: "true", Label: "Yes", ID: choiceID(it.ID, 0), Lang: "en", Checked: fi.Value == "true"},
-				{Value: "false", Label: "No", ID: choiceID(it.ID, 1), Lang: "en", Checked: fi.Value == "false"},
+				{Value: "true", Label: uitext.T(lang, "form.yes"), ID: choiceID(it.ID, 0), Lang: uiLang(lang, "form.yes"), Checked: fi.Value == "true"},
+				{Value: "false", Label: uitext.T(lang, "form.no"), ID: choiceID(it.ID, 1), Lang: uiLang(lang, "form.no"), Checked: fi.Value == "false"},
 			}
 		}
 		label := domainLabel[it.Domain]
@@ -265,6 +266,15 @@ func (u *UI) showForm(c *gin.Context, status int, site *sites.Site, in *instrume
 		return ""
 	})
 	u.render(c, status, "form", fmt.Sprintf("%s form: child %s", humanize(respondent), ref.Child), v)
+}
+
+// uiLang is the language a UI word is shown in: lang where the word is
+// translated, else English (the fallback).
+func uiLang(lang, id string) string {
+	if lang != "en" && uitext.T(lang, id) == uitext.T("en", id) {
+		return "en"
+	}
+	return lang
 }
 
 // declinedHelp explains a declinable item whose instrument gives no help.

@@ -28,6 +28,7 @@ import (
 	"github.com/khula-cop/khula/internal/instrument"
 	"github.com/khula-cop/khula/internal/sitecheck"
 	"github.com/khula-cop/khula/internal/store"
+	"github.com/khula-cop/khula/internal/uitext"
 	"github.com/khula-cop/khula/sites"
 )
 
@@ -407,6 +408,8 @@ func humanize(s string) string {
 }
 
 var funcs = template.FuncMap{
+	// tr is the UI's own words in a language (see internal/uitext).
+	"tr":         uitext.T,
 	"stage":      stageName,
 	"human":      humanize,
 	"outcome":    outcomeName,
