@@ -58,6 +58,8 @@ func TestRoleRouteMatrix(t *testing.T) {
 		{"GET", "/api/v1/sites", "", []string{"manager", "coord-jhb", "coord-moutse", "sw-meadowland", "nurse-alex", "ops", "advisor"}},
 		{"GET", "/api/v1/sites/johannesburg", "", []string{"manager", "coord-jhb", "sw-meadowland", "nurse-alex", "ops", "advisor"}},
 		{"GET", "/api/v1/work?site=johannesburg&school=meadowlands", "", []string{"manager", "coord-jhb", "sw-meadowland"}},
+		{"GET", "/api/v1/work/children?site=johannesburg&school=meadowlands", "", []string{"coord-jhb", "sw-meadowland"}},
+		{"GET", "/api/v1/work/children?site=johannesburg&school=alexandra", "", []string{"coord-jhb", "nurse-alex"}},
 		{"POST", "/api/v1/waves", `{"site":"johannesburg","number":9,"day_length":"1s"}`, []string{"manager", "coord-jhb"}},
 		{"GET", "/api/v1/waves?site=johannesburg", "", []string{"manager", "coord-jhb", "sw-meadowland", "nurse-alex"}},
 		{"GET", "/api/v1/waves/johannesburg/3", "", []string{"manager", "coord-jhb", "sw-meadowland", "nurse-alex"}},

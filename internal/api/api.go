@@ -142,6 +142,7 @@ func (s *Server) Handler() http.Handler {
 	v1.POST("/sites/:site/cohort", roles(planners...), s.importCohort)
 	v1.POST("/sites/:site/intake", roles(fieldWorkers...), s.importSubmissions)
 	v1.GET("/work", roles(childViewers...), s.getWorkPage)
+	v1.GET("/work/children", roles(fieldWorkers...), s.workChildren)
 
 	v1.POST("/waves", roles(planners...), s.launchWave)
 	v1.GET("/waves", roles(childViewers...), s.listWavesPage)

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"reflect"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -120,6 +121,21 @@ func operations() []operation {
 			},
 			ok: 200, okBody: workSummary{}, okDesc: "without list: the first page of every list and a next cursor per list that has more; with list: a workListPage",
 			errors: []int{404, 422}},
+		{method: "GET", path: "/api/v1/work/children", id: "listWorkChildren", summary: "The children of a work list, by name: search, filters, order", tag: "work", roles: fieldWorkers,
+			params: []obj{
+				queryParam("site", "site ID", obj{"type": "string"}),
+				queryParam("school", "school ID (practitioners at several schools must give it; coordinators without it see the whole site)", obj{"type": "string"}),
+				queryParam("wave", "only this wave's cycles (default: every open cycle)", obj{"type": "integer", "minimum": 1}),
+				queryParam("q", fmt.Sprintf("search: words each part of the child's given or family name (case and accents ignored), or a grade (R, 3, grade 3); at most %d characters", maxSearchRunes), obj{"type": "string", "maxLength": maxSearchRunes}),
+				{"name": "filter", "in": "query", "required": false, "description": "keep children at risk (a domain high in the newest phase scored), with a red flag (raised, or an urgent referral), or with something overdue (an open referral past due, forms due past the reminder or the window); repeat or comma-separate: all must hold",
+					"schema": obj{"type": "array", "items": obj{"type": "string", "enum": store.WorkFilters}}, "style": "form", "explode": true},
+				queryParam("sort", "order (ties by name): name (family, then given), class (grade R, 1 ... 12), age (youngest first), stage (earliest first)", obj{"type": "string", "enum": store.WorkSorts, "default": store.WorkSortName}),
+				limitQuery(workChildrenLimit, workChildrenMaxLimit), afterQuery,
+			},
+			ok: 200, okBody: workChildrenPage{}, okDesc: "one row per child with open work (forms due, awaiting a plan, in follow-up, an open referral); Cache-Control: no-store",
+			errors: []int{404, 422, 503},
+			description: "Names are sealed at rest, so the search runs over at most " + strconv.Itoa(store.WorkChildrenScanCap) + " cycles of the scope (truncated says when there were more). " +
+				"Every child returned is an audited read (what: \"" + WorkListRead + "\"), written before the answer; when the audit log cannot take them the answer is 503 and nothing is shown."},
 		{method: "POST", path: "/api/v1/waves", id: "launchWave", summary: "Launch a wave", tag: "waves", roles: planners,
 			body: launchWaveRequest{}, ok: 202, okBody: launchWaveResponse{}, okDesc: "launched (200 with existing: true when the wave was launched before)",
 			errors: []int{409, 422, 502, 503},

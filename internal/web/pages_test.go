@@ -1,13 +1,18 @@
 package web_test
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/khula-cop/khula/internal/cycle"
+	"github.com/khula-cop/khula/internal/store"
 )
 
 const (
@@ -81,17 +86,76 @@ func TestPagesByRole(t *testing.T) {
 	}
 }
 
-// TestNamesOnlyOnTheChildPage checks that list pages show opaque IDs and
-// the child's own page shows the name to those in scope.
-func TestNamesOnlyOnTheChildPage(t *testing.T) {
+// TestNamesOnlyOnTheChildPageAndTheWorkList checks where children's names
+// show: on the child's own page, and on the work list of a practitioner or
+// coordinator for the children of their schools (each an audited read);
+// never on the work list of a programme manager, never on the work list
+// the device keeps (/work?device=1), never on any other page.
+func TestNamesOnlyOnTheChildPageAndTheWorkList(t *testing.T) {
 	f := newFixture(t, true)
-	b := f.as("coordinator")
-	for _, path := range []string{"/work?site=johannesburg", "/waves/johannesburg/2/schools/meadowlands", meetingPage,
-		"/sites/johannesburg/referrals", "/waves/johannesburg/2", formPage} {
-		res := b.get(path)
-		require.Equal(t, http.StatusOK, res.status, path)
-		assert.NotContains(t, res.body, secretName, "%s shows a child's name", path)
+	ctx := context.Background()
+	// A child of Alexandra with a name of their own, awaiting a plan.
+	const elsewhere = "Zodwa-Elsewhere"
+	require.NoError(t, f.store.AddFamilies(ctx, []store.Family{{
+		Caregiver: store.Caregiver{ID: "cg-ch-alex0002", SiteID: "johannesburg", GivenName: "Care", FamilyName: "Giver", Language: "zu", CreatedAt: now},
+		Child: store.Child{ID: "ch-alex0002", SiteID: "johannesburg", SchoolID: "alexandra", CaregiverID: "cg-ch-alex0002", GivenName: elsewhere, FamilyName: "Mokoena",
+			Sex: "male", BirthDate: time.Date(2019, 2, 2, 0, 0, 0, 0, time.UTC), Grade: "1", CreatedAt: now},
+	}}))
+	require.NoError(t, f.store.RecordStage(ctx, cycle.StageRecord{CycleID: cycle.CycleID("johannesburg", 2, "ch-alex0002"), WaveID: cycle.WaveID("johannesburg", 2),
+		SiteID: "johannesburg", SchoolID: "alexandra", ChildID: "ch-alex0002", Seq: 4, Stage: cycle.StagePlan, At: now}))
+
+	others := []string{"/waves", "/waves/johannesburg/2", "/waves/johannesburg/2/schools/meadowlands", "/waves/johannesburg/2/schools/alexandra",
+		"/sites/johannesburg", "/sites/johannesburg/meetings", "/sites/johannesburg/referrals", meetingPage, formPage, "/work?device=1"}
+	cases := []struct {
+		who string
+		// names on the work list: what must show, what must not
+		shows, hides []string
+		// children of the work list (IDs) that must not show at all
+		notListed []string
+	}{
+		{"coordinator", []string{secretName + " Dlamini", elsewhere + " Mokoena"}, nil, nil},
+		{"social-worker", []string{secretName + " Dlamini"}, []string{elsewhere}, []string{"ch-alex0002", childAlex}},
+		{"nurse-alex", []string{elsewhere + " Mokoena", secretName + " Dlamini"}, nil, []string{childPlan, childAssess, childFollow}},
+		{"manager", nil, []string{secretName, elsewhere}, nil},
 	}
+	for _, tc := range cases {
+		t.Run(tc.who, func(t *testing.T) {
+			b := f.as(tc.who)
+			for _, path := range others {
+				res := b.get(path)
+				if res.status == http.StatusForbidden {
+					continue
+				}
+				require.Equal(t, http.StatusOK, res.status, "%s: %s", path, excerpt(res.body))
+				assert.NotContains(t, res.body, secretName, "%s shows a child's name", path)
+				assert.NotContains(t, res.body, elsewhere, "%s shows a child's name", path)
+			}
+			res := b.get("/work?site=johannesburg")
+			require.Equal(t, http.StatusOK, res.status, excerpt(res.body))
+			for _, name := range tc.shows {
+				assert.Contains(t, res.body, name, "the work list names the children in scope")
+			}
+			for _, name := range tc.hides {
+				assert.NotContains(t, res.body, name, "the work list names a child out of scope")
+			}
+			for _, id := range tc.notListed {
+				assert.NotContains(t, res.body, id, "the work list lists a child of another school")
+			}
+		})
+	}
+	// Every name the work list showed is an audited read by whom it was shown to.
+	for child, readers := range map[string][]string{childPlan: {"coordinator", "social-worker"}, "ch-alex0002": {"coordinator", "nurse-alex"}} {
+		trail, err := f.store.AuditTrail(ctx, child, 100)
+		require.NoError(t, err)
+		var got []string
+		for _, e := range trail {
+			if e.What == "work list" {
+				got = append(got, e.ActorName)
+			}
+		}
+		assert.ElementsMatch(t, readers, got, "work list reads of %s", child)
+	}
+	b := f.as("social-worker")
 	res := b.get(childPage)
 	require.Equal(t, http.StatusOK, res.status)
 	assert.Contains(t, res.body, secretName+" Dlamini")

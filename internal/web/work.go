@@ -33,6 +33,64 @@ type workView struct {
 	PlanTotal  int
 	Key        string
 	Today      string
+	// Children lists the work list's children by name, for practitioners
+	// and coordinators (nil for programme managers, and on the page kept
+	// on the device, /work?device=1, which names no child).
+	Children *childrenList
+	// Names are the names the children list shows, by cycle ID, for the
+	// other tables of the page (a child the list does not show stays an ID).
+	Names map[string]string
+}
+
+// childrenList is the "Children" section of the work page: a search form
+// and a page of children, each listed through the API (an audited read).
+type childrenList struct {
+	Site, School string
+	Q, Sort      string
+	Filters      []workOption
+	Sorts        []workOption
+	Rows         []childRow
+	Total        int
+	Truncated    bool
+	// Narrowed is set when a search, a filter, an order or a page was asked for.
+	Narrowed bool
+	// More links the next page of children ("" on the last).
+	More string
+	// Errors are the search's field errors; Problem says why no child is listed.
+	Errors  map[string]string
+	Problem string
+}
+
+type workOption struct {
+	Value, Label, ID string
+	Selected         bool
+}
+
+// childRow is one child of the list as drawn.
+type childRow struct {
+	ChildID, Name, Href     string
+	Grade, Age, Sex, School string
+	Stage                   string
+	AtRisk, RedFlag         bool
+	Overdue                 bool
+	Forms                   []store.FormDue
+}
+
+// childrenPage is how many children the work page lists at a time: the
+// page stays light on a phone, and each child listed is an audited read.
+const childrenPage = 25
+
+var workFilterLabels = []workOption{
+	{Value: store.WorkFilterAtRisk, Label: "At risk"},
+	{Value: store.WorkFilterRedFlag, Label: "Red flag"},
+	{Value: store.WorkFilterOverdue, Label: "Overdue"},
+}
+
+var workSortLabels = []workOption{
+	{Value: store.WorkSortName, Label: "Name"},
+	{Value: store.WorkSortClass, Label: "Grade"},
+	{Value: store.WorkSortAge, Label: "Age (youngest first)"},
+	{Value: store.WorkSortStage, Label: "Stage"},
 }
 
 // work shows what practitioners have to do: forms to capture, meetings
@@ -89,7 +147,107 @@ func (u *UI) work(c *gin.Context) {
 		v.PlanTotal += n
 	}
 	v.Today = u.now().Format("2006-01-02")
+	// The page the device keeps names no child; programme managers see no
+	// names on the work list.
+	if c.Query("device") != "1" && (p.Role == auth.Practitioner || p.Role == auth.SiteCoordinator) {
+		v.Children, v.Names = u.childrenList(c, site, school)
+	}
 	u.render(c, http.StatusOK, "work", "Today's work", v)
+}
+
+// childrenList reads a page of the work list's children through the API,
+// which audits each child it returns, with the search, filters, order and
+// page of the request.
+func (u *UI) childrenList(c *gin.Context, site *sites.Site, school string) (*childrenList, map[string]string) {
+	l := &childrenList{Site: site.ID, School: school, Q: c.Query("q"), Sort: c.DefaultQuery("sort", store.WorkSortName), Errors: map[string]string{}}
+	ticked := map[string]bool{}
+	for _, f := range c.QueryArray("filter") {
+		ticked[f] = true
+	}
+	q := url.Values{"site": {site.ID}, "limit": {strconv.Itoa(childrenPage)}, "sort": {l.Sort}}
+	if school != "" {
+		q.Set("school", school)
+	}
+	if l.Q != "" {
+		q.Set("q", l.Q)
+	}
+	for i, f := range workFilterLabels {
+		f.ID, f.Selected = fmt.Sprintf("c-f%d", i), ticked[f.Value]
+		if f.Selected {
+			q.Add("filter", f.Value)
+		}
+		l.Filters = append(l.Filters, f)
+	}
+	for _, o := range workSortLabels {
+		o.Selected = o.Value == l.Sort
+		l.Sorts = append(l.Sorts, o)
+	}
+	if after := c.Query("after"); after != "" {
+		q.Set("after", after)
+		l.Narrowed = true
+	}
+	l.Narrowed = l.Narrowed || l.Q != "" || l.Sort != store.WorkSortName || len(ticked) > 0
+	res := u.call(c, http.MethodGet, "/api/v1/work/children?"+q.Encode(), nil, "", "", "")
+	if p := res.problem(); p != nil {
+		l.Errors = fieldErrors(p)
+		if len(p.Errors) == 0 {
+			l.Problem = problemText(p)
+		}
+		return l, nil
+	}
+	var page struct {
+		Items     []store.WorkChild `json:"items"`
+		Total     int               `json:"total"`
+		Truncated bool              `json:"truncated"`
+		Next      string            `json:"next"`
+	}
+	if err := res.decode(&page); err != nil {
+		l.Problem = "The list of children could not be read."
+		return l, nil
+	}
+	l.Total, l.Truncated = page.Total, page.Truncated
+	if page.Next != "" {
+		more := url.Values{"site": {site.ID}, "sort": {l.Sort}, "after": {page.Next}}
+		if school != "" {
+			more.Set("school", school)
+		}
+		if l.Q != "" {
+			more.Set("q", l.Q)
+		}
+		for _, f := range l.Filters {
+			if f.Selected {
+				more.Add("filter", f.Value)
+			}
+		}
+		l.More = "/work?" + more.Encode() + "#children"
+	}
+	names := map[string]string{}
+	for _, ch := range page.Items {
+		row := childRow{ChildID: ch.ChildID, Href: cycleHref(ch.CycleID), Grade: ch.Grade, Age: ageText(ch.Age), Sex: humanize(ch.Sex),
+			School: ch.SchoolID, Stage: stageName(ch.Stage), AtRisk: ch.AtRisk, RedFlag: ch.RedFlag, Overdue: ch.Overdue, Forms: ch.FormsDue}
+		if sc, ok := site.School(ch.SchoolID); ok {
+			row.School = sc.Name
+		}
+		row.Name = strings.TrimSpace(ch.GivenName + " " + ch.FamilyName)
+		if ch.Erased || row.Name == "" {
+			row.Name = "(name erased)"
+		} else {
+			names[ch.CycleID] = row.Name
+			for _, f := range ch.FormsDue {
+				names[f.CycleID] = row.Name
+			}
+		}
+		l.Rows = append(l.Rows, row)
+	}
+	return l, names
+}
+
+// ageText writes an age as years and months ("7 y 9 m"), "" when unknown.
+func ageText(a *store.ChildAge) string {
+	if a == nil {
+		return ""
+	}
+	return fmt.Sprintf("%d y %d m", a.Years, a.Months)
 }
 
 type childView struct {
