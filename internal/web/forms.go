@@ -49,6 +49,11 @@ type formSection struct {
 	Items []formItem
 }
 
+type formChild struct {
+	Name, Sex, Grade string
+	Age              string
+}
+
 type langOption struct {
 	Code, Name string
 	Selected   bool
@@ -67,6 +72,9 @@ type formView struct {
 	Key        string
 	SchoolName string
 	Done       bool
+	// Child is who the form is about (an audited read); empty on the copy
+	// kept on the device (?device=1), which carries no name.
+	Child *formChild
 	// Spec is the offline spec for khula.js; nil when the form can only
 	// be checked online.
 	Spec *offlineSpec
@@ -172,6 +180,19 @@ func (u *UI) showForm(c *gin.Context, status int, site *sites.Site, in *instrume
 	v := formView{Ref: ref, Respondent: respondent, Phase: phase, Lang: lang, Key: uuid.NewString()}
 	if sc, ok := site.School(d.Cycle.SchoolID); ok {
 		v.SchoolName = sc.Name
+	}
+	if c.Query("device") != "1" {
+		// The practitioner sees who they are asking about; the read is audited.
+		if !u.audit(c, ref.Site, ref.Child, fmt.Sprintf("%s form of cycle %s (web): name, age, sex, grade", respondent, d.Cycle.ID)) {
+			return
+		}
+		if ch, err := u.childRecord(c.Request.Context(), ref.Child); err == nil && ch.ErasedAt == nil {
+			fc := &formChild{Name: strings.TrimSpace(ch.GivenName + " " + ch.FamilyName), Sex: humanize(ch.Sex), Grade: ch.Grade}
+			if age, ok := store.AgeAt(ch.BirthDate, u.now()); ok {
+				fc.Age = fmt.Sprintf("%d y %d m", age.Years, age.Months)
+			}
+			v.Child = fc
+		}
 	}
 	for _, l := range site.Languages {
 		v.Languages = append(v.Languages, langOption{Code: l, Name: languageName(l), Selected: l == lang})

@@ -105,7 +105,9 @@ func TestNamesOnlyOnTheChildPageAndTheWorkList(t *testing.T) {
 		SiteID: "johannesburg", SchoolID: "alexandra", ChildID: "ch-alex0002", Seq: 4, Stage: cycle.StagePlan, At: now}))
 
 	others := []string{"/waves", "/waves/johannesburg/2", "/waves/johannesburg/2/schools/meadowlands", "/waves/johannesburg/2/schools/alexandra",
-		"/sites/johannesburg", "/sites/johannesburg/meetings", "/sites/johannesburg/referrals", meetingPage, formPage, "/work?device=1"}
+		"/sites/johannesburg", "/sites/johannesburg/meetings", "/sites/johannesburg/referrals", meetingPage, "/work?device=1",
+		// The copies of forms drawn for the device (kept offline) name no child.
+		formPage + "&device=1"}
 	cases := []struct {
 		who string
 		// names on the work list: what must show, what must not
@@ -160,6 +162,20 @@ func TestNamesOnlyOnTheChildPageAndTheWorkList(t *testing.T) {
 	require.Equal(t, http.StatusOK, res.status)
 	assert.Contains(t, res.body, secretName+" Dlamini")
 	assert.Contains(t, res.body, childPlan)
+	// The form read online says who it is about (name, age, sex, grade),
+	// an audited read.
+	res = b.get(formPage)
+	require.Equal(t, http.StatusOK, res.status)
+	assert.Regexp(t, `<strong>`+secretName+` Dlamini</strong> · \d+ y \d+ m · Female · grade R · child`, res.body)
+	trail, err := f.store.AuditTrail(ctx, childAssess, 100)
+	require.NoError(t, err)
+	formReads := 0
+	for _, e := range trail {
+		if strings.Contains(e.What, "caregiver form of cycle") && e.ActorName == "social-worker" {
+			formReads++
+		}
+	}
+	assert.Equal(t, 1, formReads, "the form's read of the child's name is audited once")
 }
 
 func TestSignInAndOut(t *testing.T) {

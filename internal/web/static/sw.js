@@ -2,8 +2,8 @@
 // connection. Static files are served from the cache. Pages always come
 // from the network when there is one; only the pages the work list asks
 // to keep ("keep" from the page) are stored: the work list as drawn for
-// the device (/work?device=1: no child's name on it) and the forms it
-// links (no name on them). Nothing else a practitioner reads online is
+// the device (/work?device=1) and the forms it links (fetched with
+// ?device=1 too): the copies drawn for the device name no child. Nothing else a practitioner reads online is
 // written to the device in clear. The API is never cached: khula.js
 // queues changes itself, encrypted. Signing out forgets every page.
 "use strict";
@@ -54,7 +54,11 @@ self.addEventListener("message", function (ev) {
     var urls = msg.urls.map(function (u) { return new URL(u, self.location.origin); }).filter(keepable);
     ev.waitUntil(caches.open(PAGES).then(function (c) {
       return Promise.all(urls.map(function (u) {
-        return fetch(u.href, { credentials: "same-origin" }).then(function (res) {
+        // The copy drawn for the device names no child; it is kept under
+        // the address the work list links to.
+        var device = new URL(u.href);
+        device.searchParams.set("device", "1");
+        return fetch(device.href, { credentials: "same-origin" }).then(function (res) {
           if (res.ok && !res.redirected) return keep(c, u.href, res);
         }).catch(function () {});
       }));
