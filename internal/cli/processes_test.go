@@ -291,16 +291,24 @@ func TestEngineWorkerAndAPIInSeparateProcesses(t *testing.T) {
 	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusAccepted {
 		t.Fatalf("launching wave 2: %v %v", resp, err)
 	}
-	time.Sleep(3 * time.Second)
-	cmd := exec.Command(bin, "ops", "stuck", "--site", "johannesburg", "--older-than", "1s", "--stage", "assess")
-	cmd.Env = append(os.Environ(), env...)
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("ops stuck: %v\n%s", err, out)
-	}
 	// Children without consent close at enrol; the others wait for forms.
+	// Enrolment and the engine's visibility take a moment, longer on a
+	// loaded machine: ask until every cycle is listed (or a minute passes).
 	waiting := 15 - sum.Report.Outcomes[cycle.OutcomeNoConsent]
-	if want := fmt.Sprintf("%d cycle(s) at johannesburg", waiting); !strings.Contains(string(out), want) || !strings.Contains(string(out), "cycle/johannesburg/2/") {
+	want := fmt.Sprintf("%d cycle(s) at johannesburg", waiting)
+	var out []byte
+	for deadline := time.Now().Add(time.Minute); ; {
+		time.Sleep(2 * time.Second)
+		cmd := exec.Command(bin, "ops", "stuck", "--site", "johannesburg", "--older-than", "1s", "--stage", "assess")
+		cmd.Env = append(os.Environ(), env...)
+		if out, err = cmd.Output(); err != nil {
+			t.Fatalf("ops stuck: %v\n%s", err, out)
+		}
+		if strings.Contains(string(out), want) && strings.Contains(string(out), "cycle/johannesburg/2/") || time.Now().After(deadline) {
+			break
+		}
+	}
+	if !strings.Contains(string(out), want) || !strings.Contains(string(out), "cycle/johannesburg/2/") {
 		t.Errorf("ops stuck did not list wave 2's %d cycles waiting for forms:\n%s", waiting, out)
 	}
 	// Referrals went through the worker's plugin processes to the relay.
