@@ -20,6 +20,9 @@ type cycleRun struct {
 	w  *Workflows
 	in cycle.CycleInput
 	id string
+	// reassessDomains are the domains the reassessment asks (those found
+	// at risk); its forms need only their items.
+	reassessDomains []string
 	// local runs the cycle's database writes as local activities (cycles
 	// started before that change replay with regular ones).
 	local bool
@@ -335,7 +338,8 @@ func (c *cycleRun) reassess(ctx workflow.Context, atRisk []string) (cycle.CycleR
 		return cycle.CycleResult{}, err
 	}
 	c.expected[cycle.PhaseReassessment] = respondents
-	if err := c.enter(ctx, cycle.StageReassess, c.remaining(cycle.PhaseReassessment), "domains: "+strings.Join(atRisk, ", ")); err != nil {
+	c.reassessDomains = atRisk
+	if err := c.enter(ctx, cycle.StageReassess, c.remaining(cycle.PhaseReassessment), cycle.ReassessDetail(atRisk)); err != nil {
 		return cycle.CycleResult{}, err
 	}
 	c.notify(ctx, "reassessment-due", activities.ToLLCoP, messages.ReassessmentDue, map[string]string{"cycle": c.id, "domains": strings.Join(atRisk, ", ")})

@@ -86,7 +86,12 @@ func (c *cycleRun) validateAssessment(in cycle.SubmitAssessmentInput) error {
 	if strings.TrimSpace(in.SubmittedBy) == "" {
 		return invalid([]cycle.FieldError{{Field: "submitted_by", Code: "required", Message: "submitted_by is required"}})
 	}
-	if errs := c.w.Forms.CheckAnswers(c.in.Instrument, in.Respondent, in.Answers); len(errs) > 0 {
+	var domains []string
+	if in.Phase == cycle.PhaseReassessment {
+		// A reassessment asks the domains found at risk, not the whole form.
+		domains = c.reassessDomains
+	}
+	if errs := c.w.Forms.CheckAnswers(c.in.Instrument, in.Respondent, domains, in.Answers); len(errs) > 0 {
 		return invalid(errs)
 	}
 	return nil

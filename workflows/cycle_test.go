@@ -425,3 +425,40 @@ func TestFormsThatAssessNoDomainCloseAsNotAssessed(t *testing.T) {
 		t.Fatalf("outcome = %q, want not_assessed: an empty form is not a low-risk child", got)
 	}
 }
+
+// TestReassessmentFormsAskOnlyTheDomainsAtRisk: a reassessment's forms are
+// checked for the domains found at risk (material and education here),
+// so the practitioner need not answer the whole form again; a baseline form
+// is checked for every domain.
+func TestReassessmentFormsAskOnlyTheDomainsAtRisk(t *testing.T) {
+	f := newFixture(t)
+	f.consent(true)
+	baseline := low()
+	baseline.Risk = cycle.RiskHigh
+	baseline.Domains["material"] = cycle.RiskHigh
+	baseline.Domains["education"] = cycle.RiskModerate
+	f.scores(baseline, low())
+	f.env.OnWorkflow(ReferralWorkflowName, mock.Anything, mock.Anything).Return(cycle.ReferralResult{Outcome: cycle.ReferralCompleted}, nil)
+	atBaseline := f.submit(day/2, cycle.PhaseBaseline, "caregiver", cycle.Answers{"echo_domains": true})
+	f.submitAll(day, cycle.PhaseBaseline, respondents...)
+	f.env.RegisterDelayedCallback(func() {
+		f.env.SignalWorkflow(cycle.SignalPlanAgreed, cycle.PlanSignal{MeetingID: "meeting/x", Actions: []cycle.PlanAction{{Domain: "education", Note: "reading support"}}})
+	}, 10*day)
+	atReassess := f.submit(100*day+time.Hour, cycle.PhaseReassessment, "caregiver", cycle.Answers{"echo_domains": true})
+	f.submitAll(101*day, cycle.PhaseReassessment, "caregiver", "teacher")
+	f.env.ExecuteWorkflow(CycleWorkflowName, cycleInput())
+	f.result()
+
+	for name, tc := range map[string]struct {
+		out  *updateOutcome
+		want string
+	}{"baseline": {atBaseline, ""}, "reassessment": {atReassess, "education,material"}} {
+		if tc.out.rejected == nil {
+			t.Fatalf("%s: the echo form was not checked: %+v", name, tc.out)
+		}
+		fe := fieldErrors(t, tc.out.rejected)
+		if len(fe) != 1 || fe[0].Message != tc.want {
+			t.Errorf("%s form checked for domains %+v, want %q", name, fe, tc.want)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package workflows
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -18,8 +19,12 @@ import (
 // to respondents the way the CWTT does for the domains the tests use.
 type fakeForms struct{}
 
-func (fakeForms) CheckAnswers(_ cycle.InstrumentRef, respondent string, answers cycle.Answers) []cycle.FieldError {
+func (fakeForms) CheckAnswers(_ cycle.InstrumentRef, respondent string, domains []string, answers cycle.Answers) []cycle.FieldError {
 	var errs []cycle.FieldError
+	if _, ok := answers["echo_domains"]; ok {
+		// Tells the test which domains the form was checked for.
+		errs = append(errs, cycle.FieldError{Field: "domains", Code: "echo", Message: strings.Join(domains, ",")})
+	}
 	if _, ok := answers["bad"]; ok {
 		errs = append(errs, cycle.FieldError{Field: "answers.bad", Code: "unknown_item", Message: "item bad is not in the instrument"})
 	}

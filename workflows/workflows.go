@@ -29,8 +29,9 @@ const (
 // FormChecker checks human inputs against an instrument version. It must be
 // deterministic: validators run inside workflow code.
 type FormChecker interface {
-	// CheckAnswers lists every problem with one respondent's answers.
-	CheckAnswers(ref cycle.InstrumentRef, respondent string, answers cycle.Answers) []cycle.FieldError
+	// CheckAnswers lists every problem with one respondent's answers; with
+	// domains (a reassessment) only those domains' required items must be answered.
+	CheckAnswers(ref cycle.InstrumentRef, respondent string, domains []string, answers cycle.Answers) []cycle.FieldError
 	// RespondentsFor lists the respondents whose items feed the given domains.
 	RespondentsFor(ref cycle.InstrumentRef, domains []string) []string
 	// KnownDomain reports whether domain is one of the instrument's domains.

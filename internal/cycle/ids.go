@@ -47,3 +47,22 @@ func ParseCycleID(id string) (CycleRef, error) {
 	}
 	return CycleRef{Site: parts[1], Wave: n, Child: parts[3]}, nil
 }
+
+// reassessPrefix starts the reassess stage event's detail.
+const reassessPrefix = "domains: "
+
+// ReassessDetail is the detail of the reassess stage event: the domains the
+// reassessment asks (those found at risk).
+func ReassessDetail(domains []string) string {
+	return reassessPrefix + strings.Join(domains, ", ")
+}
+
+// ReassessDomains reads the domains back from a reassess event's detail;
+// nil when the detail names none.
+func ReassessDomains(detail string) []string {
+	rest, ok := strings.CutPrefix(detail, reassessPrefix)
+	if !ok || strings.TrimSpace(rest) == "" {
+		return nil
+	}
+	return strings.Split(rest, ", ")
+}

@@ -82,6 +82,30 @@ func (in *Instrument) Validate(respondent string, a Answers) error {
 	return nil
 }
 
+// ValidateDomains is Validate for a form that asks only some domains (a
+// reassessment asks the domains found at risk): required items of other
+// domains may be left unanswered. No domains means every domain.
+func (in *Instrument) ValidateDomains(respondent string, a Answers, domains []string) error {
+	err := in.Validate(respondent, a)
+	var ve *ValidationError
+	if len(domains) == 0 || !errors.As(err, &ve) {
+		return err
+	}
+	kept := ve.Errors[:0]
+	for _, fe := range ve.Errors {
+		if fe.Code == CodeRequired {
+			if j, ok := in.itemIdx[fe.Item]; ok && !contains(domains, in.items[j].Domain) {
+				continue
+			}
+		}
+		kept = append(kept, fe)
+	}
+	if len(kept) == 0 {
+		return nil
+	}
+	return &ValidationError{Errors: kept}
+}
+
 // ValidateAll checks a merged answer set of several respondents. With no
 // respondents given, they are inferred from the items answered (so a form
 // not submitted is not reported as missing); answers to items of other
@@ -435,4 +459,42 @@ func choiceList(cs []Choice) string {
 		parts = append(parts, valueKey(c.Value))
 	}
 	return strings.Join(parts, ", ")
+}
+
+// ItemsAsked lists, in form order, the items a respondent's form asks when
+// it asks only some domains (a reassessment asks those found at risk): the
+// items of those domains and, always, every item a red flag reads and the
+// growth measurements (safeguarding is never skipped). Items outside the
+// domains are not required there, as [Instrument.ValidateDomains] checks.
+// No domains means the whole form ([Instrument.ItemsFor]).
+func (in *Instrument) ItemsAsked(respondent string, domains []string) []Item {
+	all := in.ItemsFor(respondent)
+	if len(domains) == 0 {
+		return all
+	}
+	safeguarding := map[string]bool{}
+	for _, f := range in.flags {
+		if f.prg == nil || f.prg.ast == nil {
+			continue
+		}
+		for _, id := range answerRefs(f.prg.ast) {
+			safeguarding[id] = true
+		}
+		if strings.Contains(f.When.Src, "growth.") && in.growthItems != nil {
+			safeguarding[in.growthItems.Weight] = true
+			safeguarding[in.growthItems.Height] = true
+		}
+	}
+	out := make([]Item, 0, len(all))
+	for _, it := range all {
+		switch {
+		case contains(domains, it.Domain):
+		case safeguarding[it.ID]:
+			it.Required = false
+		default:
+			continue
+		}
+		out = append(out, it)
+	}
+	return out
 }

@@ -3,6 +3,7 @@ package instrument
 import (
 	"errors"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -279,5 +280,72 @@ func TestItemsFor(t *testing.T) {
 	}
 	if len(in.MissingLabels("zu")) == 0 {
 		t.Error("expected isiZulu labels to be missing (fallback to English)")
+	}
+}
+
+func TestValidateDomains(t *testing.T) {
+	in := cwtt(t)
+	// The nurse answers only the health items at a reassessment of health:
+	// the nutrition items (weight, height) are not required then.
+	health := Answers{"rthb_seen": false, "chronic_illness": false}
+	tests := []struct {
+		name    string
+		domains []string
+		answers Answers
+		want    []string // codes:items of the errors left
+	}{
+		{"every domain asked", nil, health, []string{"required:weight_kg", "required:height_cm"}},
+		{"health only", []string{"health"}, health, nil},
+		{"health only, a health item missing", []string{"health"}, Answers{"rthb_seen": false}, []string{"required:chronic_illness"}},
+		{"other errors stay", []string{"health"}, Answers{"rthb_seen": false, "chronic_illness": false, "weight_kg": 500.0}, []string{"out_of_range:weight_kg"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := in.ValidateDomains("nurse", tt.answers, tt.domains)
+			var got []string
+			if ve, ok := err.(*ValidationError); ok {
+				for _, fe := range ve.Errors {
+					got = append(got, fe.Code+":"+fe.Item)
+				}
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Join(got, " ") != strings.Join(tt.want, " ") {
+				t.Errorf("errors %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestItemsAskedKeepSafeguardingItems(t *testing.T) {
+	in := cwtt(t)
+	ids := func(items []Item) []string {
+		var out []string
+		for _, it := range items {
+			id := it.ID
+			if it.Required {
+				id += "*"
+			}
+			out = append(out, id)
+		}
+		return out
+	}
+	// A teacher reassessing education still answers the protection items
+	// red flags read (signs of abuse, disclosure), not required there.
+	got := ids(in.ItemsAsked("teacher", []string{"education"}))
+	want := []string{"edu_number*", "edu_reading*", "edu_days_absent", "edu_support", "teacher_signs", "teacher_disclosure"}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("teacher asked %v, want %v", got, want)
+	}
+	// A nurse reassessing health keeps the growth measurements (severe
+	// thinness is a red flag) and the injury and neglect items.
+	got = ids(in.ItemsAsked("nurse", []string{"health"}))
+	for _, id := range []string{"weight_kg", "height_cm", "oedema", "nurse_injury", "nurse_neglect", "rthb_seen*"} {
+		if !slices.Contains(got, id) {
+			t.Errorf("nurse at a health reassessment is not asked %s: %v", id, got)
+		}
+	}
+	if len(in.ItemsAsked("teacher", nil)) != len(in.ItemsFor("teacher")) {
+		t.Error("no domains must mean the whole form")
 	}
 }

@@ -118,7 +118,7 @@ func FuzzCheckAnswers(f *testing.F) {
 
 		accepted := map[string]cycle.Answers{}
 		for _, resp := range slices.Sorted(maps.Keys(forms)) {
-			errs := r.CheckAnswers(ref, resp, forms[resp])
+			errs := r.CheckAnswers(ref, resp, nil, forms[resp])
 			for _, fe := range errs {
 				if fe.Field == "" || fe.Code == "" || fe.Message == "" {
 					t.Fatalf("%s: field error without field, code or message: %+v", resp, fe)

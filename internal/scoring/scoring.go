@@ -126,13 +126,14 @@ func (r *Registry) lookup(ref cycle.InstrumentRef) (*instrument.Instrument, bool
 }
 
 // CheckAnswers lists every problem with one respondent's answers. Fields are
-// named answers.<item>.
-func (r *Registry) CheckAnswers(ref cycle.InstrumentRef, respondent string, answers cycle.Answers) []cycle.FieldError {
+// named answers.<item>. With domains (a reassessment), required items of
+// other domains may be left unanswered.
+func (r *Registry) CheckAnswers(ref cycle.InstrumentRef, respondent string, domains []string, answers cycle.Answers) []cycle.FieldError {
 	in, ok := r.lookup(ref)
 	if !ok {
 		return []cycle.FieldError{{Field: "instrument", Code: "not_loaded", Message: fmt.Sprintf("instrument %s@%s is not loaded on this worker", ref.ID, ref.Version)}}
 	}
-	err := in.Validate(respondent, instrument.Answers(answers))
+	err := in.ValidateDomains(respondent, instrument.Answers(answers), domains)
 	if err == nil {
 		return nil
 	}

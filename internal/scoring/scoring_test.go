@@ -215,7 +215,7 @@ func TestCheckAnswers(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			var got []cycle.FieldError
-			require.NotPanics(t, func() { got = r.CheckAnswers(tc.ref, tc.respondent, tc.answers) })
+			require.NotPanics(t, func() { got = r.CheckAnswers(tc.ref, tc.respondent, nil, tc.answers) })
 			if tc.want == nil {
 				assert.Nil(t, got)
 				return
@@ -784,7 +784,7 @@ func TestCyclesOnAnEarlierVersionAreScoredWithTheCurrentOne(t *testing.T) {
 	if current.Version == old.Version {
 		t.Fatalf("the current version is %s: pick another old one", current.Version)
 	}
-	if errs := r.CheckAnswers(old, "caregiver", caregiverForm()); len(errs) != 0 {
+	if errs := r.CheckAnswers(old, "caregiver", nil, caregiverForm()); len(errs) != 0 {
 		t.Errorf("CheckAnswers on %s@%s: %v", old.ID, old.Version, errs)
 	}
 	_, doc, err := r.Score(old, cycle.Subject{Sex: "female", BirthDate: time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)},
@@ -798,7 +798,7 @@ func TestCyclesOnAnEarlierVersionAreScoredWithTheCurrentOne(t *testing.T) {
 	if _, ok := r.RedFlag(cycle.InstrumentRef{ID: "no-such-instrument", Version: "1.0.0"}, "phq9.self_harm"); ok {
 		t.Error("an unknown instrument routed a flag")
 	}
-	if errs := r.CheckAnswers(cycle.InstrumentRef{ID: current.ID, Version: "99.0.0"}, "caregiver", caregiverForm()); len(errs) == 0 {
+	if errs := r.CheckAnswers(cycle.InstrumentRef{ID: current.ID, Version: "99.0.0"}, "caregiver", nil, caregiverForm()); len(errs) == 0 {
 		t.Error("a version newer than the loaded one was accepted")
 	}
 }

@@ -72,6 +72,8 @@ type formView struct {
 	Key        string
 	SchoolName string
 	Done       bool
+	// Asked names the domains a reassessment asks (nil: the whole form).
+	Asked []string
 	// Child is who the form is about (an audited read); empty on the copy
 	// kept on the device (?device=1), which carries no name.
 	Child *formChild
@@ -224,13 +226,22 @@ func (u *UI) showForm(c *gin.Context, status int, site *sites.Site, in *instrume
 	for _, dm := range in.Domains() {
 		domainLabel[dm.ID] = dm.Label.In(lang, def)
 	}
-	if spec, err := buildSpec(in, site, d.Cycle.SchoolID, ref, respondent, phase, lang, recordedBy(me(c))); err == nil {
+	asked := askedDomains(d, phase)
+	if spec, err := buildSpec(in, site, d.Cycle.SchoolID, ref, respondent, phase, lang, recordedBy(me(c)), asked); err == nil {
 		v.Spec = &spec
 	} else {
 		u.o.Logger.Warn("form works online only", "site", site.ID, "respondent", respondent, "reason", err)
 	}
+	if len(asked) > 0 {
+		v.Asked = make([]string, 0, len(asked))
+		for _, dom := range asked {
+			v.Asked = append(v.Asked, domainLabel[dom])
+		}
+	}
 	shownIDs := map[string]bool{}
-	for _, it := range in.ItemsFor(respondent) {
+	// A reassessment asks the domains found at risk, and always the
+	// safeguarding items.
+	for _, it := range in.ItemsAsked(respondent, asked) {
 		shown, _ := in.Shown(it.ID, answers)
 		if !shown {
 			v.Hidden++
@@ -287,6 +298,22 @@ func (u *UI) showForm(c *gin.Context, status int, site *sites.Site, in *instrume
 		return ""
 	})
 	u.render(c, status, "form", fmt.Sprintf("%s form: child %s", humanize(respondent), ref.Child), v)
+}
+
+// askedDomains are the domains a reassessment asks: those found at risk,
+// as the cycle recorded them when it entered the reassess stage. Nil for
+// a baseline form (every domain).
+func askedDomains(d store.CycleDetail, phase string) []string {
+	if phase != cycle.PhaseReassessment {
+		return nil
+	}
+	var out []string
+	for _, e := range d.Timeline {
+		if e.Stage == cycle.StageReassess {
+			out = cycle.ReassessDomains(e.Detail)
+		}
+	}
+	return out
 }
 
 // uiLang is the language a UI word is shown in: lang where the word is

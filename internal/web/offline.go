@@ -107,7 +107,7 @@ type specContact struct {
 // skip logic cannot run on the device makes the spec unusable (the form
 // then works online only); a red flag that needs the server (growth
 // z-scores) is left to the server, which acts on it when the form arrives.
-func buildSpec(in *instrument.Instrument, site *sites.Site, schoolID string, ref cycle.CycleRef, respondent, phase, lang, submittedBy string) (offlineSpec, error) {
+func buildSpec(in *instrument.Instrument, site *sites.Site, schoolID string, ref cycle.CycleRef, respondent, phase, lang, submittedBy string, asked []string) (offlineSpec, error) {
 	s := offlineSpec{
 		SubmittedBy: submittedBy,
 		URL:         fmt.Sprintf("/api/v1/cycles/%s/%d/%s/assessments", url.PathEscape(ref.Site), ref.Wave, url.PathEscape(ref.Child)),
@@ -117,7 +117,7 @@ func buildSpec(in *instrument.Instrument, site *sites.Site, schoolID string, ref
 		Phase:       phase,
 	}
 	mine := map[string]bool{}
-	for _, it := range in.ItemsFor(respondent) {
+	for _, it := range in.ItemsAsked(respondent, asked) {
 		mine[it.ID] = true
 		cond, err := in.ShowIfCond(it.ID)
 		if err != nil {

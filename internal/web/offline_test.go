@@ -101,58 +101,64 @@ func TestDeviceChecksAgreeWithTheServer(t *testing.T) {
 	for _, siteID := range []string{"moutse", "johannesburg"} {
 		in := loadSiteInstrument(t, siteID)
 		for _, resp := range in.Respondents() {
-			t.Run(siteID+"/"+resp, func(t *testing.T) {
-				spec, err := buildSpec(in, &sites.Site{ID: siteID}, "", cycle.CycleRef{Site: siteID, Wave: 1, Child: "ch-0a"}, resp, cycle.PhaseBaseline, "en", "fieldworker (test)")
-				if err != nil {
-					t.Fatalf("spec: %v", err)
+			for _, asked := range [][]string{nil, {in.ItemsFor(resp)[0].Domain}} {
+				name := siteID + "/" + resp
+				if asked != nil {
+					name += "/reassessing-" + asked[0]
 				}
-				items := in.ItemsFor(resp)
-				var cases []checkCase
-				cases = append(cases, checkCase{Raw: map[string]string{}})
-				for range 300 {
-					raw := map[string]string{}
-					for _, it := range items {
-						c := candidates(it)
-						raw[it.ID] = c[rng.IntN(len(c))]
+				t.Run(name, func(t *testing.T) {
+					spec, err := buildSpec(in, &sites.Site{ID: siteID}, "", cycle.CycleRef{Site: siteID, Wave: 1, Child: "ch-0a"}, resp, cycle.PhaseBaseline, "en", "fieldworker (test)", asked)
+					if err != nil {
+						t.Fatalf("spec: %v", err)
 					}
-					cases = append(cases, checkCase{Raw: raw})
-				}
-				got := runScript(t, node, spec, cases)
-				if len(got) != len(cases) {
-					t.Fatalf("script answered %d cases, want %d", len(got), len(cases))
-				}
-				errorsSeen, flagsSeen, valid := 0, 0, 0
-				for i, c := range cases {
-					answers, _ := answersFromForm(in, resp, func(id string) string { return c.Raw[id] })
-					var want checkResult
-					want.Answers = answers
-					if err := in.Validate(resp, answers); err != nil {
-						want.Errors = err.(*instrument.ValidationError).Errors
-						for k, fe := range want.Errors {
-							want.Errors[k].Message = relabel(fe.Message, fe.Item, in.Label(fe.Item, "en"))
+					items := in.ItemsAsked(resp, asked)
+					var cases []checkCase
+					cases = append(cases, checkCase{Raw: map[string]string{}})
+					for range 300 {
+						raw := map[string]string{}
+						for _, it := range items {
+							c := candidates(it)
+							raw[it.ID] = c[rng.IntN(len(c))]
 						}
+						cases = append(cases, checkCase{Raw: raw})
 					}
-					want.Flags = serverFlags(in, answers)
-					if !sameAnswers(got[i].Answers, want.Answers) {
-						t.Fatalf("case %d %v: device answers %v, server %v", i, c.Raw, got[i].Answers, want.Answers)
+					got := runScript(t, node, spec, cases)
+					if len(got) != len(cases) {
+						t.Fatalf("script answered %d cases, want %d", len(got), len(cases))
 					}
-					if !reflect.DeepEqual(nonNil(got[i].Errors), nonNil(want.Errors)) {
-						t.Fatalf("case %d %v:\ndevice errors %v\nserver errors %v", i, c.Raw, got[i].Errors, want.Errors)
+					errorsSeen, flagsSeen, valid := 0, 0, 0
+					for i, c := range cases {
+						answers, _ := answersFromForm(in, resp, func(id string) string { return c.Raw[id] })
+						var want checkResult
+						want.Answers = answers
+						if err := in.ValidateDomains(resp, answers, asked); err != nil {
+							want.Errors = err.(*instrument.ValidationError).Errors
+							for k, fe := range want.Errors {
+								want.Errors[k].Message = relabel(fe.Message, fe.Item, in.Label(fe.Item, "en"))
+							}
+						}
+						want.Flags = serverFlags(in, answers)
+						if !sameAnswers(got[i].Answers, want.Answers) {
+							t.Fatalf("case %d %v: device answers %v, server %v", i, c.Raw, got[i].Answers, want.Answers)
+						}
+						if !reflect.DeepEqual(nonNil(got[i].Errors), nonNil(want.Errors)) {
+							t.Fatalf("case %d %v:\ndevice errors %v\nserver errors %v", i, c.Raw, got[i].Errors, want.Errors)
+						}
+						if fmt.Sprint(got[i].Flags) != fmt.Sprint(want.Flags) {
+							t.Fatalf("case %d %v: device flags %v, server flags %v", i, c.Raw, got[i].Flags, want.Flags)
+						}
+						if want.Errors == nil {
+							valid++
+						}
+						errorsSeen += len(want.Errors)
+						flagsSeen += len(want.Flags)
 					}
-					if fmt.Sprint(got[i].Flags) != fmt.Sprint(want.Flags) {
-						t.Fatalf("case %d %v: device flags %v, server flags %v", i, c.Raw, got[i].Flags, want.Flags)
+					if errorsSeen == 0 {
+						t.Error("no case had an error: the table checks nothing")
 					}
-					if want.Errors == nil {
-						valid++
-					}
-					errorsSeen += len(want.Errors)
-					flagsSeen += len(want.Flags)
-				}
-				if errorsSeen == 0 {
-					t.Error("no case had an error: the table checks nothing")
-				}
-				t.Logf("%d forms (%d valid), %d errors, %d red flags agreed", len(cases), valid, errorsSeen, flagsSeen)
-			})
+					t.Logf("%d forms (%d valid), %d errors, %d red flags agreed", len(cases), valid, errorsSeen, flagsSeen)
+				})
+			}
 		}
 	}
 }

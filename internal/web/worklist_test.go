@@ -194,3 +194,22 @@ func TestWorkListPages(t *testing.T) {
 	assert.Len(t, listed(sec), 2)
 	assert.NotContains(t, sec, "More children")
 }
+
+// TestReassessmentFormAsksTheDomainsAtRisk: the cycle recorded that its
+// reassessment asks education; the teacher's form asks the education items
+// and, always, the safeguarding questions, and nothing else.
+func TestReassessmentFormAsksTheDomainsAtRisk(t *testing.T) {
+	f := newFixture(t, true)
+	ctx := context.Background()
+	require.NoError(t, f.store.RecordStage(ctx, cycle.StageRecord{CycleID: cycle.CycleID("johannesburg", 2, childFollow), WaveID: cycle.WaveID("johannesburg", 2),
+		SiteID: "johannesburg", SchoolID: "meadowlands", ChildID: childFollow, Seq: 50, Stage: cycle.StageReassess,
+		Awaiting: []string{"teacher"}, Detail: cycle.ReassessDetail([]string{"education"}), At: now}))
+	b := f.as("social-worker")
+	res := b.get("/cycles/johannesburg/2/" + childFollow + "/forms/teacher?phase=reassessment")
+	require.Equal(t, http.StatusOK, res.status, excerpt(res.body))
+	assert.Contains(t, res.body, "This reassessment asks the domains found at risk (Education")
+	for _, id := range []string{"edu_number", "edu_reading", "teacher_signs", "teacher_disclosure"} {
+		assert.Contains(t, res.body, `data-item="`+id+`"`, "the form asks %s", id)
+	}
+	assert.NotContains(t, res.body, `data-item="school_hungry"`, "a domain not at risk is not asked again")
+}
