@@ -416,7 +416,7 @@ func (s *Store) workRows(ctx context.Context, work []*workCycle, now time.Time) 
 		if r.Erased {
 			r.GivenName, r.FamilyName = "", ""
 		}
-		if age, ok := ageAt(ch.BirthDate, now); ok {
+		if age, ok := AgeAt(ch.BirthDate, now); ok {
 			r.Age = &age
 		}
 		for _, w := range ws {
@@ -453,8 +453,8 @@ func (s *Store) workRows(ctx context.Context, work []*workCycle, now time.Time) 
 	return rows, nil
 }
 
-// ageAt is the age in whole years and months of someone born on birth, at now.
-func ageAt(birth, now time.Time) (ChildAge, bool) {
+// AgeAt is the age in whole years and months of someone born on birth, at now.
+func AgeAt(birth, now time.Time) (ChildAge, bool) {
 	if birth.IsZero() || now.Before(birth) {
 		return ChildAge{}, false
 	}
