@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"regexp"
@@ -12,6 +13,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
 	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 
 	"github.com/khula-cop/khula/internal/cycle"
@@ -129,12 +131,36 @@ func (s *Server) submitAssessment(c *gin.Context) {
 		return
 	}
 	var res cycle.SubmitAssessmentResult
-	if !s.update(c, id, cycle.UpdateSubmitAssessment, "assessment/"+in.Phase+"/"+in.Respondent+"/"+key, in, &res) {
+	if err := s.sendUpdate(c.Request.Context(), id, cycle.UpdateSubmitAssessment, "assessment/"+in.Phase+"/"+in.Respondent+"/"+key, in, &res); err != nil {
+		if s.cycleEnded(c, id, err) {
+			return
+		}
+		s.temporalProblem(c, err, "submit assessment")
 		return
 	}
 	c.Status(http.StatusOK)
 	s.auditWrite(c, in.Phase+" "+in.Respondent+" form")
 	c.JSON(http.StatusOK, res)
+}
+
+// cycleEnded answers a form sent to a cycle the engine no longer runs
+// because the cycle has closed: 409 with the cycle's outcome, which a
+// fieldworker's queued form shows, rather than the engine's "not found".
+func (s *Server) cycleEnded(c *gin.Context, id string, err error) bool {
+	var notFound *serviceerror.NotFound
+	if !errors.As(err, &notFound) {
+		return false
+	}
+	d, derr := s.Store.Cycle(c.Request.Context(), id)
+	if derr != nil || d.Cycle.Status != store.CycleClosed {
+		return false
+	}
+	detail := "this child's cycle has ended and takes no more forms; nothing was recorded"
+	if d.Cycle.Outcome != "" {
+		detail = fmt.Sprintf("this child's cycle has ended (%s) and takes no more forms; nothing was recorded", strings.ReplaceAll(d.Cycle.Outcome, "_", " "))
+	}
+	problem(c, http.StatusConflict, "The cycle has closed", detail)
+	return true
 }
 
 func (s *Server) recordFollowUp(c *gin.Context) {

@@ -473,3 +473,22 @@ func TestDecodeErrorsDoNotEchoInput(t *testing.T) {
 		})
 	}
 }
+
+// A form for a cycle that has closed (the engine no longer runs it) is a
+// 409 naming the cycle's outcome, which a fieldworker's queued form shows,
+// not the engine's "not found".
+func TestSubmitAssessmentToAClosedCycle(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	now := time.Date(2026, 9, 1, 0, 0, 0, 0, time.UTC)
+	require.NoError(t, f.store.SaveWave(ctx, cycle.WaveRecord{WaveID: cycle.WaveID("johannesburg", 3), SiteID: "johannesburg", Number: 3,
+		WindowOpen: now, WindowClose: now.AddDate(0, 1, 0), Status: cycle.WaveOpen, At: now}))
+	require.NoError(t, f.store.RecordStage(ctx, cycle.StageRecord{CycleID: "cycle/johannesburg/3/c-0001", WaveID: cycle.WaveID("johannesburg", 3),
+		SiteID: "johannesburg", SchoolID: "meadowlands", ChildID: "c-0001", Seq: 9, Stage: cycle.StageClosed, Outcome: cycle.OutcomeNotAssessed, At: now}))
+	var got client.UpdateWorkflowOptions
+	expectUpdate(f, &got, serviceerror.NewNotFound("workflow not found for ID: cycle/johannesburg/3/c-0001"), nil)
+	rec := f.do(t, http.MethodPost, assessmentPath, assessmentBody, "Idempotency-Key", "tablet-42:form-0010")
+	p := wantProblem(t, rec, http.StatusConflict)
+	assert.Equal(t, "The cycle has closed", p.Title)
+	assert.Contains(t, p.Detail, "not assessed")
+}
