@@ -244,6 +244,9 @@ func TestOfflineForms(t *testing.T) {
 	}
 	waitJS(br, `Promise.resolve(!!document.querySelector('#outbox li[data-status="refused"]') && document.querySelectorAll('#outbox li').length === 1)`)
 	br.wantText(`#outbox li[data-status="refused"]`, "not accepted")
+	if reason := br.text(`#outbox li[data-status="refused"] .reason`); !strings.Contains(reason, "closed") && !strings.Contains(reason, "not accepting") {
+		t.Errorf("the refused form's reason %q does not say the window or cycle closed", reason)
+	}
 	br.shot("offline-5-online-sent-one-refused")
 	if got := assessmentsOf(t, d.Store, childA); got != 2 {
 		t.Errorf("child A has %d forms on the server, want 2 (nurse and teacher, once each)", got)
