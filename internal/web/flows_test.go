@@ -128,6 +128,9 @@ func TestFormLanguagesAndRespondents(t *testing.T) {
 	// The form's own words follow the language too (internal/uitext).
 	assert.Contains(t, res.body, `<button type="submit" name="action" value="submit" lang="nso">Romela foromo</button>`)
 	assert.Contains(t, res.body, `<span lang="nso">Ee</span>`, "yes and no in Sepedi")
+	// The offline script's words (saved, red flag alert) come in the form's language too.
+	assert.Contains(t, res.body, `"offline.saved":"E bolokilwe sedirišweng se`)
+	assert.Contains(t, res.body, `"errors_other":"Ga go selo seo se ngwadilwego: hle lokiša dikarabo tše {n}"`)
 	// An unknown language falls back to the site's default (Sepedi at Moutse); English can be chosen.
 	res = b.get("/cycles/moutse/1/ch-moutse01/forms/caregiver?lang=xx")
 	assert.Regexp(t, `<option value="nso" lang="nso" selected>Sepedi</option>`, res.body)

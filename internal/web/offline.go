@@ -5,9 +5,11 @@ import (
 	_ "embed"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -15,6 +17,7 @@ import (
 
 	"github.com/khula-cop/khula/internal/cycle"
 	"github.com/khula-cop/khula/internal/instrument"
+	"github.com/khula-cop/khula/internal/uitext"
 	"github.com/khula-cop/khula/sites"
 )
 
@@ -72,22 +75,29 @@ type offlineSpec struct {
 	Flags       []specFlag `json:"flags"`
 	// Contact is the school's safeguarding social worker, shown with a red flag.
 	Contact specContact `json:"contact"`
+	// Texts are the items' messages, each once; "{item}" stands for the label.
+	Texts []string `json:"texts"`
+	// Words are the script's own words in the form's language
+	// (internal/uitext); "errors_one" and "errors_other" hold {n}.
+	Words map[string]string `json:"words"`
 }
 
 type specItem struct {
 	ID string `json:"id"`
 	// Label is how messages name the item (quoted, in the form's language).
-	Label      string            `json:"label"`
-	Type       string            `json:"type"`
-	Required   bool              `json:"required,omitempty"`
-	Declinable bool              `json:"declinable,omitempty"`
-	Integer    bool              `json:"integer,omitempty"`
-	Min        *float64          `json:"min,omitempty"`
-	Max        *float64          `json:"max,omitempty"`
-	Choices    []any             `json:"choices,omitempty"`
-	Numeric    bool              `json:"numeric,omitempty"`
-	ShowIf     *instrument.Cond  `json:"show_if,omitempty"`
-	Messages   map[string]string `json:"messages"`
+	Label      string           `json:"label"`
+	Type       string           `json:"type"`
+	Required   bool             `json:"required,omitempty"`
+	Declinable bool             `json:"declinable,omitempty"`
+	Integer    bool             `json:"integer,omitempty"`
+	Min        *float64         `json:"min,omitempty"`
+	Max        *float64         `json:"max,omitempty"`
+	Choices    []any            `json:"choices,omitempty"`
+	Numeric    bool             `json:"numeric,omitempty"`
+	ShowIf     *instrument.Cond `json:"show_if,omitempty"`
+	// Messages are the validator's messages by error code, as indexes
+	// into the spec's Texts (items share most of them).
+	Messages map[string]int `json:"messages"`
 }
 
 type specFlag struct {
@@ -117,6 +127,7 @@ func buildSpec(in *instrument.Instrument, site *sites.Site, schoolID string, ref
 		Phase:       phase,
 	}
 	mine := map[string]bool{}
+	textIndex := map[string]int{}
 	for _, it := range in.ItemsAsked(respondent, asked) {
 		mine[it.ID] = true
 		cond, err := in.ShowIfCond(it.ID)
@@ -130,12 +141,20 @@ func buildSpec(in *instrument.Instrument, site *sites.Site, schoolID string, ref
 		// The script drops answers to hidden items, as the server's form does.
 		delete(msgs, instrument.CodeSkippedItemAnswered)
 		// Each message names the item once; the script puts the label,
-		// sent once per item, in its place.
-		for code, m := range msgs {
-			msgs[code] = relabel(m, it.ID, itemPlaceholder)
+		// sent once per item, in its place. Identical messages are sent once.
+		refs := make(map[string]int, len(msgs))
+		for _, code := range slices.Sorted(maps.Keys(msgs)) {
+			m := relabel(msgs[code], it.ID, itemPlaceholder)
+			k, ok := textIndex[m]
+			if !ok {
+				k = len(s.Texts)
+				s.Texts = append(s.Texts, m)
+				textIndex[m] = k
+			}
+			refs[code] = k
 		}
 		si := specItem{ID: it.ID, Label: "\u201c" + in.Label(it.ID, lang) + "\u201d", Type: string(it.Type), Required: it.Required, Declinable: it.Declinable, Integer: it.Integer,
-			Min: it.Min, Max: it.Max, Numeric: numericChoices(it), ShowIf: cond, Messages: msgs}
+			Min: it.Min, Max: it.Max, Numeric: numericChoices(it), ShowIf: cond, Messages: refs}
 		for _, ch := range it.Choices {
 			si.Choices = append(si.Choices, ch.Value)
 		}
@@ -153,6 +172,12 @@ func buildSpec(in *instrument.Instrument, site *sites.Site, schoolID string, ref
 			s.Flags = append(s.Flags, specFlag{Code: f.Code, Reason: f.Reason, NotifyOnly: f.NotifyOnly, Cond: f.Cond})
 		}
 	}
+	s.Words = map[string]string{}
+	for _, id := range []string{"offline.saved", "offline.sending", "offline.recorded", "offline.refused", "offline.back", "flag.title", "flag.tell", "flag.server"} {
+		s.Words[id] = uitext.T(lang, id)
+	}
+	s.Words["errors_one"] = strings.Replace(uitext.T(lang, "form.errors", 1), "1", "{n}", 1)
+	s.Words["errors_other"] = strings.Replace(uitext.T(lang, "form.errors", countMark), strconv.Itoa(countMark), "{n}", 1)
 	lead := site.SafeguardingLead(schoolID)
 	s.Contact = specContact{Title: lead.Title, Channel: lead.Contact.Channel, Address: lead.Contact.Address}
 	return s, nil
@@ -234,6 +259,10 @@ func relabel(msg, itemID, label string) string {
 	}
 	return "\u201c" + label + "\u201d" + rest
 }
+
+// countMark is a count no message holds otherwise, to find where a plural
+// message puts its number.
+const countMark = 987654
 
 // itemPlaceholder stands for the item's label in the spec's messages.
 const itemPlaceholder = "{item}"

@@ -106,17 +106,17 @@
       var present = v !== undefined && v !== null;
       var shown = !it.show_if || holds(it.show_if, vals, {});
       if (!shown) {
-        if (present) errors.push(fieldError(it, "skipped_item_answered"));
+        if (present) errors.push(fieldError(spec, it, "skipped_item_answered"));
         return;
       }
       if (!present) {
-        if (it.required) errors.push(fieldError(it, "required"));
+        if (it.required) errors.push(fieldError(spec, it, "required"));
         return;
       }
       if (it.declinable && v === DECLINED) return;
       var c = convert(it, v);
       if (!c.ok) {
-        errors.push(fieldError(it, c.code));
+        errors.push(fieldError(spec, it, c.code));
         return;
       }
       vals[it.id] = v;
@@ -124,8 +124,9 @@
     return errors;
   }
 
-  function fieldError(it, code) {
-    var m = (it.messages && it.messages[code]) || "{item}: " + code;
+  function fieldError(spec, it, code) {
+    var k = it.messages ? it.messages[code] : undefined;
+    var m = (k !== undefined && spec.texts && spec.texts[k]) || "{item}: " + code;
     return { item: it.id, code: code, message: m.replace("{item}", it.label || it.id) };
   }
 
@@ -323,6 +324,13 @@
     sessionStorage.setItem("khula.sent", JSON.stringify(sent.slice(-20)));
   }
 
+  // ---- Words ----
+
+  // The form's spec carries the script's words in the form's language;
+  // elsewhere (and for anything missing) they are English.
+  var words = {};
+  function w(id, english) { return words[id] || english; }
+
   // ---- The outbox panel ----
 
   function el(tag, attrs, text) {
@@ -387,6 +395,7 @@
   function formPage(form) {
     var spec;
     try { spec = JSON.parse(document.getElementById("khula-spec").textContent); } catch (e) { return; }
+    words = spec.words || {};
     var draftKey = location.pathname + "?" + spec.phase;
     var rawValues = function () {
       var raw = {};
@@ -458,9 +467,9 @@
       }).then(function () {
         form.hidden = true;
         var done = el("div", { class: "queued", role: "status", id: "queued" });
-        done.appendChild(el("h2", {}, navigator.onLine ? "Sending the form…" : "Saved on this device: it will be sent when you are online."));
+        done.appendChild(el("h2", {}, navigator.onLine ? w("offline.sending", "Sending the form…") : w("offline.saved", "Saved on this device: it will be sent when you are online.")));
         if (flags.length) done.appendChild(flagAlert(spec, flags));
-        var back = el("a", { href: "/work" }, "Back to today's work");
+        var back = el("a", { href: "/work" }, w("offline.back", "Back to today's work"));
         done.appendChild(back);
         form.parentNode.insertBefore(done, form);
         return sync().then(function () {
@@ -468,9 +477,9 @@
         }).then(function (rows) {
           var mine = rows.filter(function (x) { return x.key === rec.key; })[0];
           var h = done.querySelector("h2");
-          if (!mine) h.textContent = "The form was recorded.";
-          else if (mine.status === "refused") h.textContent = "The form was not accepted: " + mine.reason;
-          else h.textContent = "Saved on this device: it will be sent when you are online.";
+          if (!mine) h.textContent = w("offline.recorded", "The form was recorded.");
+          else if (mine.status === "refused") h.textContent = w("offline.refused", "The form was not accepted:") + " " + mine.reason;
+          else h.textContent = w("offline.saved", "Saved on this device: it will be sent when you are online.");
         });
       }).catch(function (e) {
         if (String(e && e.message) === "locked") {
@@ -483,14 +492,14 @@
 
   function flagAlert(spec, flags) {
     var box = el("div", { class: "problem", role: "alert", id: "flag-alert" });
-    box.appendChild(el("h3", {}, "Safeguarding: act now"));
+    box.appendChild(el("h3", {}, w("flag.title", "Safeguarding: act now")));
     var ul = el("ul");
     flags.forEach(function (f) { ul.appendChild(el("li", { "data-flag": f.code }, f.reason)); });
     box.appendChild(ul);
     var c = spec.contact || {};
-    box.appendChild(el("p", {}, "Tell the safeguarding social worker now: " + (c.title || "the site coordinator") +
+    box.appendChild(el("p", {}, w("flag.tell", "Tell the safeguarding social worker now:") + " " + (c.title || "the site coordinator") +
       (c.address ? " (" + c.channel + ": " + c.address + ")" : "") +
-      ". khula tells them too as soon as the form reaches the server."));
+      ". " + w("flag.server", "khula tells them too as soon as the form reaches the server.")));
     return box;
   }
 
@@ -505,7 +514,9 @@
     Array.prototype.forEach.call(form.querySelectorAll(".err.js"), function (e) { e.remove(); });
     if (!errors.length) return;
     var box = el("div", { class: "errors", role: "alert", id: "errors-js", tabindex: "-1" });
-    box.appendChild(el("h2", {}, "Nothing was recorded: please correct " + errors.length + " answer(s)"));
+    var n = errors.length;
+    var tmpl = n === 1 ? w("errors_one", "Nothing was recorded: please correct {n} answer") : w("errors_other", "Nothing was recorded: please correct {n} answers");
+    box.appendChild(el("h2", {}, tmpl.replace("{n}", String(n))));
     var ul = el("ul");
     errors.forEach(function (e) {
       var li = el("li");
