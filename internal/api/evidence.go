@@ -34,15 +34,8 @@ func (s *Server) evidenceRoutes(v1 *gin.RouterGroup) {
 
 // domainLabels gives a site's domains in the instrument's order.
 func (s *Server) domainLabels(siteID string) []schoolpack.Domain {
-	if s.Instruments == nil {
-		return nil
-	}
-	ref, ok := s.Sites.Instrument(siteID)
-	if !ok {
-		return nil
-	}
-	in, ok := s.Instruments.Instrument(ref)
-	if !ok {
+	in := s.siteInstrument(siteID)
+	if in == nil {
 		return nil
 	}
 	var out []schoolpack.Domain
