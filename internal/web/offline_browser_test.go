@@ -227,6 +227,19 @@ func TestOfflineForms(t *testing.T) {
 	br.do(chromedp.Navigate(base + "/work"))
 	br.wantText("#outbox-locked", "sign in with a connection")
 	br.shot("offline-4-reopened-locked")
+	// A form filled now cannot be kept safely (no key): it stays on the page,
+	// with a warning, rather than being lost or kept in clear.
+	br.do(chromedp.Navigate(base + fmt.Sprintf("/cycles/johannesburg/1/%s/forms/child?phase=baseline", childA)))
+	br.do(chromedp.Click(chromedp.CSS(`input[name="a.child_feels_safe"][value="yes"]`)))
+	br.do(chromedp.Click(chromedp.CSS(`button[name=action][value=submit]`)))
+	br.wantText("main", "Not saved on this device yet")
+	if n := outboxCount(br); n != 3 {
+		br.fail("the outbox holds %d forms after a locked submit, want the 3 queued before", n)
+	}
+	if !evalJS[bool](br, `document.querySelector('input[name="a.child_feels_safe"][value="yes"]').checked`) {
+		br.fail("the answers typed while locked were lost")
+	}
+	br.shot("offline-4b-locked-form-kept-on-page")
 
 	// Meanwhile the window of child B's baseline closes (the coordinator).
 	down.Store(false)

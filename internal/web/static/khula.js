@@ -482,10 +482,15 @@
           else h.textContent = w("offline.saved", "Saved on this device: it will be sent when you are online.");
         });
       }).catch(function (e) {
-        if (String(e && e.message) === "locked") {
-          note(form, "This device has no key to keep the form safely: sign in with a connection, or submit online.");
+        if (String(e && e.message) !== "locked") return;
+        if (navigator.onLine) {
+          // Online without a key: submit as a page without the script would.
           form.submit();
+          return;
         }
+        // No key and no connection: nothing can be kept safely on the
+        // device, so the answers stay in this page; leaving it would lose them.
+        note(form, "Not saved on this device yet: keep this page open and submit again once you have a connection (or sign in with one).");
       });
     });
   }
