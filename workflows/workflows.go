@@ -91,14 +91,10 @@ func handlerCtx(ctx workflow.Context) workflow.Context {
 
 // How long a workflow's own database writes (local activities) keep
 // retrying: a workflow's record waits out any outage of a month; an update
-// handler's keeps trying well past the API's wait for an update (20 s), so
-// a database locked for a while makes the caller retry (503, same
-// Idempotency-Key, which attaches to the update still running) instead of
-// failing the update for good: Temporal keeps a failed update's outcome,
-// and a retry with the same key would only get the failure back.
+// handler's gives up in time for the API to answer its caller.
 const (
 	LocalRecordRetryFor  = 30 * 24 * time.Hour
-	LocalHandlerRetryFor = 2 * time.Minute
+	LocalHandlerRetryFor = 15 * time.Second
 )
 
 // localRecordCtx runs short database writes as local activities: in the
@@ -119,9 +115,9 @@ func localRecordCtx(ctx workflow.Context) workflow.Context {
 	})
 }
 
-// localHandlerCtx is localRecordCtx for update handlers: bounded by
-// LocalHandlerRetryFor, so an outage longer than that fails the update
-// (the caller then resubmits with a new key) rather than holding it open.
+// localHandlerCtx is localRecordCtx for update handlers: it gives up sooner
+// so the caller gets an answer (within the API's wait for an update) and
+// can resubmit.
 func localHandlerCtx(ctx workflow.Context) workflow.Context {
 	return workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
 		ScheduleToCloseTimeout: LocalHandlerRetryFor,
@@ -130,6 +126,7 @@ func localHandlerCtx(ctx workflow.Context) workflow.Context {
 			InitialInterval:    200 * time.Millisecond,
 			BackoffCoefficient: 2,
 			MaximumInterval:    5 * time.Second,
+			MaximumAttempts:    6,
 		},
 	})
 }
