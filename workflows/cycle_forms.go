@@ -111,7 +111,7 @@ func (c *cycleRun) submitAssessment(ctx workflow.Context, in cycle.SubmitAssessm
 		SubmittedBy: in.SubmittedBy, SubmittedAt: workflow.Now(ctx),
 	}
 	if err := c.record(ctx, true, a.SaveAssessment, rec).Get(ctx, nil); err != nil {
-		return cycle.SubmitAssessmentResult{}, fmt.Errorf("the form could not be saved; nothing was recorded, please submit again: %w", err)
+		return cycle.SubmitAssessmentResult{}, notSaved("form", err)
 	}
 	c.received[in.Phase][in.Respondent] = true
 	if c.dutyOfCare {
@@ -173,7 +173,7 @@ func (c *cycleRun) recordFollowUp(ctx workflow.Context, in cycle.FollowUpInput) 
 	seq := c.followUpSeq
 	rec := cycle.FollowUpRecord{ID: fmt.Sprintf("%s/follow-up/%d", c.id, seq), CycleID: c.id, Note: in.Note, RecordedBy: in.RecordedBy, At: workflow.Now(ctx)}
 	if err := c.record(ctx, true, a.SaveFollowUp, rec).Get(ctx, nil); err != nil {
-		return cycle.FollowUpResult{}, fmt.Errorf("the follow-up could not be saved, please submit again: %w", err)
+		return cycle.FollowUpResult{}, notSaved("follow-up", err)
 	}
 	c.followUps++
 	if c.dutyOfCare && len(in.Concerns) > 0 {

@@ -232,7 +232,7 @@ func (m *meetingRun) submitMinutes(ctx workflow.Context, in cycle.MinutesInput) 
 		MeetingID: m.id, Plans: in.Plans, Attendance: in.Attendance, At: workflow.Now(ctx),
 	}).Get(ctx, nil); err != nil {
 		m.saving = false
-		return cycle.MinutesResult{}, fmt.Errorf("the minutes could not be saved; nothing was recorded, please submit again: %w", err)
+		return cycle.MinutesResult{}, notSaved("minutes", err)
 	}
 	// From here the minutes are saved: deliver every plan before answering.
 	m.status = cycle.MeetingHeld

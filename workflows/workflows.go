@@ -148,6 +148,12 @@ func invalid(errs []cycle.FieldError) error {
 	return temporal.NewApplicationError(fmt.Sprintf("%d field(s) invalid: %s", len(errs), errs[0].Message), cycle.ErrTypeInvalidInput, errs)
 }
 
+// notSaved is the failure of an update handler whose write failed: nothing
+// was recorded and the caller may send the input again.
+func notSaved(what string, cause error) error {
+	return temporal.NewApplicationErrorWithCause(fmt.Sprintf("the %s could not be saved; nothing was recorded, please submit again", what), cycle.ErrTypeNotSaved, cause)
+}
+
 func conflict(format string, args ...any) error {
 	return temporal.NewApplicationError(fmt.Sprintf(format, args...), cycle.ErrTypeConflict)
 }

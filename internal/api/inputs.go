@@ -17,6 +17,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/khula-cop/khula/internal/cycle"
+	"github.com/khula-cop/khula/internal/cycleupdate"
 	"github.com/khula-cop/khula/internal/store"
 	"github.com/khula-cop/khula/workflows"
 )
@@ -54,22 +55,12 @@ func (s *Server) update(c *gin.Context, workflowID, name, updateID string, arg, 
 }
 
 // sendUpdate sends an Update and waits, at most updateTimeout, for its
-// result. An Update whose ID the workflow has seen before is not applied
-// again: Temporal answers with the earlier outcome.
+// result (see cycleupdate.Send: the same ID is answered with its
+// earlier outcome, and an input the workflow could not save is sent again).
 func (s *Server) sendUpdate(ctx context.Context, workflowID, name, updateID string, arg, result any) error {
 	ctx, cancel := context.WithTimeout(ctx, updateTimeout)
 	defer cancel()
-	h, err := s.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-		WorkflowID:   workflowID,
-		UpdateName:   name,
-		UpdateID:     updateID,
-		Args:         []any{arg},
-		WaitForStage: client.WorkflowUpdateStageCompleted,
-	})
-	if err == nil {
-		err = h.Get(ctx, result)
-	}
-	return err
+	return cycleupdate.Send(ctx, s.Temporal, workflowID, name, updateID, arg, result)
 }
 
 func (s *Server) cycleID(c *gin.Context) (string, bool) {

@@ -257,6 +257,61 @@ func TestSubmitAssessmentTimesOut(t *testing.T) {
 	assert.Equal(t, "assessment/baseline/caregiver/tablet-42:form-0009", got.UpdateID)
 }
 
+// A form the cycle accepted but could not save (its database was locked or
+// down) goes again under the next update ID of its key, because Temporal
+// keeps the failed outcome under the first: a retry with the same key then
+// walks past the failed attempts instead of getting the failure for ever.
+func TestSubmitAssessmentNotSavedIsSentAgain(t *testing.T) {
+	notSaved := temporal.NewApplicationError("the form could not be saved; nothing was recorded, please submit again", cycle.ErrTypeNotSaved)
+	t.Run("a later attempt saves it", func(t *testing.T) {
+		f := newFixture(t)
+		var ids []string
+		for i := range 3 {
+			var got client.UpdateWorkflowOptions
+			f.temporal.On("UpdateWorkflow", mock.Anything, mock.Anything).
+				Run(func(args mock.Arguments) {
+					got = args.Get(1).(client.UpdateWorkflowOptions)
+					ids = append(ids, got.UpdateID)
+				}).
+				Return(func(context.Context, client.UpdateWorkflowOptions) (client.WorkflowUpdateHandle, error) {
+					h := &mocks.WorkflowUpdateHandle{}
+					h.On("Get", mock.Anything, mock.Anything).Return(func(_ context.Context, v any) error {
+						if i < 2 {
+							return notSaved
+						}
+						*(v.(*cycle.SubmitAssessmentResult)) = cycle.SubmitAssessmentResult{Remaining: []string{"teacher"}}
+						return nil
+					}).Once()
+					return h, nil
+				}).Once()
+		}
+		rec := f.do(t, http.MethodPost, assessmentPath, assessmentBody, "Idempotency-Key", "tablet-42:form-0010")
+		wantJSON(t, rec, http.StatusOK, nil)
+		assert.JSONEq(t, `{"remaining":["teacher"]}`, rec.Body.String())
+		assert.Equal(t, []string{
+			"assessment/baseline/caregiver/tablet-42:form-0010",
+			"assessment/baseline/caregiver/tablet-42:form-0010#2",
+			"assessment/baseline/caregiver/tablet-42:form-0010#3",
+		}, ids)
+	})
+	t.Run("every attempt fails", func(t *testing.T) {
+		f := newFixture(t)
+		seen := map[string]bool{}
+		f.temporal.On("UpdateWorkflow", mock.Anything, mock.Anything).
+			Run(func(args mock.Arguments) { seen[args.Get(1).(client.UpdateWorkflowOptions).UpdateID] = true }).
+			Return(func(context.Context, client.UpdateWorkflowOptions) (client.WorkflowUpdateHandle, error) {
+				h := &mocks.WorkflowUpdateHandle{}
+				h.On("Get", mock.Anything, mock.Anything).Return(notSaved).Once()
+				return h, nil
+			})
+		rec := f.do(t, http.MethodPost, assessmentPath, assessmentBody, "Idempotency-Key", "tablet-42:form-0011")
+		p := wantProblem(t, rec, http.StatusServiceUnavailable)
+		assert.Contains(t, p.Detail, "new Idempotency-Key")
+		assert.Len(t, seen, 20, "each attempt has its own update ID")
+		assert.True(t, seen["assessment/baseline/caregiver/tablet-42:form-0011#20"])
+	})
+}
+
 func TestOtherUpdates(t *testing.T) {
 	cases := []struct {
 		name       string

@@ -14,6 +14,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/khula-cop/khula/internal/cycle"
+	"github.com/khula-cop/khula/internal/cycleupdate"
 	"github.com/khula-cop/khula/internal/store"
 )
 
@@ -86,6 +87,9 @@ func (s *Server) temporalOutcome(ctx context.Context, route string, err error, w
 		case cycle.ErrTypeConflict:
 			return out(http.StatusConflict, "The "+what+" does not fit the current state", appErr.Message())
 		}
+	}
+	if errors.Is(err, cycleupdate.ErrResubmitsExhausted) {
+		return out(http.StatusServiceUnavailable, "The "+what+" could not be saved", "nothing was recorded: the database failed on every attempt; send it again with a new Idempotency-Key")
 	}
 	var notFound *serviceerror.NotFound
 	if errors.As(err, &notFound) {

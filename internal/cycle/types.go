@@ -439,6 +439,10 @@ const (
 	// ErrTypeConflict: the input is well formed but the workflow is not
 	// waiting for it (wrong stage, already submitted, closed).
 	ErrTypeConflict = "Conflict"
+	// ErrTypeNotSaved: the input was accepted but writing it failed, so
+	// nothing was recorded. The same input may be sent again; Temporal keeps
+	// this outcome under the update's ID, so it goes under a new ID.
+	ErrTypeNotSaved = "NotSaved"
 )
 
 // Wave phases carried across continue-as-new.
