@@ -75,6 +75,7 @@ type Plugins interface {
 	Referrer(siteID string) (plugins.Referrer, error)
 	Notifier(siteID string) (plugins.Notifier, error)
 	Exporter(siteID string) (plugins.Exporter, error)
+	Intaker(siteID string) (plugins.Intaker, error)
 }
 
 // CycleStarter starts a ChildCycleWorkflow; started is false when one with
@@ -96,6 +97,8 @@ type Activities struct {
 	Starter  CycleStarter
 	// Retention de-identifies children past their site's retention period.
 	Retention RetentionRunner
+	// Intake pulls form submissions through the sites' intake plugins.
+	Intake IntakePuller
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }

@@ -204,6 +204,10 @@ func (p *fakePlugins) Notifier(string) (plugins.Notifier, error) {
 	return p.notifier, nil
 }
 
+func (p *fakePlugins) Intaker(string) (plugins.Intaker, error) {
+	return nil, errors.New("no intake plugin in this test")
+}
+
 func (p *fakePlugins) Exporter(string) (plugins.Exporter, error) {
 	if p.exporter == nil {
 		return nil, errors.New("no exporter")

@@ -1,6 +1,7 @@
 // Package plugins defines the contracts khula's site plugins implement: a
 // referral role (find a service and dispatch a referral to it), a notify role
-// (send a message to a person in their language) and an export role. The
+// (send a message to a person in their language), an export role and an
+// intake role (fetch form submissions from ODK Central or KoboToolbox). The
 // activities depend only on these Go interfaces; how a site's plugin runs
 // (inside the process or as a separate go-plugin process) is the host's business
 // (package plugins/host). The wire protocol is in plugins/proto and the shims
@@ -97,6 +98,7 @@ const (
 	RoleReferral = "referral"
 	RoleNotify   = "notify"
 	RoleExport   = "export"
+	RoleIntake   = "intake"
 )
 
 // Service is one entry of a site's services directory as plugins see it.
@@ -248,6 +250,39 @@ type ExportReceipt struct {
 // Exporter pushes records and aggregates to a site's data system.
 type Exporter interface {
 	Push(ctx context.Context, batch ExportBatch) (ExportReceipt, error)
+}
+
+// MaxIntakeBytes bounds one export an intake plugin returns: a plugin
+// answers ErrPermanent rather than cut an export short, and the host
+// refuses a longer one.
+const MaxIntakeBytes = 32 << 20
+
+// IntakeRequest asks an intake plugin for the form submissions its server
+// holds for the site's form.
+type IntakeRequest struct {
+	SiteID string
+}
+
+// IntakeBatch is one export of form submissions, as the server gave it.
+// It holds children's answers: a plugin keeps it only as long as the call.
+type IntakeBatch struct {
+	// Format names the export format as package intake reads it
+	// ("central-json", "central-csv", "kobo-json", "kobo-csv"); "" lets the
+	// reader detect it.
+	Format string
+	// Data is the export, at most MaxIntakeBytes.
+	Data []byte
+	// Source names where it came from for the operator, without
+	// credentials (e.g. "ODK Central https://central.example.org, form cwbtt").
+	Source string
+}
+
+// Intaker fetches the submissions of a site's form from a form server
+// (ODK Central, KoboToolbox). Fetching changes nothing on the server, so a
+// retry is always safe; khula submits each submission once, by its
+// instanceID, however often it is fetched.
+type Intaker interface {
+	Fetch(ctx context.Context, req IntakeRequest) (IntakeBatch, error)
 }
 
 // Info describes a running plugin.

@@ -59,6 +59,7 @@ var (
 		"referral": {"directory", "outreach"},
 		"notify":   {"log", "webhook", "smtp"},
 		"export":   {"dhis2", "csv"},
+		"intake":   {"odk-central", "kobo"},
 	}
 	knownWeekdays = map[string]time.Weekday{"sunday": time.Sunday, "monday": time.Monday, "tuesday": time.Tuesday,
 		"wednesday": time.Wednesday, "thursday": time.Thursday, "friday": time.Friday, "saturday": time.Saturday}
@@ -255,3 +256,13 @@ func node(root *yaml.Node, steps ...any) *yaml.Node {
 }
 
 func line(root *yaml.Node, steps ...any) int { return node(root, steps...).Line }
+
+// BuiltinPlugins lists, per plugin role, the built-in plugin names a site
+// file may name. plugins/builtin's test ties it to the plugins it ships.
+func BuiltinPlugins() map[string][]string {
+	out := make(map[string][]string, len(knownBuiltins))
+	for role, names := range knownBuiltins {
+		out[role] = append([]string(nil), names...)
+	}
+	return out
+}

@@ -97,6 +97,10 @@ func TestLoadReportsEveryProblemWithItsLine(t *testing.T) {
 		{name: "timezone", old: "Africa/Johannesburg", new: "Africa/Gotham", want: "demo/site.yaml:5: timezone \"Africa/Gotham\""},
 		{name: "missing instrument file", old: "instrument: instrument.yaml", new: "instrument: other.yaml", want: "demo/site.yaml:9: instrument file \"other.yaml\" does not exist"},
 		{name: "builtin", old: "builtin: directory", new: "builtin: carrier-pigeon", want: "demo/site.yaml:31: plugins.referral builtin \"carrier-pigeon\""},
+		{name: "intake builtin", old: "notify: {builtin: log}", new: "notify: {builtin: log}\n  intake: {builtin: odk-collect}", want: "demo/site.yaml:33: plugins.intake builtin \"odk-collect\" is not one of [odk-central kobo]"},
+		{name: "intake too often", old: "notify: {builtin: log}", new: "notify: {builtin: log}\n  intake: {builtin: kobo, every: 30s}", want: "plugins.intake.every is 30s: pull at most once a minute"},
+		{name: "intake every without a plugin", old: "notify: {builtin: log}", new: "notify: {builtin: log}\n  intake: {every: 1h}", want: "plugins.intake.every is set but no intake plugin is named"},
+		{name: "intake unknown key", old: "notify: {builtin: log}", new: "notify: {builtin: log}\n  intake: {builtin: kobo, interval: 1h}", want: "interval"},
 		{name: "path without sha", old: "referral: {builtin: directory}", new: "referral: {path: /opt/ref}", want: "needs sha256"},
 		{name: "ack after sla", old: "referral_ack_sla: 5d", new: "referral_ack_sla: 40d", want: "referral_ack_sla (40d) must be shorter than referral_sla (30d)"},
 		{name: "weekday", old: "weekday: thursday", new: "weekday: Thursday", want: "meetings.weekday \"Thursday\""},
@@ -243,5 +247,24 @@ func TestIntermittentConnectivityAndMessages(t *testing.T) {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("missing %q in:\n%v", want, err)
 		}
+	}
+}
+
+func TestIntakePluginSettings(t *testing.T) {
+	site := strings.Replace(goodSite, "notify: {builtin: log}", "notify: {builtin: log}\n  intake: {builtin: odk-central, every: 1h, config: {url: https://central.example.org, project: 3, form_id: f, token_env: T}}", 1)
+	s, err := Load(siteFS(site, goodServices), "demo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := s.Plugins.Intake
+	if !in.Configured() || in.Builtin != "odk-central" || in.Interval() != time.Hour || in.Config["form_id"] != "f" {
+		t.Errorf("intake %+v", in)
+	}
+	s, err = Load(siteFS(goodSite, goodServices), "demo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Plugins.Intake.Configured() || s.Plugins.Intake.Interval() != DefaultIntakeEvery {
+		t.Errorf("a site without intake: %+v", s.Plugins.Intake)
 	}
 }

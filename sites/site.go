@@ -225,6 +225,32 @@ type Plugins struct {
 	Referral PluginRef `yaml:"referral"`
 	Notify   PluginRef `yaml:"notify"`
 	Export   PluginRef `yaml:"export"`
+	// Intake, when set, pulls form submissions from a form server (ODK
+	// Central, KoboToolbox) on a schedule; without it a coordinator uploads
+	// export files instead.
+	Intake IntakeRef `yaml:"intake"`
+}
+
+// DefaultIntakeEvery is how often an intake plugin is asked for new
+// submissions when the site does not say.
+const DefaultIntakeEvery = 15 * time.Minute
+
+// IntakeRef is the intake plugin and how often it is asked.
+type IntakeRef struct {
+	PluginRef `yaml:",inline"`
+	// Every is the time between pulls (DefaultIntakeEvery when zero).
+	Every Duration `yaml:"every"`
+}
+
+// Configured reports whether the site names an intake plugin.
+func (r IntakeRef) Configured() bool { return r.Builtin != "" || r.Path != "" }
+
+// Interval is the time between pulls.
+func (r IntakeRef) Interval() time.Duration {
+	if r.Every <= 0 {
+		return DefaultIntakeEvery
+	}
+	return r.Every.D()
 }
 
 // PluginRef names a built-in plugin or a third-party executable pinned by SHA-256.

@@ -281,6 +281,13 @@ func (v *validator) checkPlugins() {
 	v.checkPlugin("referral", p.Referral, true)
 	v.checkPlugin("notify", p.Notify, true)
 	v.checkPlugin("export", p.Export, false)
+	v.checkPlugin("intake", p.Intake.PluginRef, false)
+	if p.Intake.Every != 0 && p.Intake.Every.D() < time.Minute {
+		v.add(v.file, v.at("plugins", "intake", "every"), "plugins.intake.every is %s: pull at most once a minute (1m or more)", p.Intake.Every)
+	}
+	if p.Intake.Every != 0 && !p.Intake.Configured() {
+		v.add(v.file, v.at("plugins", "intake", "every"), "plugins.intake.every is set but no intake plugin is named: add builtin or path")
+	}
 }
 
 func (v *validator) checkPlugin(role string, ref PluginRef, required bool) {

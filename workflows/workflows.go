@@ -55,6 +55,7 @@ func Register(r worker.Registry, wf *Workflows, acts *activities.Activities) {
 	r.RegisterWorkflowWithOptions(wf.Meeting, workflow.RegisterOptions{Name: MeetingWorkflowName})
 	r.RegisterWorkflowWithOptions(wf.Referral, workflow.RegisterOptions{Name: ReferralWorkflowName})
 	r.RegisterWorkflowWithOptions(wf.Retention, workflow.RegisterOptions{Name: RetentionWorkflowName})
+	r.RegisterWorkflowWithOptions(wf.Intake, workflow.RegisterOptions{Name: IntakeWorkflowName})
 	if acts != nil {
 		r.RegisterActivity(acts)
 	}

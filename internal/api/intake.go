@@ -19,6 +19,7 @@ import (
 	"github.com/khula-cop/khula/internal/cycle"
 	"github.com/khula-cop/khula/internal/instrument"
 	"github.com/khula-cop/khula/internal/intake"
+	"github.com/khula-cop/khula/internal/intakesubmit"
 	"github.com/khula-cop/khula/internal/store"
 )
 
@@ -81,16 +82,6 @@ type IntakeRowError struct {
 	// Errors are the instrument's field errors when the cycle rejected the answers.
 	Errors []cycle.FieldError `json:"errors,omitempty"`
 }
-
-// IntakeUpdateID is the Update ID of an imported submission: the same
-// submission (instanceID) always makes the same ID, so the cycle takes it
-// once however often the export is uploaded.
-func IntakeUpdateID(phase, respondent, instanceID string) string {
-	return "assessment/" + phase + "/" + respondent + "/odk:" + strings.ToLower(instanceID)
-}
-
-// importedMark ends SubmittedBy of an imported form, before its instanceID.
-const importedMark = ", imported from submission "
 
 const (
 	reasonRejected    = "the reviewer rejected this submission in ODK Central or KoboToolbox: not submitted"
@@ -451,29 +442,16 @@ func (s *Server) submitRows(c *gin.Context, p auth.Principal, in *instrument.Ins
 // more rows should be tried ("" to go on).
 func (s *Server) submitRow(ctx context.Context, route, who string, flags []instrument.PortableFlag, r *intakeRow) string {
 	sub := r.sub
-	instanceID := strings.ToLower(sub.InstanceID)
-	id := cycle.CycleID(sub.Site, sub.Wave, sub.Child)
 	fail := func(p Problem, reason string) {
 		r.err = IntakeRowError{Row: sub.Row, InstanceID: sub.InstanceID, Reason: reason, Status: p.Status, Errors: p.Errors}
 	}
-	// A form this submission became before is in the database: it is not
-	// sent again (its cycle may have moved on, or closed).
-	var prev []store.Assessment
-	lookup, cancel := context.WithTimeout(ctx, 5*time.Second)
-	err := s.Store.DB(lookup).Select("submitted_by").Where("id = ?", store.AssessmentID(id, sub.Phase, sub.Respondent)).Limit(1).Find(&prev).Error
-	cancel()
-	if err != nil {
+	sm := intakesubmit.Submitter{Temporal: s.Temporal, Store: s.Store, UpdateTimeout: updateTimeout}
+	outcome, err := sm.Submit(ctx, who, sub)
+	switch {
+	case errors.Is(err, intakesubmit.ErrStoreDown):
 		fail(Problem{Status: http.StatusServiceUnavailable}, "not submitted: the database did not answer; send the same file again")
 		return "the database did not answer"
-	}
-	if len(prev) == 1 && strings.HasSuffix(prev[0].SubmittedBy, importedMark+instanceID) {
-		r.already = true
-		return ""
-	}
-	in := cycle.SubmitAssessmentInput{Phase: sub.Phase, Respondent: sub.Respondent, Answers: cycle.Answers(sub.Answers),
-		SubmittedBy: who + importedMark + instanceID}
-	var res cycle.SubmitAssessmentResult
-	if err := s.sendUpdate(ctx, id, cycle.UpdateSubmitAssessment, IntakeUpdateID(sub.Phase, sub.Respondent, sub.InstanceID), in, &res); err != nil {
+	case err != nil:
 		p := s.temporalOutcome(ctx, route, err, "assessment")
 		switch {
 		case p.Status == http.StatusNotFound:
@@ -487,24 +465,11 @@ func (s *Server) submitRow(ctx context.Context, route, who string, flags []instr
 			fail(p, p.Title)
 		}
 		return ""
-	}
-	if len(prev) == 1 {
-		// The form was recorded and the cycle still took this Update: it
-		// answered with the earlier outcome of the same Update ID.
+	case outcome == intakesubmit.Already:
 		r.already = true
 		return ""
 	}
 	r.submitted = true
-	declined := map[string]bool{}
-	for item, v := range sub.Answers {
-		if v == any(instrument.Declined) {
-			declined[item] = true
-		}
-	}
-	for _, f := range flags {
-		if f.Cond != nil && f.Cond.Holds(sub.Answers, declined) {
-			r.flags++
-		}
-	}
+	r.flags = intakesubmit.RedFlags(flags, sub.Answers)
 	return ""
 }

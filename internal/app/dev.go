@@ -166,6 +166,11 @@ func StartDev(ctx context.Context, opts DevOptions) (*Dev, error) {
 		close(d.served)
 		return nil, err
 	}
+	if _, err := EnsureIntakeSchedules(ctx, d.Client, d.Sites); err != nil {
+		ln.Close()
+		close(d.served)
+		return nil, err
+	}
 	serveCtx, cancel := context.WithCancel(context.Background())
 	d.cancel = cancel
 	go func() {

@@ -7,12 +7,15 @@ import (
 	"strings"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
 
 	"github.com/khula-cop/khula/activities"
 	"github.com/khula-cop/khula/internal/cycle"
+	"github.com/khula-cop/khula/internal/instrument"
+	"github.com/khula-cop/khula/internal/intakesubmit"
 	"github.com/khula-cop/khula/internal/messages"
 	"github.com/khula-cop/khula/internal/retention"
 	"github.com/khula-cop/khula/internal/sitedir"
@@ -26,6 +29,10 @@ import (
 type Scoring interface {
 	workflows.FormChecker
 	activities.Scorer
+	// SiteInstrument names the instrument version a site uses.
+	SiteInstrument(siteID string) (cycle.InstrumentRef, bool)
+	// Instrument returns a loaded instrument version.
+	Instrument(ref cycle.InstrumentRef) (*instrument.Instrument, bool)
 }
 
 // WorkerOptions tune the site workers.
@@ -75,6 +82,11 @@ func StartWorkers(c client.Client, dir *sitedir.Directory, scoring Scoring, st *
 		Messages:  messages.NewCatalog(),
 		Starter:   &temporalx.Starter{Client: c},
 		Retention: &retention.Runner{Store: st, Sites: dir},
+		Intake: &intakesubmit.Puller{
+			Submitter:  &intakesubmit.Submitter{Temporal: c, Store: st},
+			Plugins:    plugs,
+			Instrument: siteInstrument(scoring),
+		},
 	}
 	wf := &workflows.Workflows{Forms: scoring}
 	var started []worker.Worker
@@ -90,6 +102,72 @@ func StartWorkers(c client.Client, dir *sitedir.Directory, scoring Scoring, st *
 		started = append(started, w)
 	}
 	return started, nil
+}
+
+// siteInstrument finds a site's effective instrument in the registry.
+func siteInstrument(scoring Scoring) func(siteID string) (*instrument.Instrument, error) {
+	return func(siteID string) (*instrument.Instrument, error) {
+		ref, ok := scoring.SiteInstrument(siteID)
+		if !ok {
+			return nil, fmt.Errorf("site %s has no instrument loaded", siteID)
+		}
+		in, ok := scoring.Instrument(ref)
+		if !ok {
+			return nil, fmt.Errorf("instrument %s of site %s is not loaded", ref, siteID)
+		}
+		return in, nil
+	}
+}
+
+// EnsureIntakeSchedules creates, per site with an intake plugin, a Temporal
+// Schedule that pulls its form submissions every plugins.intake.every (a
+// pull still running when the next is due is not doubled). An existing
+// schedule is left as it is unless its interval differs from the site's,
+// in which case it is updated.
+func EnsureIntakeSchedules(ctx context.Context, c client.Client, dir *sitedir.Directory) (int, error) {
+	changed := 0
+	for _, site := range dir.Sites() {
+		if !site.Plugins.Intake.Configured() {
+			continue
+		}
+		every := site.Plugins.Intake.Interval()
+		id := "intake/" + site.ID
+		spec := client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: every}}}
+		_, err := c.ScheduleClient().Create(ctx, client.ScheduleOptions{
+			ID:      id,
+			Spec:    spec,
+			Overlap: enumspb.SCHEDULE_OVERLAP_POLICY_SKIP,
+			Action: &client.ScheduleWorkflowAction{
+				ID: id, Workflow: workflows.IntakeWorkflowName, Args: []any{site.ID}, TaskQueue: site.TaskQueue(),
+			},
+		})
+		if errors.Is(err, temporal.ErrScheduleAlreadyRunning) {
+			updated := false
+			err = c.ScheduleClient().GetHandle(ctx, id).Update(ctx, client.ScheduleUpdateOptions{
+				DoUpdate: func(in client.ScheduleUpdateInput) (*client.ScheduleUpdate, error) {
+					cur := in.Description.Schedule.Spec
+					if cur != nil && len(cur.Intervals) == 1 && cur.Intervals[0].Every == every {
+						return nil, temporal.ErrSkipScheduleUpdate
+					}
+					in.Description.Schedule.Spec = &spec
+					updated = true
+					return &client.ScheduleUpdate{Schedule: &in.Description.Schedule}, nil
+				},
+			})
+			if err != nil {
+				return changed, fmt.Errorf("intake schedule for %s: %w", site.ID, err)
+			}
+			if updated {
+				changed++
+			}
+			continue
+		}
+		if err != nil {
+			return changed, fmt.Errorf("intake schedule for %s: %w", site.ID, err)
+		}
+		changed++
+	}
+	return changed, nil
 }
 
 // EnsureMeetingSchedules creates one Temporal Schedule per school that starts

@@ -209,6 +209,9 @@ func newWorkerCmd(g *globals) *cobra.Command {
 			if _, err := app.EnsureRetentionSchedules(ctx, rt.Client, dir); err != nil {
 				return err
 			}
+			if _, err := app.EnsureIntakeSchedules(ctx, rt.Client, dir); err != nil {
+				return err
+			}
 			ln, err := net.Listen("tcp", metricsAddr)
 			if err != nil {
 				return fmt.Errorf("listening on %s: %w", metricsAddr, err)

@@ -51,6 +51,17 @@ func WithMaxBytes(n int64) FetchOption { return func(f *fetchConfig) { f.maxByte
 // WithBackoff sets the wait before the first retry (1s); it doubles after.
 func WithBackoff(d time.Duration) FetchOption { return func(f *fetchConfig) { f.backoff = d } }
 
+// TooLargeError is returned when the submissions are larger than the
+// fetch may read (WithMaxBytes): retrying cannot help.
+type TooLargeError struct {
+	URL   string
+	Limit int64
+}
+
+func (e *TooLargeError) Error() string {
+	return fmt.Sprintf("GET %s: the submissions are larger than %d bytes (see WithMaxBytes)", e.URL, e.Limit)
+}
+
 // StatusError is a response other than 200 OK. URL never holds credentials.
 type StatusError struct {
 	URL        string
@@ -280,7 +291,7 @@ func (f *fetcher) once(ctx context.Context, u string, limit int64) (body []byte,
 		return nil, ctx.Err() == nil, fmt.Errorf("GET %s: reading the response: %w", shown(u), unwrapURLError(err))
 	}
 	if int64(len(body)) > limit {
-		return nil, false, fmt.Errorf("GET %s: the submissions are larger than %d bytes (see WithMaxBytes)", shown(u), f.cfg.maxBytes)
+		return nil, false, &TooLargeError{URL: shown(u), Limit: f.cfg.maxBytes}
 	}
 	return body, false, nil
 }

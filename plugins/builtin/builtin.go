@@ -11,7 +11,9 @@ import (
 	"github.com/khula-cop/khula/plugins/builtin/csvexport"
 	"github.com/khula-cop/khula/plugins/builtin/dhis2"
 	"github.com/khula-cop/khula/plugins/builtin/directory"
+	"github.com/khula-cop/khula/plugins/builtin/kobo"
 	"github.com/khula-cop/khula/plugins/builtin/logfile"
+	"github.com/khula-cop/khula/plugins/builtin/odkcentral"
 	"github.com/khula-cop/khula/plugins/builtin/outreach"
 	"github.com/khula-cop/khula/plugins/builtin/smtp"
 	"github.com/khula-cop/khula/plugins/builtin/webhook"
@@ -34,12 +36,14 @@ var all = []Plugin{
 	{smtp.Name, plugins.RoleNotify, "plain-text mail per message through an SMTP relay", func() shared.Impl { return smtp.New() }},
 	{dhis2.Name, plugins.RoleExport, "DHIS2 Tracker import (POST /api/tracker) and data value sets", func() shared.Impl { return dhis2.New() }},
 	{csvexport.Name, plugins.RoleExport, "CSV files in a drop directory", func() shared.Impl { return csvexport.New() }},
+	{odkcentral.Name, plugins.RoleIntake, "form submissions from an ODK Central form (OData)", func() shared.Impl { return odkcentral.New() }},
+	{kobo.Name, plugins.RoleIntake, "form submissions from a KoboToolbox form (API v2)", func() shared.Impl { return kobo.New() }},
 }
 
 // All lists the built-in plugins by role, then name.
 func All() []Plugin {
 	out := append([]Plugin(nil), all...)
-	order := map[string]int{plugins.RoleReferral: 0, plugins.RoleNotify: 1, plugins.RoleExport: 2}
+	order := map[string]int{plugins.RoleReferral: 0, plugins.RoleNotify: 1, plugins.RoleExport: 2, plugins.RoleIntake: 3}
 	sort.SliceStable(out, func(i, j int) bool {
 		if out[i].Role != out[j].Role {
 			return order[out[i].Role] < order[out[j].Role]

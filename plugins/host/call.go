@@ -17,6 +17,12 @@ func execCommand(path string) *exec.Cmd { return exec.Command(path) }
 // the call time-out, counting it, and turning a crash or a time-out into a
 // retryable error that says what happened.
 func call[S, T any](ctx context.Context, p *proc, method string, fn func(ctx context.Context, svc S) (T, error)) (T, error) {
+	return callWithin(ctx, p, method, p.h.opts.CallTimeout, fn)
+}
+
+// callWithin is call with its own time-out, for a call that waits on a
+// slow outside server (an intake plugin's download).
+func callWithin[S, T any](ctx context.Context, p *proc, method string, timeout time.Duration, fn func(ctx context.Context, svc S) (T, error)) (T, error) {
 	var zero T
 	start := time.Now()
 	run, err := p.ensure(ctx)
@@ -29,7 +35,7 @@ func call[S, T any](ctx context.Context, p *proc, method string, fn func(ctx con
 		p.h.metrics.call(p.site.ID, p.role, p.label, method, time.Since(start), kindStart)
 		return zero, fmt.Errorf("%w: %w: %s: unexpected client %T", plugins.ErrUnavailable, ErrStart, p.what(), run.svc)
 	}
-	cctx, cancel := context.WithTimeout(ctx, p.h.opts.CallTimeout)
+	cctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	out, err := fn(cctx, svc)
 	kind := ""
@@ -44,7 +50,7 @@ func call[S, T any](ctx context.Context, p *proc, method string, fn func(ctx con
 			kind = kindCrash
 		}
 		err = fmt.Errorf("%w: %w: %s: %s did not answer within %s; the call is safe to retry with the same idempotency key",
-			plugins.ErrUnavailable, ErrTimeout, p.what(), method, p.h.opts.CallTimeout)
+			plugins.ErrUnavailable, ErrTimeout, p.what(), method, timeout)
 	case shared.IsTransport(err) && p.failed(run.gen):
 		kind = kindCrash
 		err = fmt.Errorf("%w: %w: %s crashed during %s; it is restarted on the next call, which is safe to retry with the same idempotency key (%v)",
@@ -123,6 +129,17 @@ func (e *exporter) Push(ctx context.Context, b plugins.ExportBatch) (plugins.Exp
 	}
 	return call(ctx, e.p, "Push", func(ctx context.Context, s plugins.Exporter) (plugins.ExportReceipt, error) {
 		return s.Push(ctx, b)
+	})
+}
+
+// intaker is a site's intake plugin as the activities see it.
+type intaker struct{ p *proc }
+
+var _ plugins.Intaker = (*intaker)(nil)
+
+func (i *intaker) Fetch(ctx context.Context, req plugins.IntakeRequest) (plugins.IntakeBatch, error) {
+	return callWithin(ctx, i.p, "Fetch", i.p.h.opts.FetchTimeout, func(ctx context.Context, s plugins.Intaker) (plugins.IntakeBatch, error) {
+		return s.Fetch(ctx, req)
 	})
 }
 

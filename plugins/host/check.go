@@ -39,6 +39,7 @@ func CheckSite(ctx context.Context, site *sites.Site, siteDir string, opts Optio
 		{plugins.RoleReferral, site.Plugins.Referral},
 		{plugins.RoleNotify, site.Plugins.Notify},
 		{plugins.RoleExport, site.Plugins.Export},
+		{plugins.RoleIntake, site.Plugins.Intake.PluginRef},
 	} {
 		if c.ref.Builtin == "" && c.ref.Path == "" {
 			continue

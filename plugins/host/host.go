@@ -84,6 +84,9 @@ type Options struct {
 	Command func(name string) *exec.Cmd
 	// CallTimeout bounds each plugin call; default 10s.
 	CallTimeout time.Duration
+	// FetchTimeout bounds an intake plugin's Fetch, which downloads a
+	// form server's submissions; default 10m.
+	FetchTimeout time.Duration
 	// StartTimeout bounds a plugin's start (handshake, Info, Configure);
 	// default 30s.
 	StartTimeout time.Duration
@@ -132,6 +135,9 @@ func New(opts Options) (*Host, error) {
 	}
 	if opts.StartTimeout <= 0 {
 		opts.StartTimeout = 30 * time.Second
+	}
+	if opts.FetchTimeout <= 0 {
+		opts.FetchTimeout = 10 * time.Minute
 	}
 	checkBuiltins := opts.Command == nil
 	if opts.Command == nil {
@@ -191,6 +197,15 @@ func (h *Host) Exporter(siteID string) (plugins.Exporter, error) {
 	return &exporter{p}, nil
 }
 
+// Intaker returns the intake plugin of a site, started if need be.
+func (h *Host) Intaker(siteID string) (plugins.Intaker, error) {
+	p, err := h.started(siteID, plugins.RoleIntake)
+	if err != nil {
+		return nil, err
+	}
+	return &intaker{p}, nil
+}
+
 // started returns the site's plugin for role, starting its process now so
 // that configuration problems surface here rather than on the first call.
 func (h *Host) started(siteID, role string) (*proc, error) {
@@ -228,6 +243,8 @@ func (h *Host) proc(siteID, role string) (*proc, error) {
 		ref = site.Plugins.Notify
 	case plugins.RoleExport:
 		ref = site.Plugins.Export
+	case plugins.RoleIntake:
+		ref = site.Plugins.Intake.PluginRef
 	}
 	p := &proc{h: h, site: site, role: role, ref: ref}
 	switch {

@@ -1,6 +1,7 @@
 package host
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -308,6 +309,9 @@ func TestConfigurationErrors(t *testing.T) {
 	if _, err := h.Notifier("none"); !errors.Is(err, ErrNoPlugin) {
 		t.Errorf("no notify plugin: %v", err)
 	}
+	if _, err := h.Intaker("none"); !errors.Is(err, ErrNoPlugin) || !strings.Contains(err.Error(), "plugins.intake") {
+		t.Errorf("no intake plugin: %v", err)
+	}
 	if _, err := h.Exporter("missing"); !errors.Is(err, ErrNoPlugin) {
 		t.Errorf("unknown site: %v", err)
 	}
@@ -346,6 +350,64 @@ func TestCloseStopsPlugins(t *testing.T) {
 	}
 	if _, err := h.Referrer("s1"); !errors.Is(err, ErrClosed) {
 		t.Errorf("Referrer after Close: %v", err)
+	}
+}
+
+// An intake plugin's export, larger than one gRPC message may be, reaches
+// the host byte for byte; errors keep their kind.
+func TestIntakeFetch(t *testing.T) {
+	t.Parallel()
+	intake := func(name string) sites.Plugins {
+		return sites.Plugins{Intake: sites.IntakeRef{PluginRef: sites.PluginRef{Builtin: name}}}
+	}
+	h, _ := newHost(t, Options{}, testSite("s1", intake("intake-3mib")), testSite("big", intake("intake-oversize")),
+		testSite("refused", intake("intake-refused")))
+	ctx := context.Background()
+	in, err := h.Intaker("s1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := in.Fetch(ctx, plugins.IntakeRequest{SiteID: "s1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := testExport(3 << 20); !bytes.Equal(b.Data, want) {
+		t.Errorf("Fetch gave %d bytes, not the plugin's %d", len(b.Data), len(want))
+	}
+	if b.Format != "central-json" || b.Source != intakeSource+" for s1" {
+		t.Errorf("Fetch gave format %q, source %q", b.Format, b.Source)
+	}
+	if got := testutil.ToFloat64(h.metrics.calls.WithLabelValues("s1", "intake", "intake-3mib", "Fetch")); got != 1 {
+		t.Errorf("calls_total = %v, want 1", got)
+	}
+	for _, site := range []string{"big", "refused"} {
+		in, err := h.Intaker(site)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := in.Fetch(ctx, plugins.IntakeRequest{SiteID: site}); !errors.Is(err, plugins.ErrPermanent) {
+			t.Errorf("site %s: %v, want a permanent error", site, err)
+		}
+		if pidOf(h, site, plugins.RoleIntake) == 0 {
+			t.Errorf("site %s: the plugin process died", site)
+		}
+	}
+	if _, err := h.Intaker("missing"); !errors.Is(err, ErrNoPlugin) {
+		t.Errorf("unknown site: %v", err)
+	}
+}
+
+// CheckSite starts the intake plugin too.
+func TestCheckSiteChecksIntake(t *testing.T) {
+	t.Parallel()
+	ok := testSite("s1", sites.Plugins{Intake: sites.IntakeRef{PluginRef: sites.PluginRef{Builtin: "intake-3mib"}}})
+	if errs := CheckSite(context.Background(), ok, "", Options{Command: testCommand}); len(errs) != 0 {
+		t.Errorf("CheckSite: %v", errs)
+	}
+	wrong := testSite("s1", sites.Plugins{Intake: sites.IntakeRef{PluginRef: sites.PluginRef{Builtin: "notify-only"}}})
+	errs := CheckSite(context.Background(), wrong, "", Options{Command: testCommand})
+	if len(errs) != 1 || !strings.Contains(errs[0].Error(), "serves [notify], not intake") {
+		t.Errorf("CheckSite of a notify plugin named for intake: %v", errs)
 	}
 }
 

@@ -48,6 +48,8 @@ func serveTestPlugin(name string) error {
 		return shared.Serve(&misbehaving{name: name})
 	case "notify-only":
 		return shared.Serve(notifyOnly{})
+	case "intake-3mib", "intake-oversize", "intake-refused":
+		return shared.Serve(intakeFake{name: name})
 	case "garbage":
 		fmt.Println("hello, I am not a plugin")
 		time.Sleep(2 * time.Second)
@@ -93,6 +95,35 @@ func (notifyOnly) Name() string                                    { return "not
 func (notifyOnly) Configure(context.Context, plugins.Config) error { return nil }
 func (notifyOnly) Send(context.Context, plugins.Message) (plugins.Delivery, error) {
 	return plugins.Delivery{MessageRef: "x"}, nil
+}
+
+// intakeFake is an intake plugin: "intake-3mib" returns testExport(3 MiB),
+// "intake-oversize" one byte more than plugins.MaxIntakeBytes and
+// "intake-refused" a permanent error.
+type intakeFake struct{ name string }
+
+const intakeSource = "ODK Central https://central.example.org, form cwbtt"
+
+func (f intakeFake) Name() string                                    { return f.name }
+func (f intakeFake) Configure(context.Context, plugins.Config) error { return nil }
+func (f intakeFake) Fetch(_ context.Context, req plugins.IntakeRequest) (plugins.IntakeBatch, error) {
+	switch f.name {
+	case "intake-oversize":
+		return plugins.IntakeBatch{Format: "central-json", Source: intakeSource, Data: testExport(plugins.MaxIntakeBytes + 1)}, nil
+	case "intake-refused":
+		return plugins.IntakeBatch{}, fmt.Errorf("%w: the form server refused the token", plugins.ErrPermanent)
+	}
+	return plugins.IntakeBatch{Format: "central-json", Source: intakeSource + " for " + req.SiteID, Data: testExport(3 << 20)}, nil
+}
+
+// testExport is n bytes the test and the plugin process both compute, with
+// no period that a lost or repeated chunk could hide in.
+func testExport(n int) []byte {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(i ^ i>>8 ^ i>>16)
+	}
+	return b
 }
 
 // testCommand serves built-in (and misbehaving) plugins from the test binary.

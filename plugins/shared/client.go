@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 
 	"github.com/khula-cop/khula/plugins"
 	pb "github.com/khula-cop/khula/plugins/proto/khula/plugin/v1"
@@ -108,4 +109,45 @@ func (c *exportClient) Push(ctx context.Context, b plugins.ExportBatch) (plugins
 		return plugins.ExportReceipt{}, fmt.Errorf("Push: %w: %w: the reply has no push reference", plugins.ErrUnavailable, errGarbage)
 	}
 	return plugins.ExportReceipt{PushRef: resp.GetPushRef(), Accepted: int(resp.GetAccepted()), Duplicate: resp.GetDuplicate()}, nil
+}
+
+type intakeClient struct{ c pb.IntakeClient }
+
+var _ plugins.Intaker = (*intakeClient)(nil)
+
+// errTooLarge marks an export longer than plugins.MaxIntakeBytes.
+var errTooLarge = fmt.Errorf("the export is larger than %d bytes (plugins.MaxIntakeBytes)", plugins.MaxIntakeBytes)
+
+// Fetch reads the export's chunks and puts them together. It stops reading,
+// and fails for good, once the export passes plugins.MaxIntakeBytes.
+func (c *intakeClient) Fetch(ctx context.Context, req plugins.IntakeRequest) (plugins.IntakeBatch, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel() // ends the stream if we stop reading early
+	stream, err := c.c.Fetch(ctx, &pb.FetchRequest{SiteId: req.SiteID})
+	if err != nil {
+		return plugins.IntakeBatch{}, fromStatus("Fetch", err)
+	}
+	var out plugins.IntakeBatch
+	chunks := 0
+	for {
+		chunk, err := stream.Recv()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return plugins.IntakeBatch{}, fromStatus("Fetch", err)
+		}
+		if chunks == 0 {
+			out.Format, out.Source = chunk.GetFormat(), chunk.GetSource()
+		}
+		chunks++
+		if len(out.Data)+len(chunk.GetData()) > plugins.MaxIntakeBytes {
+			return plugins.IntakeBatch{}, fmt.Errorf("Fetch: %w: %w", plugins.ErrPermanent, errTooLarge)
+		}
+		out.Data = append(out.Data, chunk.GetData()...)
+	}
+	if chunks == 0 {
+		return plugins.IntakeBatch{}, fmt.Errorf("Fetch: %w: %w: the reply has no chunk", plugins.ErrUnavailable, errGarbage)
+	}
+	return out, nil
 }

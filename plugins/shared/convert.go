@@ -21,6 +21,8 @@ func toRole(role string) pb.Role {
 		return pb.Role_ROLE_NOTIFY
 	case plugins.RoleExport:
 		return pb.Role_ROLE_EXPORT
+	case plugins.RoleIntake:
+		return pb.Role_ROLE_INTAKE
 	}
 	return pb.Role_ROLE_UNSPECIFIED
 }
@@ -33,6 +35,8 @@ func fromRole(r pb.Role) string {
 		return plugins.RoleNotify
 	case pb.Role_ROLE_EXPORT:
 		return plugins.RoleExport
+	case pb.Role_ROLE_INTAKE:
+		return plugins.RoleIntake
 	}
 	return "unspecified"
 }

@@ -43,11 +43,19 @@ type ExportPlugin struct {
 	state *serverState
 }
 
+// IntakePlugin carries the intake role.
+type IntakePlugin struct {
+	plugin.NetRPCUnsupportedPlugin
+	Impl  plugins.Intaker
+	state *serverState
+}
+
 var (
 	_ plugin.GRPCPlugin = (*ControlPlugin)(nil)
 	_ plugin.GRPCPlugin = (*ReferralPlugin)(nil)
 	_ plugin.GRPCPlugin = (*NotifyPlugin)(nil)
 	_ plugin.GRPCPlugin = (*ExportPlugin)(nil)
+	_ plugin.GRPCPlugin = (*IntakePlugin)(nil)
 )
 
 // GRPCServer registers the control service.
@@ -92,4 +100,15 @@ func (p *ExportPlugin) GRPCServer(_ *plugin.GRPCBroker, s *grpc.Server) error {
 // GRPCClient returns a plugins.Exporter.
 func (p *ExportPlugin) GRPCClient(_ context.Context, _ *plugin.GRPCBroker, c *grpc.ClientConn) (any, error) {
 	return &exportClient{c: pb.NewExportClient(c)}, nil
+}
+
+// GRPCServer registers the intake service.
+func (p *IntakePlugin) GRPCServer(_ *plugin.GRPCBroker, s *grpc.Server) error {
+	pb.RegisterIntakeServer(s, &intakeServer{impl: p.Impl, state: p.state})
+	return nil
+}
+
+// GRPCClient returns a plugins.Intaker.
+func (p *IntakePlugin) GRPCClient(_ context.Context, _ *plugin.GRPCBroker, c *grpc.ClientConn) (any, error) {
+	return &intakeClient{c: pb.NewIntakeClient(c)}, nil
 }

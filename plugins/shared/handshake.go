@@ -35,6 +35,7 @@ const (
 	NameReferral = "referral"
 	NameNotify   = "notify"
 	NameExport   = "export"
+	NameIntake   = "intake"
 )
 
 // ClientPluginSets is the versioned plugin set a host offers: every protocol
@@ -46,6 +47,7 @@ func ClientPluginSets() map[int]plugin.PluginSet {
 			NameReferral: &ReferralPlugin{},
 			NameNotify:   &NotifyPlugin{},
 			NameExport:   &ExportPlugin{},
+			NameIntake:   &IntakePlugin{},
 		},
 	}
 }
@@ -68,8 +70,12 @@ func PluginSet(impl Impl) (plugin.PluginSet, error) {
 		set[NameExport] = &ExportPlugin{Impl: e, state: st}
 		st.roles = append(st.roles, plugins.RoleExport)
 	}
+	if i, ok := impl.(plugins.Intaker); ok {
+		set[NameIntake] = &IntakePlugin{Impl: i, state: st}
+		st.roles = append(st.roles, plugins.RoleIntake)
+	}
 	if len(st.roles) == 0 {
-		return nil, fmt.Errorf("plugin %q implements no role: implement plugins.Referrer, plugins.Notifier or plugins.Exporter", impl.Name())
+		return nil, fmt.Errorf("plugin %q implements no role: implement plugins.Referrer, plugins.Notifier, plugins.Exporter or plugins.Intaker", impl.Name())
 	}
 	return set, nil
 }
@@ -83,6 +89,8 @@ func DispenseName(role string) (string, error) {
 		return NameNotify, nil
 	case plugins.RoleExport:
 		return NameExport, nil
+	case plugins.RoleIntake:
+		return NameIntake, nil
 	}
 	return "", fmt.Errorf("unknown plugin role %q", role)
 }

@@ -25,7 +25,8 @@ import (
 // or more roles, found by the interfaces Impl implements:
 //   - referral: plugins.Referrer, optionally plugins.ServiceFinder and plugins.ReferralTracker;
 //   - notify: plugins.Notifier, optionally plugins.DeliveryTracker;
-//   - export: plugins.Exporter.
+//   - export: plugins.Exporter;
+//   - intake: plugins.Intaker.
 //
 // Optional methods a plugin lacks answer plugins.ErrUnsupported. Methods
 // may be called concurrently, and every method gets the caller's context:
@@ -91,10 +92,10 @@ func exitWithParent(parent int, every time.Duration) {
 }
 
 // NewGRPCServer builds a plugin's gRPC server from go-plugin's options, with
-// an interceptor that turns a panicking method into an INTERNAL error
-// instead of a crashed process.
+// interceptors that turn a panicking method (unary or streaming, such as
+// Intake.Fetch) into an INTERNAL error instead of a crashed process.
 func NewGRPCServer(opts []grpc.ServerOption) *grpc.Server {
-	opts = append(opts, grpc.ChainUnaryInterceptor(recoverUnary))
+	opts = append(opts, grpc.ChainUnaryInterceptor(recoverUnary), grpc.ChainStreamInterceptor(recoverStream))
 	return grpc.NewServer(opts...)
 }
 
@@ -106,6 +107,16 @@ func recoverUnary(ctx context.Context, req any, info *grpc.UnaryServerInfo, hand
 		}
 	}()
 	return handler(ctx, req)
+}
+
+func recoverStream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			Logger().Error("plugin method panicked", "method", info.FullMethod, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			err = status.Errorf(codes.Internal, "%s: %v: %v", info.FullMethod, errPanicked, r)
+		}
+	}()
+	return handler(srv, ss)
 }
 
 // Logger returns a logger for plugin code. It writes JSON lines to stderr in

@@ -171,6 +171,45 @@ func (s *exportServer) Push(ctx context.Context, req *pb.PushRequest) (*pb.PushR
 	return &pb.PushResponse{PushRef: r.PushRef, Accepted: int32(r.Accepted), Duplicate: r.Duplicate}, nil
 }
 
+// intakeChunk is how much of an export one FetchChunk carries: well under
+// gRPC's default 4 MiB message limit.
+const intakeChunk = 1 << 20
+
+type intakeServer struct {
+	pb.UnimplementedIntakeServer
+	impl  plugins.Intaker
+	state *serverState
+}
+
+func (s *intakeServer) Fetch(req *pb.FetchRequest, stream pb.Intake_FetchServer) error {
+	if err := s.state.ready(); err != nil {
+		return err
+	}
+	b, err := s.impl.Fetch(stream.Context(), plugins.IntakeRequest{SiteID: req.GetSiteId()})
+	if err != nil {
+		return toStatus(err)
+	}
+	if len(b.Data) > plugins.MaxIntakeBytes {
+		// The host would refuse it after reading it all; say so at once.
+		return status.Errorf(codes.FailedPrecondition, "the export has %d bytes, more than the %d an intake plugin may return", len(b.Data), plugins.MaxIntakeBytes)
+	}
+	// At least one chunk, even for an empty export: the first carries
+	// format and source.
+	chunk := &pb.FetchChunk{Format: b.Format, Source: b.Source}
+	data := b.Data
+	for {
+		n := min(len(data), intakeChunk)
+		chunk.Data, data = data[:n], data[n:]
+		if err := stream.Send(chunk); err != nil {
+			return err
+		}
+		if len(data) == 0 {
+			return nil
+		}
+		chunk = &pb.FetchChunk{}
+	}
+}
+
 // errPanicked is what a caller sees when a plugin method panicked: the
 // plugin stays up, the call fails with INTERNAL (retryable).
 var errPanicked = errors.New("plugin method panicked")

@@ -1,9 +1,11 @@
 package shared
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,6 +13,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/khula-cop/khula/plugins"
+	pb "github.com/khula-cop/khula/plugins/proto/khula/plugin/v1"
 )
 
 // fake implements every role and records what it received.
@@ -20,6 +23,8 @@ type fake struct {
 	msg      plugins.Message
 	batch    plugins.ExportBatch
 	query    plugins.ServiceQuery
+	fetch    plugins.IntakeRequest
+	intake   plugins.IntakeBatch
 	err      error
 	emptyRef bool
 }
@@ -56,9 +61,17 @@ func (f *fake) Push(_ context.Context, b plugins.ExportBatch) (plugins.ExportRec
 	return plugins.ExportReceipt{PushRef: "push-1", Accepted: 3}, f.err
 }
 
+func (f *fake) Fetch(_ context.Context, req plugins.IntakeRequest) (plugins.IntakeBatch, error) {
+	f.fetch = req
+	if f.err != nil {
+		return plugins.IntakeBatch{}, f.err
+	}
+	return f.intake, nil
+}
+
 // connect serves impl over a real gRPC connection (no subprocess) and
 // returns the host-side clients.
-func connect(t *testing.T, impl Impl) (Controller, plugins.ReferralService, plugins.NotifyService, plugins.Exporter) {
+func connect(t *testing.T, impl Impl) (Controller, plugins.ReferralService, plugins.NotifyService, plugins.Exporter, plugins.Intaker) {
 	t.Helper()
 	set, err := PluginSet(impl)
 	if err != nil {
@@ -81,6 +94,7 @@ func connect(t *testing.T, impl Impl) (Controller, plugins.ReferralService, plug
 	var r plugins.ReferralService
 	var n plugins.NotifyService
 	var e plugins.Exporter
+	var i plugins.Intaker
 	if _, ok := set[NameReferral]; ok {
 		r = get(NameReferral).(plugins.ReferralService)
 	}
@@ -90,19 +104,22 @@ func connect(t *testing.T, impl Impl) (Controller, plugins.ReferralService, plug
 	if _, ok := set[NameExport]; ok {
 		e = get(NameExport).(plugins.Exporter)
 	}
-	return ctl, r, n, e
+	if _, ok := set[NameIntake]; ok {
+		i = get(NameIntake).(plugins.Intaker)
+	}
+	return ctl, r, n, e, i
 }
 
 func TestShimsCarryEveryField(t *testing.T) {
 	ctx := context.Background()
 	f := &fake{}
-	ctl, ref, notify, exp := connect(t, f)
+	ctl, ref, notify, exp, intake := connect(t, f)
 
 	info, err := ctl.Info(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := plugins.Info{Name: "fake", Version: "9.9", ProtocolVersion: ProtocolVersion, Roles: []string{plugins.RoleReferral, plugins.RoleNotify, plugins.RoleExport}}
+	want := plugins.Info{Name: "fake", Version: "9.9", ProtocolVersion: ProtocolVersion, Roles: []string{plugins.RoleReferral, plugins.RoleNotify, plugins.RoleExport, plugins.RoleIntake}}
 	if !reflect.DeepEqual(info, want) {
 		t.Errorf("Info = %+v, want %+v", info, want)
 	}
@@ -178,6 +195,15 @@ func TestShimsCarryEveryField(t *testing.T) {
 	if !reflect.DeepEqual(f.batch, batch) {
 		t.Errorf("Push carried %+v, want %+v", f.batch, batch)
 	}
+
+	f.intake = plugins.IntakeBatch{Format: "central-json", Source: "ODK Central https://central.example.org, form cwbtt", Data: []byte(`{"value":[]}`)}
+	got, err := intake.Fetch(ctx, plugins.IntakeRequest{SiteID: "moutse"})
+	if err != nil || !reflect.DeepEqual(got, f.intake) {
+		t.Errorf("Fetch = %+v, %v; want %+v", got, err, f.intake)
+	}
+	if f.fetch != (plugins.IntakeRequest{SiteID: "moutse"}) {
+		t.Errorf("Fetch carried %+v", f.fetch)
+	}
 }
 
 func TestShimsTranslateErrors(t *testing.T) {
@@ -197,17 +223,20 @@ func TestShimsTranslateErrors(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			f := &fake{}
-			ctl, ref, _, _ := connect(t, f)
+			ctl, ref, _, _, intake := connect(t, f)
 			if err := ctl.Configure(ctx, plugins.Config{}); err != nil {
 				t.Fatal(err)
 			}
 			f.err = c.err
 			_, err := ref.Dispatch(ctx, plugins.ReferralRequest{IdempotencyKey: "k"})
-			if err == nil {
-				t.Fatal("no error")
-			}
-			if errors.Is(err, plugins.ErrPermanent) != c.permanent || errors.Is(err, plugins.ErrUnsupported) != c.unsupp || errors.Is(err, plugins.ErrUnavailable) != c.transient {
-				t.Errorf("%v: permanent=%v unsupported=%v unavailable=%v", err, errors.Is(err, plugins.ErrPermanent), errors.Is(err, plugins.ErrUnsupported), errors.Is(err, plugins.ErrUnavailable))
+			_, ferr := intake.Fetch(ctx, plugins.IntakeRequest{SiteID: "s"})
+			for _, err := range []error{err, ferr} {
+				if err == nil {
+					t.Fatal("no error")
+				}
+				if errors.Is(err, plugins.ErrPermanent) != c.permanent || errors.Is(err, plugins.ErrUnsupported) != c.unsupp || errors.Is(err, plugins.ErrUnavailable) != c.transient {
+					t.Errorf("%v: permanent=%v unsupported=%v unavailable=%v", err, errors.Is(err, plugins.ErrPermanent), errors.Is(err, plugins.ErrUnsupported), errors.Is(err, plugins.ErrUnavailable))
+				}
 			}
 		})
 	}
@@ -216,7 +245,7 @@ func TestShimsTranslateErrors(t *testing.T) {
 func TestShimsRefuseGarbage(t *testing.T) {
 	ctx := context.Background()
 	f := &fake{emptyRef: true}
-	ctl, ref, _, _ := connect(t, f)
+	ctl, ref, _, _, _ := connect(t, f)
 	if err := ctl.Configure(ctx, plugins.Config{}); err != nil {
 		t.Fatal(err)
 	}
@@ -239,7 +268,7 @@ func (notifyOnly) Send(context.Context, plugins.Message) (plugins.Delivery, erro
 
 func TestShimsOptionalMethods(t *testing.T) {
 	ctx := context.Background()
-	ctl, _, notify, _ := connect(t, notifyOnly{})
+	ctl, _, notify, _, _ := connect(t, notifyOnly{})
 	info, err := ctl.Info(ctx)
 	if err != nil || !reflect.DeepEqual(info.Roles, []string{plugins.RoleNotify}) {
 		t.Fatalf("Info = %+v, %v", info, err)
@@ -267,6 +296,147 @@ func TestRecoverUnary(t *testing.T) {
 		t.Fatal("a panic became no error")
 	}
 	if got := fromStatus("Dispatch", err); !errors.Is(got, plugins.ErrUnavailable) || errors.Is(got, plugins.ErrPermanent) {
+		t.Errorf("panic surfaces as %v, want a retryable error", got)
+	}
+}
+
+// export is n bytes that differ from chunk to chunk and within chunks, so a
+// lost, repeated or reordered chunk shows.
+func export(n int) []byte {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(i*7 + i/intakeChunk)
+	}
+	return b
+}
+
+func TestIntakeStreamsExports(t *testing.T) {
+	ctx := context.Background()
+	const source = "KoboToolbox https://kf.example.org, asset aB3"
+	cases := []struct {
+		name string
+		n    int
+	}{
+		{"empty", 0},
+		{"one chunk", 1000},
+		{"exactly one chunk", intakeChunk},
+		{"several chunks", 3*intakeChunk + 17},
+		{"the limit", plugins.MaxIntakeBytes},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			f := &fake{intake: plugins.IntakeBatch{Format: "kobo-json", Source: source, Data: export(c.n)}}
+			ctl, _, _, _, intake := connect(t, f)
+			if _, err := intake.Fetch(ctx, plugins.IntakeRequest{SiteID: "s"}); !errors.Is(err, plugins.ErrPermanent) {
+				t.Errorf("Fetch before Configure: %v, want a permanent error", err)
+			}
+			if err := ctl.Configure(ctx, plugins.Config{}); err != nil {
+				t.Fatal(err)
+			}
+			got, err := intake.Fetch(ctx, plugins.IntakeRequest{SiteID: "s"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Format != "kobo-json" || got.Source != source {
+				t.Errorf("Fetch gave format %q, source %q", got.Format, got.Source)
+			}
+			if !bytes.Equal(got.Data, f.intake.Data) {
+				t.Errorf("Fetch gave %d bytes, not the plugin's %d", len(got.Data), c.n)
+			}
+		})
+	}
+}
+
+func TestIntakeRefusesOversizeExports(t *testing.T) {
+	ctx := context.Background()
+	// The plugin side refuses an export over the limit before sending it.
+	f := &fake{intake: plugins.IntakeBatch{Format: "central-csv", Data: export(plugins.MaxIntakeBytes + 1)}}
+	ctl, _, _, _, intake := connect(t, f)
+	if err := ctl.Configure(ctx, plugins.Config{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := intake.Fetch(ctx, plugins.IntakeRequest{SiteID: "s"}); !errors.Is(err, plugins.ErrPermanent) || !strings.Contains(err.Error(), "more than") {
+		t.Errorf("oversize export from a Go plugin: %v, want a permanent error", err)
+	}
+
+	// The host side refuses one from a plugin that streams on regardless,
+	// and stops reading.
+	done := make(chan error, 1)
+	raw := rawIntake(t, func(_ *pb.FetchRequest, s pb.Intake_FetchServer) error {
+		chunk := make([]byte, intakeChunk)
+		for i := 0; i < 200; i++ {
+			if err := s.Send(&pb.FetchChunk{Format: "central-csv", Data: chunk}); err != nil {
+				done <- err
+				return err
+			}
+		}
+		done <- nil
+		return nil
+	})
+	_, err := raw.Fetch(ctx, plugins.IntakeRequest{SiteID: "s"})
+	if !errors.Is(err, plugins.ErrPermanent) || !errors.Is(err, errTooLarge) {
+		t.Errorf("oversize stream: %v, want a permanent errTooLarge", err)
+	}
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Error("the plugin sent 200 MiB: the host read on after the limit")
+		}
+	case <-time.After(10 * time.Second):
+		t.Error("the plugin's stream did not end after the host gave up")
+	}
+}
+
+func TestIntakeRefusesGarbage(t *testing.T) {
+	raw := rawIntake(t, func(*pb.FetchRequest, pb.Intake_FetchServer) error { return nil })
+	if _, err := raw.Fetch(context.Background(), plugins.IntakeRequest{}); !errors.Is(err, errGarbage) || !errors.Is(err, plugins.ErrUnavailable) {
+		t.Errorf("stream without a chunk: %v, want a retryable protocol error", err)
+	}
+}
+
+// rawIntake serves fetch as the Intake service, bypassing the plugin-side
+// shim (as a plugin in another language would), and returns the host side.
+func rawIntake(t *testing.T, fetch func(*pb.FetchRequest, pb.Intake_FetchServer) error) plugins.Intaker {
+	t.Helper()
+	client, _ := plugin.TestPluginGRPCConn(t, false, plugin.PluginSet{NameIntake: &rawIntakePlugin{fetch: fetch}})
+	t.Cleanup(func() { client.Close() })
+	raw, err := client.Dispense(NameIntake)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw.(plugins.Intaker)
+}
+
+type rawIntakePlugin struct {
+	plugin.NetRPCUnsupportedPlugin
+	fetch func(*pb.FetchRequest, pb.Intake_FetchServer) error
+}
+
+func (p *rawIntakePlugin) GRPCServer(_ *plugin.GRPCBroker, s *grpc.Server) error {
+	pb.RegisterIntakeServer(s, rawIntakeServer{fetch: p.fetch})
+	return nil
+}
+
+func (p *rawIntakePlugin) GRPCClient(ctx context.Context, b *plugin.GRPCBroker, c *grpc.ClientConn) (any, error) {
+	return (&IntakePlugin{}).GRPCClient(ctx, b, c)
+}
+
+type rawIntakeServer struct {
+	pb.UnimplementedIntakeServer
+	fetch func(*pb.FetchRequest, pb.Intake_FetchServer) error
+}
+
+func (s rawIntakeServer) Fetch(req *pb.FetchRequest, stream pb.Intake_FetchServer) error {
+	return s.fetch(req, stream)
+}
+
+func TestRecoverStream(t *testing.T) {
+	err := recoverStream(nil, nil, &grpc.StreamServerInfo{FullMethod: "/khula.plugin.v1.Intake/Fetch", IsServerStream: true},
+		func(any, grpc.ServerStream) error { panic("boom") })
+	if err == nil {
+		t.Fatal("a panic became no error")
+	}
+	if got := fromStatus("Fetch", err); !errors.Is(got, plugins.ErrUnavailable) || errors.Is(got, plugins.ErrPermanent) {
 		t.Errorf("panic surfaces as %v, want a retryable error", got)
 	}
 }

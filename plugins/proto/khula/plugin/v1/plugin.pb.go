@@ -52,6 +52,7 @@ const (
 	Role_ROLE_REFERRAL    Role = 1
 	Role_ROLE_NOTIFY      Role = 2
 	Role_ROLE_EXPORT      Role = 3
+	Role_ROLE_INTAKE      Role = 4
 )
 
 // Enum value maps for Role.
@@ -61,12 +62,14 @@ var (
 		1: "ROLE_REFERRAL",
 		2: "ROLE_NOTIFY",
 		3: "ROLE_EXPORT",
+		4: "ROLE_INTAKE",
 	}
 	Role_value = map[string]int32{
 		"ROLE_UNSPECIFIED": 0,
 		"ROLE_REFERRAL":    1,
 		"ROLE_NOTIFY":      2,
 		"ROLE_EXPORT":      3,
+		"ROLE_INTAKE":      4,
 	}
 )
 
@@ -1643,6 +1646,117 @@ func (x *PushResponse) GetDuplicate() bool {
 	return false
 }
 
+type FetchRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	SiteId        string                 `protobuf:"bytes,1,opt,name=site_id,json=siteId,proto3" json:"site_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FetchRequest) Reset() {
+	*x = FetchRequest{}
+	mi := &file_khula_plugin_v1_plugin_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FetchRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FetchRequest) ProtoMessage() {}
+
+func (x *FetchRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_khula_plugin_v1_plugin_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FetchRequest.ProtoReflect.Descriptor instead.
+func (*FetchRequest) Descriptor() ([]byte, []int) {
+	return file_khula_plugin_v1_plugin_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *FetchRequest) GetSiteId() string {
+	if x != nil {
+		return x.SiteId
+	}
+	return ""
+}
+
+// FetchChunk is one piece of an export; send data in pieces of about 1 MiB.
+type FetchChunk struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// format names the export format ("central-json", "central-csv",
+	// "kobo-json", "kobo-csv"; empty: khula detects it). First chunk only.
+	Format string `protobuf:"bytes,1,opt,name=format,proto3" json:"format,omitempty"`
+	// source names where the export came from for the operator, without
+	// credentials (e.g. "ODK Central https://central.example.org, form cwbtt").
+	// First chunk only.
+	Source string `protobuf:"bytes,2,opt,name=source,proto3" json:"source,omitempty"`
+	// data is the next piece of the export.
+	Data          []byte `protobuf:"bytes,3,opt,name=data,proto3" json:"data,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FetchChunk) Reset() {
+	*x = FetchChunk{}
+	mi := &file_khula_plugin_v1_plugin_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FetchChunk) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FetchChunk) ProtoMessage() {}
+
+func (x *FetchChunk) ProtoReflect() protoreflect.Message {
+	mi := &file_khula_plugin_v1_plugin_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FetchChunk.ProtoReflect.Descriptor instead.
+func (*FetchChunk) Descriptor() ([]byte, []int) {
+	return file_khula_plugin_v1_plugin_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *FetchChunk) GetFormat() string {
+	if x != nil {
+		return x.Format
+	}
+	return ""
+}
+
+func (x *FetchChunk) GetSource() string {
+	if x != nil {
+		return x.Source
+	}
+	return ""
+}
+
+func (x *FetchChunk) GetData() []byte {
+	if x != nil {
+		return x.Data
+	}
+	return nil
+}
+
 var File_khula_plugin_v1_plugin_proto protoreflect.FileDescriptor
 
 const file_khula_plugin_v1_plugin_proto_rawDesc = "" +
@@ -1764,12 +1878,20 @@ const file_khula_plugin_v1_plugin_proto_rawDesc = "" +
 	"\fPushResponse\x12\x19\n" +
 	"\bpush_ref\x18\x01 \x01(\tR\apushRef\x12\x1a\n" +
 	"\baccepted\x18\x02 \x01(\x05R\baccepted\x12\x1c\n" +
-	"\tduplicate\x18\x03 \x01(\bR\tduplicate*Q\n" +
+	"\tduplicate\x18\x03 \x01(\bR\tduplicate\"'\n" +
+	"\fFetchRequest\x12\x17\n" +
+	"\asite_id\x18\x01 \x01(\tR\x06siteId\"P\n" +
+	"\n" +
+	"FetchChunk\x12\x16\n" +
+	"\x06format\x18\x01 \x01(\tR\x06format\x12\x16\n" +
+	"\x06source\x18\x02 \x01(\tR\x06source\x12\x12\n" +
+	"\x04data\x18\x03 \x01(\fR\x04data*b\n" +
 	"\x04Role\x12\x14\n" +
 	"\x10ROLE_UNSPECIFIED\x10\x00\x12\x11\n" +
 	"\rROLE_REFERRAL\x10\x01\x12\x0f\n" +
 	"\vROLE_NOTIFY\x10\x02\x12\x0f\n" +
-	"\vROLE_EXPORT\x10\x03*\x9d\x02\n" +
+	"\vROLE_EXPORT\x10\x03\x12\x0f\n" +
+	"\vROLE_INTAKE\x10\x04*\x9d\x02\n" +
 	"\rReferralState\x12\x1e\n" +
 	"\x1aREFERRAL_STATE_UNSPECIFIED\x10\x00\x12\x1a\n" +
 	"\x16REFERRAL_STATE_UNKNOWN\x10\x01\x12\x1a\n" +
@@ -1798,7 +1920,9 @@ const file_khula_plugin_v1_plugin_proto_rawDesc = "" +
 	"\x04Send\x12\x1c.khula.plugin.v1.SendRequest\x1a\x1d.khula.plugin.v1.SendResponse\x12a\n" +
 	"\x0eDeliveryStatus\x12&.khula.plugin.v1.DeliveryStatusRequest\x1a'.khula.plugin.v1.DeliveryStatusResponse2M\n" +
 	"\x06Export\x12C\n" +
-	"\x04Push\x12\x1c.khula.plugin.v1.PushRequest\x1a\x1d.khula.plugin.v1.PushResponseBCZAgithub.com/khula-cop/khula/plugins/proto/khula/plugin/v1;pluginv1b\x06proto3"
+	"\x04Push\x12\x1c.khula.plugin.v1.PushRequest\x1a\x1d.khula.plugin.v1.PushResponse2O\n" +
+	"\x06Intake\x12E\n" +
+	"\x05Fetch\x12\x1d.khula.plugin.v1.FetchRequest\x1a\x1b.khula.plugin.v1.FetchChunk0\x01BCZAgithub.com/khula-cop/khula/plugins/proto/khula/plugin/v1;pluginv1b\x06proto3"
 
 var (
 	file_khula_plugin_v1_plugin_proto_rawDescOnce sync.Once
@@ -1813,7 +1937,7 @@ func file_khula_plugin_v1_plugin_proto_rawDescGZIP() []byte {
 }
 
 var file_khula_plugin_v1_plugin_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_khula_plugin_v1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
+var file_khula_plugin_v1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
 var file_khula_plugin_v1_plugin_proto_goTypes = []any{
 	(Role)(0),                      // 0: khula.plugin.v1.Role
 	(ReferralState)(0),             // 1: khula.plugin.v1.ReferralState
@@ -1840,9 +1964,11 @@ var file_khula_plugin_v1_plugin_proto_goTypes = []any{
 	(*Aggregate)(nil),              // 22: khula.plugin.v1.Aggregate
 	(*PushRequest)(nil),            // 23: khula.plugin.v1.PushRequest
 	(*PushResponse)(nil),           // 24: khula.plugin.v1.PushResponse
-	nil,                            // 25: khula.plugin.v1.Record.AttributesEntry
-	nil,                            // 26: khula.plugin.v1.Record.ValuesEntry
-	(*timestamppb.Timestamp)(nil),  // 27: google.protobuf.Timestamp
+	(*FetchRequest)(nil),           // 25: khula.plugin.v1.FetchRequest
+	(*FetchChunk)(nil),             // 26: khula.plugin.v1.FetchChunk
+	nil,                            // 27: khula.plugin.v1.Record.AttributesEntry
+	nil,                            // 28: khula.plugin.v1.Record.ValuesEntry
+	(*timestamppb.Timestamp)(nil),  // 29: google.protobuf.Timestamp
 }
 var file_khula_plugin_v1_plugin_proto_depIdxs = []int32{
 	0,  // 0: khula.plugin.v1.InfoResponse.roles:type_name -> khula.plugin.v1.Role
@@ -1853,15 +1979,15 @@ var file_khula_plugin_v1_plugin_proto_depIdxs = []int32{
 	5,  // 5: khula.plugin.v1.ReferralRequest.contact:type_name -> khula.plugin.v1.Contact
 	11, // 6: khula.plugin.v1.DispatchRequest.referral:type_name -> khula.plugin.v1.ReferralRequest
 	1,  // 7: khula.plugin.v1.StatusResponse.state:type_name -> khula.plugin.v1.ReferralState
-	27, // 8: khula.plugin.v1.StatusResponse.updated_at:type_name -> google.protobuf.Timestamp
+	29, // 8: khula.plugin.v1.StatusResponse.updated_at:type_name -> google.protobuf.Timestamp
 	5,  // 9: khula.plugin.v1.Message.recipient:type_name -> khula.plugin.v1.Contact
 	16, // 10: khula.plugin.v1.SendRequest.message:type_name -> khula.plugin.v1.Message
 	2,  // 11: khula.plugin.v1.DeliveryStatusResponse.state:type_name -> khula.plugin.v1.DeliveryState
-	27, // 12: khula.plugin.v1.DeliveryStatusResponse.updated_at:type_name -> google.protobuf.Timestamp
-	27, // 13: khula.plugin.v1.Record.enrolled_at:type_name -> google.protobuf.Timestamp
-	27, // 14: khula.plugin.v1.Record.occurred_at:type_name -> google.protobuf.Timestamp
-	25, // 15: khula.plugin.v1.Record.attributes:type_name -> khula.plugin.v1.Record.AttributesEntry
-	26, // 16: khula.plugin.v1.Record.values:type_name -> khula.plugin.v1.Record.ValuesEntry
+	29, // 12: khula.plugin.v1.DeliveryStatusResponse.updated_at:type_name -> google.protobuf.Timestamp
+	29, // 13: khula.plugin.v1.Record.enrolled_at:type_name -> google.protobuf.Timestamp
+	29, // 14: khula.plugin.v1.Record.occurred_at:type_name -> google.protobuf.Timestamp
+	27, // 15: khula.plugin.v1.Record.attributes:type_name -> khula.plugin.v1.Record.AttributesEntry
+	28, // 16: khula.plugin.v1.Record.values:type_name -> khula.plugin.v1.Record.ValuesEntry
 	21, // 17: khula.plugin.v1.PushRequest.records:type_name -> khula.plugin.v1.Record
 	22, // 18: khula.plugin.v1.PushRequest.aggregates:type_name -> khula.plugin.v1.Aggregate
 	3,  // 19: khula.plugin.v1.Plugin.Info:input_type -> khula.plugin.v1.InfoRequest
@@ -1872,16 +1998,18 @@ var file_khula_plugin_v1_plugin_proto_depIdxs = []int32{
 	17, // 24: khula.plugin.v1.Notify.Send:input_type -> khula.plugin.v1.SendRequest
 	19, // 25: khula.plugin.v1.Notify.DeliveryStatus:input_type -> khula.plugin.v1.DeliveryStatusRequest
 	23, // 26: khula.plugin.v1.Export.Push:input_type -> khula.plugin.v1.PushRequest
-	4,  // 27: khula.plugin.v1.Plugin.Info:output_type -> khula.plugin.v1.InfoResponse
-	8,  // 28: khula.plugin.v1.Plugin.Configure:output_type -> khula.plugin.v1.ConfigureResponse
-	10, // 29: khula.plugin.v1.Referral.FindServices:output_type -> khula.plugin.v1.FindServicesResponse
-	13, // 30: khula.plugin.v1.Referral.Dispatch:output_type -> khula.plugin.v1.DispatchResponse
-	15, // 31: khula.plugin.v1.Referral.Status:output_type -> khula.plugin.v1.StatusResponse
-	18, // 32: khula.plugin.v1.Notify.Send:output_type -> khula.plugin.v1.SendResponse
-	20, // 33: khula.plugin.v1.Notify.DeliveryStatus:output_type -> khula.plugin.v1.DeliveryStatusResponse
-	24, // 34: khula.plugin.v1.Export.Push:output_type -> khula.plugin.v1.PushResponse
-	27, // [27:35] is the sub-list for method output_type
-	19, // [19:27] is the sub-list for method input_type
+	25, // 27: khula.plugin.v1.Intake.Fetch:input_type -> khula.plugin.v1.FetchRequest
+	4,  // 28: khula.plugin.v1.Plugin.Info:output_type -> khula.plugin.v1.InfoResponse
+	8,  // 29: khula.plugin.v1.Plugin.Configure:output_type -> khula.plugin.v1.ConfigureResponse
+	10, // 30: khula.plugin.v1.Referral.FindServices:output_type -> khula.plugin.v1.FindServicesResponse
+	13, // 31: khula.plugin.v1.Referral.Dispatch:output_type -> khula.plugin.v1.DispatchResponse
+	15, // 32: khula.plugin.v1.Referral.Status:output_type -> khula.plugin.v1.StatusResponse
+	18, // 33: khula.plugin.v1.Notify.Send:output_type -> khula.plugin.v1.SendResponse
+	20, // 34: khula.plugin.v1.Notify.DeliveryStatus:output_type -> khula.plugin.v1.DeliveryStatusResponse
+	24, // 35: khula.plugin.v1.Export.Push:output_type -> khula.plugin.v1.PushResponse
+	26, // 36: khula.plugin.v1.Intake.Fetch:output_type -> khula.plugin.v1.FetchChunk
+	28, // [28:37] is the sub-list for method output_type
+	19, // [19:28] is the sub-list for method input_type
 	19, // [19:19] is the sub-list for extension type_name
 	19, // [19:19] is the sub-list for extension extendee
 	0,  // [0:19] is the sub-list for field type_name
@@ -1898,9 +2026,9 @@ func file_khula_plugin_v1_plugin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_khula_plugin_v1_plugin_proto_rawDesc), len(file_khula_plugin_v1_plugin_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   24,
+			NumMessages:   26,
 			NumExtensions: 0,
-			NumServices:   4,
+			NumServices:   5,
 		},
 		GoTypes:           file_khula_plugin_v1_plugin_proto_goTypes,
 		DependencyIndexes: file_khula_plugin_v1_plugin_proto_depIdxs,

@@ -628,3 +628,130 @@ var Export_ServiceDesc = grpc.ServiceDesc{
 	Streams:  []grpc.StreamDesc{},
 	Metadata: "khula/plugin/v1/plugin.proto",
 }
+
+const (
+	Intake_Fetch_FullMethodName = "/khula.plugin.v1.Intake/Fetch"
+)
+
+// IntakeClient is the client API for Intake service.
+//
+// For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
+//
+// Intake fetches the form submissions a form server (ODK Central,
+// KoboToolbox) holds for the site's form. Fetching changes nothing on the
+// server, so it carries no idempotency key: a retry is always safe.
+type IntakeClient interface {
+	// Fetch streams one export of the form's submissions, as the server gave
+	// it, in chunks: an export may be larger than a gRPC message may be (4 MiB
+	// by default). A plugin sends at least one chunk, even for an empty
+	// export: the first carries format and source. The export is the
+	// concatenation of every chunk's data, at most 32 MiB (khula refuses a
+	// longer one); a plugin answers FAILED_PRECONDITION rather than cut an
+	// export short.
+	Fetch(ctx context.Context, in *FetchRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[FetchChunk], error)
+}
+
+type intakeClient struct {
+	cc grpc.ClientConnInterface
+}
+
+func NewIntakeClient(cc grpc.ClientConnInterface) IntakeClient {
+	return &intakeClient{cc}
+}
+
+func (c *intakeClient) Fetch(ctx context.Context, in *FetchRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[FetchChunk], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &Intake_ServiceDesc.Streams[0], Intake_Fetch_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[FetchRequest, FetchChunk]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Intake_FetchClient = grpc.ServerStreamingClient[FetchChunk]
+
+// IntakeServer is the server API for Intake service.
+// All implementations must embed UnimplementedIntakeServer
+// for forward compatibility.
+//
+// Intake fetches the form submissions a form server (ODK Central,
+// KoboToolbox) holds for the site's form. Fetching changes nothing on the
+// server, so it carries no idempotency key: a retry is always safe.
+type IntakeServer interface {
+	// Fetch streams one export of the form's submissions, as the server gave
+	// it, in chunks: an export may be larger than a gRPC message may be (4 MiB
+	// by default). A plugin sends at least one chunk, even for an empty
+	// export: the first carries format and source. The export is the
+	// concatenation of every chunk's data, at most 32 MiB (khula refuses a
+	// longer one); a plugin answers FAILED_PRECONDITION rather than cut an
+	// export short.
+	Fetch(*FetchRequest, grpc.ServerStreamingServer[FetchChunk]) error
+	mustEmbedUnimplementedIntakeServer()
+}
+
+// UnimplementedIntakeServer must be embedded to have
+// forward compatible implementations.
+//
+// NOTE: this should be embedded by value instead of pointer to avoid a nil
+// pointer dereference when methods are called.
+type UnimplementedIntakeServer struct{}
+
+func (UnimplementedIntakeServer) Fetch(*FetchRequest, grpc.ServerStreamingServer[FetchChunk]) error {
+	return status.Error(codes.Unimplemented, "method Fetch not implemented")
+}
+func (UnimplementedIntakeServer) mustEmbedUnimplementedIntakeServer() {}
+func (UnimplementedIntakeServer) testEmbeddedByValue()                {}
+
+// UnsafeIntakeServer may be embedded to opt out of forward compatibility for this service.
+// Use of this interface is not recommended, as added methods to IntakeServer will
+// result in compilation errors.
+type UnsafeIntakeServer interface {
+	mustEmbedUnimplementedIntakeServer()
+}
+
+func RegisterIntakeServer(s grpc.ServiceRegistrar, srv IntakeServer) {
+	// If the following call panics, it indicates UnimplementedIntakeServer was
+	// embedded by pointer and is nil.  This will cause panics if an
+	// unimplemented method is ever invoked, so we test this at initialization
+	// time to prevent it from happening at runtime later due to I/O.
+	if t, ok := srv.(interface{ testEmbeddedByValue() }); ok {
+		t.testEmbeddedByValue()
+	}
+	s.RegisterService(&Intake_ServiceDesc, srv)
+}
+
+func _Intake_Fetch_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(FetchRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(IntakeServer).Fetch(m, &grpc.GenericServerStream[FetchRequest, FetchChunk]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Intake_FetchServer = grpc.ServerStreamingServer[FetchChunk]
+
+// Intake_ServiceDesc is the grpc.ServiceDesc for Intake service.
+// It's only intended for direct use with grpc.RegisterService,
+// and not to be introspected or modified (even as a copy)
+var Intake_ServiceDesc = grpc.ServiceDesc{
+	ServiceName: "khula.plugin.v1.Intake",
+	HandlerType: (*IntakeServer)(nil),
+	Methods:     []grpc.MethodDesc{},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "Fetch",
+			Handler:       _Intake_Fetch_Handler,
+			ServerStreams: true,
+		},
+	},
+	Metadata: "khula/plugin/v1/plugin.proto",
+}
