@@ -21,9 +21,6 @@ import (
 	"github.com/khula-cop/khula/internal/store"
 )
 
-// chromiumPath is where Debian's chromium package puts the browser.
-const chromiumPath = "/usr/bin/chromium"
-
 // TestBrowser drives Debian's Chromium through the UI of a real khula dev
 // (embedded engine, workers, plugins, database) as every role: a programme
 // manager launches a wave on compressed time, a social worker captures the
@@ -36,12 +33,7 @@ func TestBrowser(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the embedded engine and a browser")
 	}
-	if _, err := os.Stat(chromiumPath); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is missing: CI installs Debian's chromium (apt-get install -y chromium)", chromiumPath)
-		}
-		t.Skipf("browser tests need Debian's chromium at %s: apt-get install -y chromium", chromiumPath)
-	}
+	needChromium(t)
 	shots := t.ArtifactDir()
 	t.Logf("screenshots in %s (keep them with go test -artifacts -outputdir DIR)", shots)
 
@@ -49,28 +41,8 @@ func TestBrowser(t *testing.T) {
 	defer d.Stop(context.Background())
 	base := d.BaseURL
 
-	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(chromiumPath),
-		chromedp.Flag("headless", true),
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.NoFirstRun,
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1280, 900),
-	)
-	defer cancelAlloc()
-	browserCtx, cancelBrowser := chromedp.NewContext(alloc)
-	defer cancelBrowser()
-	// Start the browser on a context without a deadline; the steps get one.
-	if err := chromedp.Do(browserCtx, chromedp.Navigate("about:blank")); err != nil {
-		t.Fatalf("starting chromium: %v", err)
-	}
-	ctx, cancel := context.WithTimeout(browserCtx, 150*time.Second)
-	defer cancel()
+	ctx, closeBrowser := newChromium(t, t.TempDir(), 150*time.Second, chromedp.WindowSize(1280, 900))
+	defer closeBrowser()
 
 	br := &chrome{t: t, ctx: ctx, base: base, shots: shots}
 

@@ -36,12 +36,7 @@ func TestOfflineForms(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the embedded engine and a browser")
 	}
-	if _, err := os.Stat(chromiumPath); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is missing: CI installs Debian's chromium (apt-get install -y chromium)", chromiumPath)
-		}
-		t.Skipf("browser tests need Debian's chromium at %s: apt-get install -y chromium", chromiumPath)
-	}
+	needChromium(t)
 	shots := t.ArtifactDir()
 	d, access, dataDir := startDevWith(t, 40)
 	defer d.Stop(context.Background())
@@ -79,29 +74,12 @@ func TestOfflineForms(t *testing.T) {
 
 	profile := t.TempDir()
 	open := func() (*chrome, func()) {
-		alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-			chromedp.ExecPath(chromiumPath),
-			chromedp.Flag("headless", true),
-			chromedp.NoSandbox,
-			chromedp.DisableGPU,
-			chromedp.Flag("disable-background-networking", true),
-			chromedp.Flag("disable-component-update", true),
-			chromedp.NoFirstRun,
-			chromedp.Flag("disable-sync", true),
-			chromedp.Flag("disable-dev-shm-usage", true),
-			chromedp.UserDataDir(profile),
-			chromedp.WindowSize(360, 740),
-		)
-		browserCtx, cancelBrowser := chromedp.NewContext(alloc)
-		if err := chromedp.Do(browserCtx, chromedp.Navigate("about:blank")); err != nil {
-			t.Fatalf("starting chromium: %v", err)
-		}
-		ctx, cancel := context.WithTimeout(browserCtx, 3*time.Minute)
+		ctx, closeBrowser := newChromium(t, profile, 3*time.Minute, chromedp.WindowSize(360, 740))
 		br := &chrome{t: t, ctx: ctx, base: base, shots: shots}
 		if _, err := chromedp.Call(ctx, network.Enable, network.EnableParams{}); err != nil {
 			t.Fatalf("network events: %v", err)
 		}
-		return br, func() { cancel(); cancelBrowser(); cancelAlloc() }
+		return br, closeBrowser
 	}
 	setOffline := func(br *chrome, off bool) {
 		t.Helper()
