@@ -56,8 +56,25 @@ var people = map[string]users.Spec{
 	"ops":           {Role: auth.Ops},
 }
 
-func newFixture(t *testing.T, compressed bool) *fixture {
+// fixtureOption changes what newFixture sets up.
+type fixtureOption func(*fixtureConfig)
+
+type fixtureConfig struct {
+	apiInstruments bool
+}
+
+// withAPIInstruments gives the API the instruments too (the intake types
+// each answer by the site's instrument).
+func withAPIInstruments() fixtureOption {
+	return func(c *fixtureConfig) { c.apiInstruments = true }
+}
+
+func newFixture(t *testing.T, compressed bool, opts ...fixtureOption) *fixture {
 	t.Helper()
+	var cfg fixtureConfig
+	for _, o := range opts {
+		o(&cfg)
+	}
 	ctx := context.Background()
 	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "khula.db"))
 	require.NoError(t, err)
@@ -79,6 +96,9 @@ func newFixture(t *testing.T, compressed bool) *fixture {
 	clock := func() time.Time { return now }
 	ui := web.New(web.Options{Store: st, Sites: dir, Instruments: reg, SitesFS: dir.FS, AllowCompressedTime: compressed, Now: clock})
 	srv := &api.Server{Temporal: tc, Store: st, Sites: dir, Now: clock, AllowCompressedTime: compressed, Mount: ui.Register}
+	if cfg.apiInstruments {
+		srv.Instruments = reg
+	}
 	f := &fixture{t: t, temporal: tc, store: st, dir: dir}
 	f.srv = httptest.NewServer(srv.Handler())
 	t.Cleanup(f.srv.Close)

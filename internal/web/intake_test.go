@@ -5,24 +5,15 @@ import (
 	"context"
 	"mime/multipart"
 	"net/http"
-	"net/http/httptest"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/mocks"
 
-	"github.com/khula-cop/khula/internal/api"
-	"github.com/khula-cop/khula/internal/codec/codectest"
 	"github.com/khula-cop/khula/internal/cycle"
-	"github.com/khula-cop/khula/internal/scoring"
-	"github.com/khula-cop/khula/internal/sitedir"
 	"github.com/khula-cop/khula/internal/store"
-	"github.com/khula-cop/khula/internal/users"
-	"github.com/khula-cop/khula/internal/web"
 )
 
 // newIntakeFixture is newFixture with the API given the instruments (the
@@ -31,39 +22,10 @@ import (
 // Alexandra, both in wave 2.
 func newIntakeFixture(t *testing.T) *fixture {
 	t.Helper()
+	f := newFixture(t, false, withAPIInstruments())
 	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "khula.db"))
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = st.Close() })
-	st.SetFieldCipher(codectest.Keyring())
-	_, err = st.Migrate(ctx)
-	require.NoError(t, err)
-	dir, err := sitedir.Load("../../sites")
-	require.NoError(t, err)
-	reg, err := scoring.New(dir.Sites(), dir.FS, nil)
-	require.NoError(t, err)
-	for _, s := range dir.Sites() {
-		ref, ok := reg.SiteInstrument(s.ID)
-		require.True(t, ok)
-		dir.SetInstrument(s.ID, ref)
-	}
-	tc := &mocks.Client{}
-	tc.Test(t)
-	clock := func() time.Time { return now }
-	ui := web.New(web.Options{Store: st, Sites: dir, Instruments: reg, SitesFS: dir.FS, Now: clock})
-	srv := &api.Server{Temporal: tc, Store: st, Sites: dir, Instruments: reg, Now: clock, Mount: ui.Register}
-	f := &fixture{t: t, temporal: tc, store: st, dir: dir}
-	f.srv = httptest.NewServer(srv.Handler())
-	t.Cleanup(f.srv.Close)
-	t.Cleanup(func() { tc.AssertExpectations(t) })
-	for name, spec := range people {
-		spec.Username, spec.Password = name, password
-		_, err := users.Create(ctx, st, dir, spec)
-		require.NoError(t, err)
-	}
-	seed(t, st, dir)
 	for _, c := range []struct{ id, school string }{{"ch-0a1", "meadowlands"}, {"ch-0a2", "alexandra"}} {
-		require.NoError(t, st.AddFamilies(ctx, []store.Family{{
+		require.NoError(t, f.store.AddFamilies(ctx, []store.Family{{
 			Caregiver: store.Caregiver{ID: "cg-" + c.id, SiteID: "johannesburg", GivenName: "Caregiver", FamilyName: "Of " + c.id, Language: "zu", CreatedAt: now},
 			Child: store.Child{ID: c.id, SiteID: "johannesburg", SchoolID: c.school, CaregiverID: "cg-" + c.id, GivenName: secretName, FamilyName: "Dlamini",
 				Sex: "female", BirthDate: time.Date(2020, 5, 1, 0, 0, 0, 0, time.UTC), Grade: "R", CreatedAt: now},
