@@ -46,16 +46,24 @@ func TestAllLowRiskChildClosesWithoutPlan(t *testing.T) {
 	}
 }
 
-func TestAtRiskChildThroughPlanReferralsAndReassessment(t *testing.T) {
+// newAtRiskFixture is a consented child whose baseline forms score high
+// risk in material and moderate risk in education (the rest low), and
+// whose reassessment scores as given.
+func newAtRiskFixture(t *testing.T, reassessment activities.ScoreOutput) *fixture {
 	f := newFixture(t)
 	f.consent(true)
 	baseline := low()
 	baseline.Risk = cycle.RiskHigh
 	baseline.Domains["material"] = cycle.RiskHigh
 	baseline.Domains["education"] = cycle.RiskModerate
+	f.scores(baseline, reassessment)
+	return f
+}
+
+func TestAtRiskChildThroughPlanReferralsAndReassessment(t *testing.T) {
 	re := low()
 	re.Changes = map[string]string{"material": "improved", "education": "unchanged", "health": "unchanged"}
-	f.scores(baseline, re)
+	f := newAtRiskFixture(t, re)
 
 	var referrals []cycle.ReferralInput
 	f.env.OnWorkflow(ReferralWorkflowName, mock.Anything, mock.Anything).Return(func(_ workflow.Context, in cycle.ReferralInput) (cycle.ReferralResult, error) {
@@ -431,13 +439,7 @@ func TestFormsThatAssessNoDomainCloseAsNotAssessed(t *testing.T) {
 // so the practitioner need not answer the whole form again; a baseline form
 // is checked for every domain.
 func TestReassessmentFormsAskOnlyTheDomainsAtRisk(t *testing.T) {
-	f := newFixture(t)
-	f.consent(true)
-	baseline := low()
-	baseline.Risk = cycle.RiskHigh
-	baseline.Domains["material"] = cycle.RiskHigh
-	baseline.Domains["education"] = cycle.RiskModerate
-	f.scores(baseline, low())
+	f := newAtRiskFixture(t, low())
 	f.env.OnWorkflow(ReferralWorkflowName, mock.Anything, mock.Anything).Return(cycle.ReferralResult{Outcome: cycle.ReferralCompleted}, nil)
 	atBaseline := f.submit(day/2, cycle.PhaseBaseline, "caregiver", cycle.Answers{"echo_domains": true})
 	f.submitAll(day, cycle.PhaseBaseline, respondents...)
