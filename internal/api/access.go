@@ -178,9 +178,16 @@ func (s *Server) childInScope(c *gin.Context, site, child string) bool {
 	if p.InSchool(site, school) {
 		return true
 	}
-	// A practitioner elsewhere may hold a time-limited break-the-glass grant.
+	// A practitioner elsewhere may hold a time-limited break-the-glass
+	// grant, which lets them read the record and nothing more: no form, no
+	// check-in, no withdrawal (which would erase the child's data).
 	if p.Role == auth.Practitioner && p.InSite(site) {
 		if ok, err := s.Store.HasGrant(ctx, p.UserID, child, s.now()); err == nil && ok {
+			if !readOnlyMethod(c.Request.Method) {
+				problem(c, http.StatusForbidden, "Emergency access is read-only",
+					"your break-the-glass grant lets you read this child's record; ask a practitioner of the child's school or the site coordinator to record anything")
+				return false
+			}
 			c.Set(grantKey, "granted access")
 			return true
 		}
@@ -209,4 +216,9 @@ func (s *Server) touchToken(id string, last *time.Time) {
 			s.Logger.Warn("recording a token's last use failed", "error", err)
 		}
 	}()
+}
+
+// readOnlyMethod reports an HTTP method that changes nothing.
+func readOnlyMethod(m string) bool {
+	return m == http.MethodGet || m == http.MethodHead
 }

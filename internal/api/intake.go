@@ -157,7 +157,7 @@ func (s *Server) importSubmissions(c *gin.Context) {
 			res.Errors = append(res.Errors, IntakeRowError{Row: sub.Row, InstanceID: sub.InstanceID, Field: "cycle_ref", Reason: sc.reason, Status: sc.status})
 			return nil
 		}
-		rows = append(rows, &intakeRow{sub: sub, grant: sc.grant})
+		rows = append(rows, &intakeRow{sub: sub})
 		return nil
 	})
 	if err != nil {
@@ -190,12 +190,8 @@ func (s *Server) importSubmissions(c *gin.Context) {
 	if !dry {
 		for _, r := range rows {
 			if r.submitted {
-				why := ""
-				if r.grant {
-					why = "break-the-glass: granted access"
-				}
 				s.audit(c, store.AuditWrite, site.ID, r.sub.Child,
-					fmt.Sprintf("%s %s form imported from submission %s", r.sub.Phase, r.sub.Respondent, strings.ToLower(r.sub.InstanceID)), why)
+					fmt.Sprintf("%s %s form imported from submission %s", r.sub.Phase, r.sub.Respondent, strings.ToLower(r.sub.InstanceID)), "")
 			}
 		}
 		s.audit(c, store.AuditWrite, site.ID, "", fmt.Sprintf("imported a %s export: %d rows, %d submitted, %d already submitted, %d rejected by the reviewer, %d not submitted",
@@ -314,7 +310,6 @@ func (c *cappedReader) Read(p []byte) (int, error) {
 type scopeResult struct {
 	status int
 	reason string
-	grant  bool
 }
 
 // intakeScope checks children against the caller's scope as childInScope
@@ -337,17 +332,8 @@ func (s *Server) intakeScope(ctx context.Context, p auth.Principal, site string)
 			return r, errStoreDown
 		case p.InSchool(site, school):
 		default:
+			// A break-the-glass grant is read-only: it never lets a row in.
 			r = scopeResult{status: http.StatusForbidden, reason: reasonOtherSchool}
-			// A practitioner elsewhere may hold a time-limited break-the-glass grant.
-			if p.Role == auth.Practitioner && p.InSite(site) {
-				ok, err := s.Store.HasGrant(ctx, p.UserID, child, s.now())
-				if err != nil {
-					return r, errStoreDown
-				}
-				if ok {
-					r = scopeResult{grant: true}
-				}
-			}
 		}
 		seen[child] = r
 		return r, nil
@@ -356,8 +342,7 @@ func (s *Server) intakeScope(ctx context.Context, p auth.Principal, site string)
 
 // intakeRow is a submission being submitted, and what came of it.
 type intakeRow struct {
-	sub   intake.Submission
-	grant bool
+	sub intake.Submission
 
 	submitted, already, unfinished bool
 	flags                          int

@@ -245,8 +245,8 @@ func (s *Server) breakGlass(c *gin.Context) {
 		return
 	}
 	var fe fieldErrors
-	if len(strings.TrimSpace(req.Reason)) < minGrantReason {
-		fe.add("reason", "too_short", "say why you need this child's record (at least %d characters)", minGrantReason)
+	if why := reasonProblem(req.Reason, minGrantReason); why != "" {
+		fe.add("reason", "not_a_reason", "%s", why)
 	}
 	if req.Minutes < 5 || req.Minutes > int(maxGrant/time.Minute) {
 		fe.add("minutes", "out_of_range", "minutes must be from 5 to %d", int(maxGrant.Minutes()))

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
 	commonpb "go.temporal.io/api/common/v1"
@@ -91,6 +92,41 @@ func TestBreakTheGlass(t *testing.T) {
 	if !strings.Contains(joined, "break_glass:child transferred") || !strings.Contains(joined, "read:break-the-glass") {
 		t.Errorf("trail = %s", joined)
 	}
+}
+
+// Finding 1 of the penetration test: a practitioner granted themselves
+// access to a child elsewhere with a filler reason and then withdrew the
+// child's consent, erasing the record. A grant now needs a reason in words
+// and only lets its holder read.
+func TestBreakTheGlassCannotErase(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	openWave3(t, f)
+	require.NoError(t, f.store.RecordStage(ctx, cycle.StageRecord{CycleID: "cycle/johannesburg/3/c-0001", WaveID: "wave/johannesburg/3", SiteID: "johannesburg",
+		SchoolID: "meadowlands", ChildID: "c-0001", Seq: 1, Stage: cycle.StageAssess, At: now}))
+	nurse := tokenFor(t, f, users.Spec{Username: "nurse-alex", Role: auth.Practitioner, Practice: "nurse", Sites: []string{"johannesburg"}, Schools: []string{"alexandra"}})
+	as := []string{"Authorization", "Bearer " + nurse}
+	access := "/api/v1/children/johannesburg/c-0001/access"
+	for _, filler := range []string{"aaaaaaaaaaaaaaaaaaaa", "x x x x x x x x x x x x", "need need need need need"} {
+		rec := f.doAs(t, "POST", access, `{"reason":"`+filler+`","minutes":30}`, as...)
+		p := wantProblem(t, rec, http.StatusUnprocessableEntity)
+		assert.Equal(t, []fe{{"reason", "not_a_reason"}}, fieldsOf(p), filler)
+	}
+	rec := f.doAs(t, "POST", access, `{"reason":"child brought to my clinic injured, need history","minutes":30}`, as...)
+	require.Equal(t, http.StatusCreated, rec.Code, rec.Body.String())
+
+	require.Equal(t, http.StatusOK, f.doAs(t, "GET", "/api/v1/cycles/johannesburg/3/c-0001", "", as...).Code, "the grant lets the nurse read")
+	rec = f.doAs(t, "POST", "/api/v1/children/johannesburg/c-0001/consent/withdraw", `{"reason":"caregiver asked at the clinic","recorded_by":"nurse-alex"}`, as...)
+	p := wantProblem(t, rec, http.StatusForbidden)
+	assert.Equal(t, "Emergency access is read-only", p.Title)
+	rec = f.doAs(t, "POST", assessmentPath, assessmentBody, as...)
+	wantProblem(t, rec, http.StatusForbidden)
+	f.noTemporalCalls(t)
+
+	var child store.Child
+	require.NoError(t, f.store.DB(ctx).Where("id = ?", "c-0001").Take(&child).Error)
+	assert.NotEmpty(t, child.GivenName, "the record was not erased")
+	assert.Nil(t, child.ErasedAt)
 }
 
 func TestConsentWithdrawalStopsCyclesAndErases(t *testing.T) {
