@@ -56,6 +56,7 @@ func Register(r worker.Registry, wf *Workflows, acts *activities.Activities) {
 	r.RegisterWorkflowWithOptions(wf.Referral, workflow.RegisterOptions{Name: ReferralWorkflowName})
 	r.RegisterWorkflowWithOptions(wf.Retention, workflow.RegisterOptions{Name: RetentionWorkflowName})
 	r.RegisterWorkflowWithOptions(wf.Intake, workflow.RegisterOptions{Name: IntakeWorkflowName})
+	r.RegisterWorkflowWithOptions(wf.AccessAlert, workflow.RegisterOptions{Name: AccessAlertWorkflowName})
 	if acts != nil {
 		r.RegisterActivity(acts)
 	}

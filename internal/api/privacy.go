@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -12,8 +13,14 @@ import (
 	"github.com/google/uuid"
 	"go.temporal.io/api/serviceerror"
 
+	"go.temporal.io/sdk/client"
+
+	"github.com/khula-cop/khula/activities"
 	"github.com/khula-cop/khula/internal/auth"
+	"github.com/khula-cop/khula/internal/messages"
 	"github.com/khula-cop/khula/internal/store"
+	"github.com/khula-cop/khula/sites"
+	"github.com/khula-cop/khula/workflows"
 )
 
 // Break-the-glass bounds.
@@ -237,7 +244,8 @@ type accessRequest struct {
 // site's coordinator.
 func (s *Server) breakGlass(c *gin.Context) {
 	site, child := c.Param("site"), c.Param("child")
-	if _, ok := s.site(c, site); !ok || !s.inSite(c, site) {
+	siteCfg, ok := s.site(c, site)
+	if !ok || !s.inSite(c, site) {
 		return
 	}
 	var req accessRequest
@@ -276,8 +284,43 @@ func (s *Server) breakGlass(c *gin.Context) {
 		storeProblem(c, err, "grant")
 		return
 	}
+	// The coordinator hears of it at once; a grant whose alert cannot be
+	// started is taken back, so no access goes unannounced.
+	if err := s.alertCoordinator(ctx, siteCfg, g, school, p.Username, req.Minutes); err != nil {
+		if derr := s.Store.DeleteGrant(context.WithoutCancel(ctx), g.ID); derr != nil && s.Logger != nil {
+			s.Logger.Error("a break-the-glass grant whose alert failed could not be taken back", "grant", g.ID, "error", derr)
+		}
+		if s.Logger != nil {
+			s.Logger.Warn("break-the-glass alert not started", "grant", g.ID, "error", err)
+		}
+		problem(c, http.StatusServiceUnavailable, "The coordinator could not be told", "no access was granted; try again shortly")
+		return
+	}
 	s.audit(c, store.AuditBreakGlass, site, child, fmt.Sprintf("access granted for %d minutes", req.Minutes), req.Reason)
 	c.JSON(http.StatusCreated, gin.H{"expires_at": g.ExpiresAt})
+}
+
+// alertCoordinator starts the workflow that tells the site's coordinator
+// of a break-the-glass grant. Its ID is the grant's, so a retry never
+// sends a second message. The message names the user, the opaque child ID
+// and the time, not the reason (free text may hold personal details):
+// the coordinator reads that in khula, where the reading is audited.
+func (s *Server) alertCoordinator(ctx context.Context, site *sites.Site, g store.AccessGrant, school, username string, minutes int) error {
+	until := g.ExpiresAt.UTC().Format("2006-01-02 15:04 UTC")
+	if loc, err := time.LoadLocation(site.Timezone); err == nil {
+		until = g.ExpiresAt.In(loc).Format("2006-01-02 15:04 MST")
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	in := activities.NotifyInput{
+		Key: "break-glass/" + g.ID, SiteID: g.SiteID, SchoolID: school, To: activities.ToCoordinator, Template: messages.BreakGlassGranted,
+		Params: map[string]string{"user": username, "child": g.ChildID, "school": school, "minutes": strconv.Itoa(minutes),
+			"until": until},
+	}
+	_, err := s.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID: "access-alert/" + g.ID, TaskQueue: sites.TaskQueue(g.SiteID),
+	}, workflows.AccessAlertWorkflowName, in)
+	return err
 }
 
 func (s *Server) listGrants(c *gin.Context) {

@@ -11,14 +11,19 @@ import (
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
 	commonpb "go.temporal.io/api/common/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/khula-cop/khula/activities"
 	"github.com/khula-cop/khula/internal/auth"
 	"github.com/khula-cop/khula/internal/codec"
 	"github.com/khula-cop/khula/internal/codec/codectest"
 	"github.com/khula-cop/khula/internal/cycle"
+	"github.com/khula-cop/khula/internal/messages"
 	"github.com/khula-cop/khula/internal/store"
 	"github.com/khula-cop/khula/internal/users"
+	"github.com/khula-cop/khula/workflows"
 )
 
 func tokenFor(t *testing.T, f *fixture, spec users.Spec) string {
@@ -71,8 +76,23 @@ func TestBreakTheGlass(t *testing.T) {
 		t.Fatalf("a short reason and a long grant: %d", rec.Code)
 	}
 	reason := `{"reason":"child transferred to my clinic after an injury, need history","minutes":30}`
+	var alert client.StartWorkflowOptions
+	var alertIn activities.NotifyInput
+	f.temporal.On("ExecuteWorkflow", mock.Anything, mock.Anything, workflows.AccessAlertWorkflowName, mock.Anything).
+		Run(func(args mock.Arguments) {
+			alert = args.Get(1).(client.StartWorkflowOptions)
+			alertIn = args.Get(3).(activities.NotifyInput)
+		}).Return(nil, nil).Once()
 	if rec := f.doAs(t, "POST", "/api/v1/children/johannesburg/c-0001/access", reason, auth...); rec.Code != http.StatusCreated {
 		t.Fatalf("grant: %d %s", rec.Code, rec.Body.String())
+	}
+	// The coordinator is told at once, once per grant.
+	if !strings.HasPrefix(alert.ID, "access-alert/") || alert.TaskQueue != "khula-johannesburg" {
+		t.Errorf("alert workflow %q on %q", alert.ID, alert.TaskQueue)
+	}
+	if alertIn.To != activities.ToCoordinator || alertIn.Template != messages.BreakGlassGranted || alertIn.Key != "break-glass/"+strings.TrimPrefix(alert.ID, "access-alert/") ||
+		alertIn.Params["user"] != "nurse-alex" || alertIn.Params["child"] != "c-0001" || alertIn.Params["minutes"] != "30" || alertIn.Params["reason"] != "" {
+		t.Errorf("alert = %+v", alertIn)
 	}
 	if rec := f.doAs(t, "GET", "/api/v1/cycles/johannesburg/3/c-0001", "", auth...); rec.Code != http.StatusOK {
 		t.Fatalf("read with a grant: %d", rec.Code)
@@ -112,6 +132,7 @@ func TestBreakTheGlassCannotErase(t *testing.T) {
 		p := wantProblem(t, rec, http.StatusUnprocessableEntity)
 		assert.Equal(t, []fe{{"reason", "not_a_reason"}}, fieldsOf(p), filler)
 	}
+	f.temporal.On("ExecuteWorkflow", mock.Anything, mock.Anything, workflows.AccessAlertWorkflowName, mock.Anything).Return(nil, nil).Once()
 	rec := f.doAs(t, "POST", access, `{"reason":"child brought to my clinic injured, need history","minutes":30}`, as...)
 	require.Equal(t, http.StatusCreated, rec.Code, rec.Body.String())
 
@@ -121,12 +142,30 @@ func TestBreakTheGlassCannotErase(t *testing.T) {
 	assert.Equal(t, "Emergency access is read-only", p.Title)
 	rec = f.doAs(t, "POST", assessmentPath, assessmentBody, as...)
 	wantProblem(t, rec, http.StatusForbidden)
-	f.noTemporalCalls(t)
+	f.temporal.AssertNotCalled(t, "TerminateWorkflow", mock.Anything, mock.Anything, mock.Anything, mock.Anything)
+	f.temporal.AssertNotCalled(t, "UpdateWorkflow", mock.Anything, mock.Anything)
 
 	var child store.Child
 	require.NoError(t, f.store.DB(ctx).Where("id = ?", "c-0001").Take(&child).Error)
 	assert.NotEmpty(t, child.GivenName, "the record was not erased")
 	assert.Nil(t, child.ErasedAt)
+}
+
+// A grant nobody would hear of is no grant: when the coordinator's alert
+// cannot be started, the request fails and the access is not given.
+func TestBreakTheGlassWithoutAnAlertGrantsNothing(t *testing.T) {
+	f := newFixture(t)
+	nurse := tokenFor(t, f, users.Spec{Username: "nurse-alex", Role: auth.Practitioner, Practice: "nurse", Sites: []string{"johannesburg"}, Schools: []string{"alexandra"}})
+	as := []string{"Authorization", "Bearer " + nurse}
+	f.temporal.On("ExecuteWorkflow", mock.Anything, mock.Anything, workflows.AccessAlertWorkflowName, mock.Anything).
+		Return(nil, serviceerror.NewUnavailable("engine restarting")).Once()
+	rec := f.doAs(t, "POST", "/api/v1/children/johannesburg/c-0001/access", `{"reason":"child brought to my clinic injured, need history","minutes":30}`, as...)
+	p := wantProblem(t, rec, http.StatusServiceUnavailable)
+	assert.Contains(t, p.Detail, "no access was granted")
+	var grants int64
+	require.NoError(t, f.store.DB(context.Background()).Model(&store.AccessGrant{}).Count(&grants).Error)
+	assert.Zero(t, grants)
+	assert.Equal(t, http.StatusForbidden, f.doAs(t, "GET", "/api/v1/children/johannesburg/c-0001/audit", "", as...).Code)
 }
 
 func TestConsentWithdrawalStopsCyclesAndErases(t *testing.T) {

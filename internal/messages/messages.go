@@ -36,6 +36,9 @@ const (
 	ReviewOverdue = "review_overdue"
 	// ReviewMissed says a plan's referrals started without the review.
 	ReviewMissed = "review_missed"
+	// BreakGlassGranted tells the coordinator at once that a practitioner
+	// gave themselves emergency access to a child outside their schools.
+	BreakGlassGranted = "break_glass_granted"
 )
 
 type text struct{ subject, body string }
@@ -56,6 +59,7 @@ var builtin = map[string]text{
 	PlanNotAgreed:        {"No plan agreed", "Cycle {{.cycle}} at {{.school}} waited {{.waited}} and no LLCoP agreed a plan. It is closed as plan not agreed and carried to the next wave's agenda."},
 	ReviewOverdue:        {"ALCoP review overdue", "The plan of cycle {{.cycle}} at {{.school}} has waited {{.waited}} for the ALCoP's review; its referrals start when it is reviewed."},
 	ReviewMissed:         {"Referrals started without the ALCoP's review", "The plan of cycle {{.cycle}} at {{.school}} waited {{.waited}} for the ALCoP's review; its referrals have started without it."},
+	BreakGlassGranted:    {"Emergency access to a child's record", "{{.user}} used break-the-glass to read the record of child {{.child}} at {{.school}} for {{.minutes}} minutes (until {{.until}}). Read the reason they gave in khula's access grants list and act if it is not justified."},
 	AssessmentToComplete: {"Assessment to complete", "Cycle {{.cycle}}: the LLCoP asked {{.owner}} to collect the missing {{.respondents}} form(s) by {{.window_close}}."},
 }
 

@@ -133,6 +133,12 @@ func (s *Store) CreateGrant(ctx context.Context, g AccessGrant) error {
 	return s.with(ctx).Create(&g).Error
 }
 
+// DeleteGrant removes a grant that never took effect (its alert could not
+// be sent).
+func (s *Store) DeleteGrant(ctx context.Context, id string) error {
+	return s.with(ctx).Where("id = ?", id).Delete(&AccessGrant{}).Error
+}
+
 // HasGrant reports whether a user holds a live grant to a child.
 func (s *Store) HasGrant(ctx context.Context, userID, childID string, now time.Time) (bool, error) {
 	var n int64
