@@ -57,10 +57,12 @@ type Site struct {
 	ProgrammeManager *Person   `yaml:"programme_manager"`
 	Durations        Durations `yaml:"durations"`
 	// ALCoP is the advisory partners' part in the cycle.
-	ALCoP    ALCoP          `yaml:"alcop"`
-	Meetings MeetingCadence `yaml:"meetings"`
-	Schools  []School       `yaml:"schools"`
-	Plugins  Plugins        `yaml:"plugins"`
+	ALCoP ALCoP `yaml:"alcop"`
+	// BreakGlass tunes emergency access to children outside one's schools.
+	BreakGlass BreakGlass     `yaml:"break_glass"`
+	Meetings   MeetingCadence `yaml:"meetings"`
+	Schools    []School       `yaml:"schools"`
+	Plugins    Plugins        `yaml:"plugins"`
 
 	// Services is read from ServicesFile.
 	Services []Service `yaml:"-"`
@@ -105,6 +107,13 @@ type Durations struct {
 	// ReportAfter is how long after the assessment window closes the wave
 	// report is produced, with cycles still open listed (default 30 days).
 	ReportAfter Duration `yaml:"report_after"`
+}
+
+// BreakGlass tunes a site's break-the-glass access.
+type BreakGlass struct {
+	// Approval makes a grant wait for a second person (the site's
+	// coordinator or a programme manager) before it opens the record.
+	Approval bool `yaml:"approval"`
 }
 
 // ALCoP is the Advisory Level CoP's part in a site's cycle.

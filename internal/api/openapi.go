@@ -196,6 +196,9 @@ func operations() []operation {
 			roles: []auth.Role{auth.Practitioner}, params: []obj{siteParam, childParam}, body: accessRequest{},
 			ok: 201, okBody: grantGiven{}, errors: []int{404, 409, 422, 503},
 			description: "The reason must say why in words (at least 4, not filler). The grant lets its holder read the child's record and nothing more (writes answer 403). The site's coordinator is told at once by the notify plugin; if that cannot be started, nothing is granted (503). The reason is audited and the grant listed for the site's coordinators."},
+		{method: "POST", path: "/api/v1/sites/{site}/access-grants/{id}/approve", id: "approveGrant", summary: "Approve a break-the-glass grant (sites with break_glass.approval)", tag: "privacy",
+			roles: planners, params: []obj{siteParam, pathParam("id", "the grant's ID")}, ok: 200, okBody: grantGiven{}, errors: []int{403, 404, 409, 422, 503},
+			description: "A second person (not the grantee) opens the grant for the minutes asked, from now. 409 when it was approved already or its day to be approved has passed. Audited."},
 		{method: "GET", path: "/api/v1/children/{site}/{child}", id: "getChild", summary: "A child's record across waves: one time point per wave, with the change from the one before", tag: "children",
 			roles: viewers, params: []obj{siteParam, childParam}, ok: 200, okBody: store.ChildRecord{}, errors: []int{404, 503},
 			description: "Each time point has the wave, outcome, domain levels, key scales (SDQ, PHQ-9, CYRM-R), growth z-scores, the plan and the referrals; no name. Audited as a read."},
@@ -311,7 +314,11 @@ type (
 		Erased        bool     `json:"erased"`
 	}
 	grantGiven struct {
-		ExpiresAt time.Time `json:"expires_at"`
+		GrantID string `json:"grant_id"`
+		// Status is granted, or awaiting_approval (202) where the site needs a second person.
+		Status    string    `json:"status"`
+		ExpiresAt time.Time `json:"expires_at,omitempty"`
+		ApproveBy time.Time `json:"approve_by,omitempty"`
 	}
 	meetingView struct {
 		ID     string             `json:"id"`

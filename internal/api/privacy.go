@@ -27,6 +27,8 @@ import (
 const (
 	minGrantReason = 20
 	maxGrant       = 4 * time.Hour
+	// grantApprovalWindow is how long a grant may wait for its approval.
+	grantApprovalWindow = 24 * time.Hour
 )
 
 // privacyRoutes registers the audit trail, consent withdrawal and
@@ -36,6 +38,7 @@ func (s *Server) privacyRoutes(v1 *gin.RouterGroup) {
 	v1.POST("/children/:site/:child/consent/withdraw", roles(auth.SiteCoordinator, auth.Practitioner), s.withdrawConsent)
 	v1.POST("/children/:site/:child/access", roles(auth.Practitioner), s.breakGlass)
 	v1.GET("/access-grants", roles(planners...), s.listGrants)
+	v1.POST("/sites/:site/access-grants/:id/approve", roles(planners...), s.approveGrant)
 }
 
 const grantKey = "khula.grant"
@@ -279,7 +282,13 @@ func (s *Server) breakGlass(c *gin.Context) {
 	}
 	now := s.now()
 	g := store.AccessGrant{ID: uuid.NewString(), UserID: p.UserID, SiteID: site, ChildID: child, Reason: req.Reason,
-		GrantedAt: now, ExpiresAt: now.Add(time.Duration(req.Minutes) * time.Minute)}
+		GrantedAt: now, Minutes: req.Minutes}
+	if siteCfg.BreakGlass.Approval {
+		// Nothing opens until a second person approves, within a day.
+		g.ExpiresAt = now.Add(grantApprovalWindow)
+	} else {
+		g.ApprovedAt, g.ExpiresAt = &now, now.Add(time.Duration(req.Minutes)*time.Minute)
+	}
 	if err := s.Store.CreateGrant(ctx, g); err != nil {
 		storeProblem(c, err, "grant")
 		return
@@ -296,8 +305,50 @@ func (s *Server) breakGlass(c *gin.Context) {
 		problem(c, http.StatusServiceUnavailable, "The coordinator could not be told", "no access was granted; try again shortly")
 		return
 	}
+	if g.ApprovedAt == nil {
+		s.audit(c, store.AuditBreakGlass, site, child, fmt.Sprintf("access for %d minutes requested, awaiting approval (grant %s)", req.Minutes, g.ID), req.Reason)
+		c.JSON(http.StatusAccepted, gin.H{"grant_id": g.ID, "status": "awaiting_approval", "approve_by": g.ExpiresAt})
+		return
+	}
 	s.audit(c, store.AuditBreakGlass, site, child, fmt.Sprintf("access granted for %d minutes", req.Minutes), req.Reason)
-	c.JSON(http.StatusCreated, gin.H{"expires_at": g.ExpiresAt})
+	c.JSON(http.StatusCreated, gin.H{"grant_id": g.ID, "status": "granted", "expires_at": g.ExpiresAt})
+}
+
+// approveGrant is the second person's approval of a break-the-glass grant
+// at a site that requires one: the access opens now for the minutes asked.
+func (s *Server) approveGrant(c *gin.Context) {
+	site, ok := s.site(c, c.Param("site"))
+	if !ok || !s.inSite(c, site.ID) {
+		return
+	}
+	if why := c.GetHeader("X-Khula-Reason"); hasHiddenCharacters(why) || len(why) > 500 {
+		var fe fieldErrors
+		fe.add("X-Khula-Reason", "invalid", "X-Khula-Reason must be at most 500 characters, with no control or invisible characters")
+		fe.reject(c, "approval")
+		return
+	}
+	ctx := c.Request.Context()
+	g, err := s.Store.Grant(ctx, site.ID, c.Param("id"))
+	if err != nil {
+		storeProblem(c, err, "grant")
+		return
+	}
+	p := principal(c)
+	if g.UserID == p.UserID {
+		problem(c, http.StatusForbidden, "Approval needs a second person", "you cannot approve your own grant")
+		return
+	}
+	g, err = s.Store.ApproveGrant(ctx, site.ID, g.ID, p.UserID, s.now())
+	if errors.Is(err, store.ErrGrantNotPending) {
+		problem(c, http.StatusConflict, "Not awaiting approval", "the grant was approved already, or its day to be approved has passed: the practitioner may ask again")
+		return
+	}
+	if err != nil {
+		storeProblem(c, err, "grant")
+		return
+	}
+	s.audit(c, store.AuditBreakGlass, site.ID, g.ChildID, fmt.Sprintf("approved grant %s: access for %d minutes", g.ID, g.Minutes), c.GetHeader("X-Khula-Reason"))
+	c.JSON(http.StatusOK, gin.H{"grant_id": g.ID, "status": "granted", "expires_at": g.ExpiresAt})
 }
 
 // alertCoordinator starts the workflow that tells the site's coordinator
@@ -306,6 +357,10 @@ func (s *Server) breakGlass(c *gin.Context) {
 // and the time, not the reason (free text may hold personal details):
 // the coordinator reads that in khula, where the reading is audited.
 func (s *Server) alertCoordinator(ctx context.Context, site *sites.Site, g store.AccessGrant, school, username string, minutes int) error {
+	template := messages.BreakGlassGranted
+	if g.ApprovedAt == nil {
+		template = messages.BreakGlassRequested
+	}
 	until := g.ExpiresAt.UTC().Format("2006-01-02 15:04 UTC")
 	if loc, err := time.LoadLocation(site.Timezone); err == nil {
 		until = g.ExpiresAt.In(loc).Format("2006-01-02 15:04 MST")
@@ -313,7 +368,7 @@ func (s *Server) alertCoordinator(ctx context.Context, site *sites.Site, g store
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	in := activities.NotifyInput{
-		Key: "break-glass/" + g.ID, SiteID: g.SiteID, SchoolID: school, To: activities.ToCoordinator, Template: messages.BreakGlassGranted,
+		Key: "break-glass/" + g.ID, SiteID: g.SiteID, SchoolID: school, To: activities.ToCoordinator, Template: template,
 		Params: map[string]string{"user": username, "child": g.ChildID, "school": school, "minutes": strconv.Itoa(minutes),
 			"until": until},
 	}

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/mock"
@@ -166,6 +167,56 @@ func TestBreakTheGlassWithoutAnAlertGrantsNothing(t *testing.T) {
 	require.NoError(t, f.store.DB(context.Background()).Model(&store.AccessGrant{}).Count(&grants).Error)
 	assert.Zero(t, grants)
 	assert.Equal(t, http.StatusForbidden, f.doAs(t, "GET", "/api/v1/children/johannesburg/c-0001/audit", "", as...).Code)
+}
+
+// A site may require a second person: the grant opens the record only
+// once the coordinator (or a programme manager) approves it, for the
+// minutes asked from the approval, and only once.
+func TestBreakTheGlassAwaitsASecondPerson(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	openWave3(t, f)
+	require.NoError(t, f.store.RecordStage(ctx, cycle.StageRecord{CycleID: "cycle/johannesburg/3/c-0001", WaveID: "wave/johannesburg/3", SiteID: "johannesburg",
+		SchoolID: "meadowlands", ChildID: "c-0001", Seq: 1, Stage: cycle.StageAssess, At: now}))
+	mustSite(t, f.dir, "johannesburg").BreakGlass.Approval = true
+	nurse := tokenFor(t, f, users.Spec{Username: "nurse-alex", Role: auth.Practitioner, Practice: "nurse", Sites: []string{"johannesburg"}, Schools: []string{"alexandra"}})
+	as := []string{"Authorization", "Bearer " + nurse}
+	var alertIn activities.NotifyInput
+	f.temporal.On("ExecuteWorkflow", mock.Anything, mock.Anything, workflows.AccessAlertWorkflowName, mock.Anything).
+		Run(func(args mock.Arguments) { alertIn = args.Get(3).(activities.NotifyInput) }).Return(nil, nil).Once()
+
+	rec := f.doAs(t, "POST", "/api/v1/children/johannesburg/c-0001/access", `{"reason":"child brought to my clinic injured, need history","minutes":30}`, as...)
+	require.Equal(t, http.StatusAccepted, rec.Code, rec.Body.String())
+	var asked struct {
+		GrantID string `json:"grant_id"`
+		Status  string `json:"status"`
+	}
+	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &asked))
+	assert.Equal(t, "awaiting_approval", asked.Status)
+	assert.Equal(t, messages.BreakGlassRequested, alertIn.Template, "the coordinator is asked to approve")
+	assert.Equal(t, http.StatusForbidden, f.doAs(t, "GET", "/api/v1/cycles/johannesburg/3/c-0001", "", as...).Code, "nothing opens before the approval")
+
+	approve := "/api/v1/sites/johannesburg/access-grants/" + asked.GrantID + "/approve"
+	assert.Equal(t, http.StatusForbidden, f.doAs(t, "POST", approve, "", as...).Code, "a practitioner cannot approve")
+	wantProblem(t, f.do(t, "POST", "/api/v1/sites/johannesburg/access-grants/no-such-grant/approve", ""), http.StatusNotFound)
+	rec = f.do(t, "POST", approve, "")
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	assert.Contains(t, rec.Body.String(), `"status":"granted"`)
+	assert.Equal(t, http.StatusOK, f.doAs(t, "GET", "/api/v1/cycles/johannesburg/3/c-0001", "", as...).Code, "the approved grant opens the record")
+	wantProblem(t, f.do(t, "POST", approve, ""), http.StatusConflict)
+
+	g, err := f.store.Grant(ctx, "johannesburg", asked.GrantID)
+	require.NoError(t, err)
+	require.NotNil(t, g.ApprovedAt)
+	assert.Equal(t, 30*time.Minute, g.ExpiresAt.Sub(*g.ApprovedAt), "the minutes count from the approval")
+	trail, err := f.store.AuditTrail(ctx, "c-0001", 20)
+	require.NoError(t, err)
+	var what []string
+	for _, e := range trail {
+		what = append(what, e.What)
+	}
+	assert.Contains(t, strings.Join(what, " | "), "awaiting approval")
+	assert.Contains(t, strings.Join(what, " | "), "approved grant "+asked.GrantID)
 }
 
 func TestConsentWithdrawalStopsCyclesAndErases(t *testing.T) {

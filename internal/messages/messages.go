@@ -39,6 +39,9 @@ const (
 	// BreakGlassGranted tells the coordinator at once that a practitioner
 	// gave themselves emergency access to a child outside their schools.
 	BreakGlassGranted = "break_glass_granted"
+	// BreakGlassRequested asks the coordinator to approve (or not) a
+	// break-the-glass grant at a site that needs a second person.
+	BreakGlassRequested = "break_glass_requested"
 )
 
 type text struct{ subject, body string }
@@ -60,6 +63,7 @@ var builtin = map[string]text{
 	ReviewOverdue:        {"ALCoP review overdue", "The plan of cycle {{.cycle}} at {{.school}} has waited {{.waited}} for the ALCoP's review; its referrals start when it is reviewed."},
 	ReviewMissed:         {"Referrals started without the ALCoP's review", "The plan of cycle {{.cycle}} at {{.school}} waited {{.waited}} for the ALCoP's review; its referrals have started without it."},
 	BreakGlassGranted:    {"Emergency access to a child's record", "{{.user}} used break-the-glass to read the record of child {{.child}} at {{.school}} for {{.minutes}} minutes (until {{.until}}). Read the reason they gave in khula's access grants list and act if it is not justified."},
+	BreakGlassRequested:  {"Approval needed: emergency access to a child's record", "{{.user}} asks to read the record of child {{.child}} at {{.school}} for {{.minutes}} minutes (break-the-glass). Nothing opens until you or a programme manager approve it in khula's access grants list, by {{.until}}; read the reason there first."},
 	AssessmentToComplete: {"Assessment to complete", "Cycle {{.cycle}}: the LLCoP asked {{.owner}} to collect the missing {{.respondents}} form(s) by {{.window_close}}."},
 }
 

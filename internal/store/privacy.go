@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -124,13 +125,70 @@ type AccessGrant struct {
 	ChildID   string
 	Reason    string
 	GrantedAt time.Time
+	// ExpiresAt ends the access; while the grant awaits approval it is the
+	// time by which it must be approved.
 	ExpiresAt time.Time
+	// Minutes is the access asked for, counted from the approval.
+	Minutes int
+	// ApprovedAt opens the access: set at once where the site needs no
+	// second person, else when one approves (ApprovedBy).
+	ApprovedAt *time.Time
+	ApprovedBy string
 }
+
+// ErrGrantNotPending is returned when approving a grant that is already
+// approved or whose time to be approved has passed.
+var ErrGrantNotPending = errors.New("the grant is not awaiting approval")
 
 // CreateGrant records a grant.
 func (s *Store) CreateGrant(ctx context.Context, g AccessGrant) error {
 	g.GrantedAt, g.ExpiresAt = g.GrantedAt.UTC(), g.ExpiresAt.UTC()
+	if g.ApprovedAt != nil {
+		at := g.ApprovedAt.UTC()
+		g.ApprovedAt = &at
+	}
 	return s.with(ctx).Create(&g).Error
+}
+
+// Grant returns one grant of a site.
+func (s *Store) Grant(ctx context.Context, siteID, id string) (AccessGrant, error) {
+	var g AccessGrant
+	err := s.with(ctx).Where("id = ? AND site_id = ?", id, siteID).Take(&g).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return g, ErrNotFound
+	}
+	return g, err
+}
+
+// ApproveGrant opens a grant awaiting approval for its minutes from now.
+// It answers ErrGrantNotPending when the grant was approved already or its
+// time to be approved has passed.
+func (s *Store) ApproveGrant(ctx context.Context, siteID, id, approver string, now time.Time) (AccessGrant, error) {
+	now = now.UTC()
+	var g AccessGrant
+	err := s.with(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Where("id = ? AND site_id = ?", id, siteID).Take(&g).Error; err != nil {
+			if errors.Is(err, gorm.ErrRecordNotFound) {
+				return ErrNotFound
+			}
+			return err
+		}
+		if g.ApprovedAt != nil || !g.ExpiresAt.After(now) {
+			return ErrGrantNotPending
+		}
+		g.ApprovedAt, g.ApprovedBy = &now, approver
+		g.ExpiresAt = now.Add(time.Duration(g.Minutes) * time.Minute)
+		res := tx.Model(&AccessGrant{}).Where("id = ? AND approved_at IS NULL", id).
+			Updates(map[string]any{"approved_at": now, "approved_by": approver, "expires_at": g.ExpiresAt})
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected != 1 {
+			return ErrGrantNotPending
+		}
+		return nil
+	})
+	return g, err
 }
 
 // DeleteGrant removes a grant that never took effect (its alert could not
@@ -139,10 +197,10 @@ func (s *Store) DeleteGrant(ctx context.Context, id string) error {
 	return s.with(ctx).Where("id = ?", id).Delete(&AccessGrant{}).Error
 }
 
-// HasGrant reports whether a user holds a live grant to a child.
+// HasGrant reports whether a user holds a live, approved grant to a child.
 func (s *Store) HasGrant(ctx context.Context, userID, childID string, now time.Time) (bool, error) {
 	var n int64
-	err := s.with(ctx).Model(&AccessGrant{}).Where("user_id = ? AND child_id = ? AND expires_at > ?", userID, childID, now.UTC()).Count(&n).Error
+	err := s.with(ctx).Model(&AccessGrant{}).Where("user_id = ? AND child_id = ? AND approved_at IS NOT NULL AND expires_at > ?", userID, childID, now.UTC()).Count(&n).Error
 	return n > 0, err
 }
 
