@@ -1,9 +1,13 @@
 package api
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -29,8 +33,19 @@ const updateTimeout = 20 * time.Second
 
 var idempotencyPattern = regexp.MustCompile(`^[A-Za-z0-9._:-]{8,128}$`)
 
-// idempotencyKey returns the request's Idempotency-Key, or a fresh one.
-func idempotencyKey(c *gin.Context) (string, bool) {
+// keyClaimTimeout bounds the wait to bind an Idempotency-Key.
+const keyClaimTimeout = 2 * time.Second
+
+// replayedKey marks a request whose Idempotency-Key was seen before with the
+// same request: its audit entry says replay, not a new write.
+const replayedKey = "khula.replay"
+
+// idempotencyKey returns the request's Idempotency-Key, or a fresh one. A
+// key the caller chose is bound to a digest of the request (method, path,
+// body) on its first use: the same key with another request answers 422
+// instead of replaying the first request's answer under it, and a retry
+// of the same request is marked as a replay for the audit log.
+func (s *Server) idempotencyKey(c *gin.Context) (string, bool) {
 	key := c.GetHeader("Idempotency-Key")
 	if key == "" {
 		return uuid.NewString(), true
@@ -41,8 +56,44 @@ func idempotencyKey(c *gin.Context) (string, bool) {
 		fe.reject(c, "request")
 		return "", false
 	}
+	body, err := io.ReadAll(c.Request.Body)
+	if err != nil {
+		// Too large or cut short: bind reports it as it would have.
+		c.Request.Body = io.NopCloser(io.MultiReader(bytes.NewReader(body), errReader{err}))
+		return key, true
+	}
+	c.Request.Body = io.NopCloser(bytes.NewReader(body))
+	sum := sha256.New()
+	fmt.Fprintf(sum, "%s\n%s\n", c.Request.Method, c.Request.URL.Path)
+	sum.Write(body)
+	// A database that does not answer at once does not hold a form up: the
+	// engine still takes the key once, and a form (a red flag) must not
+	// wait for the app database. Only the check of a reused key is lost.
+	ctx, cancel := context.WithTimeout(c.Request.Context(), keyClaimTimeout)
+	defer cancel()
+	replay, err := s.Store.ClaimIdempotencyKey(ctx, key, hex.EncodeToString(sum.Sum(nil)), principal(c).UserID, s.now())
+	switch {
+	case errors.Is(err, store.ErrKeyReused):
+		fe := fieldErrors{}
+		fe.add("Idempotency-Key", "reused", "this Idempotency-Key was used for a different request: nothing was recorded; send this one with a new key")
+		fe.reject(c, "request")
+		return "", false
+	case err != nil:
+		if s.Logger != nil {
+			s.Logger.Warn("Idempotency-Key not checked: the database did not answer", "route", c.FullPath(), "error", err)
+		}
+		return key, true
+	}
+	if replay {
+		c.Set(replayedKey, true)
+	}
 	return key, true
 }
+
+// errReader returns err once the bytes before it are read.
+type errReader struct{ err error }
+
+func (r errReader) Read([]byte) (int, error) { return 0, r.err }
 
 // update sends an Update and waits for its result; on failure it answers
 // with the problem the error maps to.
@@ -100,7 +151,7 @@ func (s *Server) submitAssessment(c *gin.Context) {
 	if !ok {
 		return
 	}
-	key, ok := idempotencyKey(c)
+	key, ok := s.idempotencyKey(c)
 	if !ok {
 		return
 	}
@@ -159,7 +210,7 @@ func (s *Server) recordFollowUp(c *gin.Context) {
 	if !ok {
 		return
 	}
-	key, ok := idempotencyKey(c)
+	key, ok := s.idempotencyKey(c)
 	if !ok {
 		return
 	}
@@ -292,7 +343,7 @@ func (s *Server) submitMinutes(c *gin.Context) {
 	if !ok {
 		return
 	}
-	key, ok := idempotencyKey(c)
+	key, ok := s.idempotencyKey(c)
 	if !ok {
 		return
 	}
@@ -335,7 +386,7 @@ func (s *Server) acknowledgeReferral(c *gin.Context) {
 	if !ok {
 		return
 	}
-	key, ok := idempotencyKey(c)
+	key, ok := s.idempotencyKey(c)
 	if !ok {
 		return
 	}
@@ -357,7 +408,7 @@ func (s *Server) referralOutcome(c *gin.Context) {
 	if !ok {
 		return
 	}
-	key, ok := idempotencyKey(c)
+	key, ok := s.idempotencyKey(c)
 	if !ok {
 		return
 	}

@@ -547,3 +547,36 @@ func TestSubmitAssessmentToAClosedCycle(t *testing.T) {
 	assert.Equal(t, "The cycle has closed", p.Title)
 	assert.Contains(t, p.Detail, "not assessed")
 }
+
+// Finding 2 of the penetration test: a teacher form, then the same
+// Idempotency-Key with teacher_disclosure true, got 200 with the first
+// result: the disclosure (a red flag) was dropped silently. The key is now
+// bound to its request; the retry of the same request is audited as a replay.
+func TestIdempotencyKeyReusedWithADifferentBody(t *testing.T) {
+	f := newFixture(t)
+	openWave3(t, f)
+	ok := func(_ context.Context, v any) error {
+		*(v.(*cycle.SubmitAssessmentResult)) = cycle.SubmitAssessmentResult{Remaining: []string{"child"}}
+		return nil
+	}
+	var first, again client.UpdateWorkflowOptions
+	expectUpdate(f, &first, nil, ok)
+	teacher := `{"phase":"baseline","respondent":"teacher","answers":{"teacher_disclosure":false},"submitted_by":"teacher-3"}`
+	disclosure := `{"phase":"baseline","respondent":"teacher","answers":{"teacher_disclosure":true},"submitted_by":"teacher-3"}`
+	wantJSON(t, f.do(t, http.MethodPost, assessmentPath, teacher, "Idempotency-Key", "tablet-9:form-0001"), http.StatusOK, nil)
+
+	p := wantProblem(t, f.do(t, http.MethodPost, assessmentPath, disclosure, "Idempotency-Key", "tablet-9:form-0001"), http.StatusUnprocessableEntity)
+	assert.Equal(t, []fe{{"Idempotency-Key", "reused"}}, fieldsOf(p))
+	f.temporal.AssertNumberOfCalls(t, "UpdateWorkflow", 1)
+
+	expectUpdate(f, &again, nil, ok)
+	wantJSON(t, f.do(t, http.MethodPost, assessmentPath, teacher, "Idempotency-Key", "tablet-9:form-0001"), http.StatusOK, nil)
+	assert.Equal(t, first.UpdateID, again.UpdateID, "the retry goes to the same Update")
+	trail, err := f.store.AuditTrail(context.Background(), "c-0001", 10)
+	require.NoError(t, err)
+	var actions []string
+	for _, e := range trail {
+		actions = append(actions, e.Action)
+	}
+	assert.Equal(t, []string{"write", "replay"}, actions)
+}

@@ -506,7 +506,7 @@ func OpenAPI() map[string]any {
 		params := append([]obj{}, op.params...)
 		if op.idempotent {
 			params = append(params, obj{"name": "Idempotency-Key", "in": "header", "required": false,
-				"description": "retries with the same key are answered once (8-128 of A-Z a-z 0-9 . _ : -)",
+				"description": "retries with the same key and the same request are answered once; the key with a different request (method, path or body) is refused with 422 (8-128 of A-Z a-z 0-9 . _ : -)",
 				"schema":      obj{"type": "string", "pattern": `^[A-Za-z0-9._:-]{8,128}$`}})
 		}
 		if !op.public && op.method != "GET" {

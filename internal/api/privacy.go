@@ -54,6 +54,9 @@ func (s *Server) audit(c *gin.Context, action, site, child, what, why string) bo
 	if why == "" {
 		why = "in scope as " + string(p.Role)
 	}
+	if action == store.AuditWrite && c.GetBool(replayedKey) {
+		action = store.AuditReplay
+	}
 	entry := store.AuditEntry{
 		At: s.now(), Actor: p.UserID, ActorName: p.Username, Role: string(p.Role), Action: action,
 		SiteID: site, ChildID: child, What: what, Why: why, Outcome: fmt.Sprint(c.Writer.Status()),

@@ -91,5 +91,13 @@ func (r *Runner) RunRetention(ctx context.Context, siteID string) (string, error
 		now = r.Now()
 	}
 	res, err := Run(ctx, r.Store, site, now, false, nil)
-	return res.String(), err
+	if err != nil {
+		return res.String(), err
+	}
+	// Idempotency-Keys are bound to their requests for a month, then forgotten.
+	pruned, err := r.Store.PruneIdempotencyKeys(ctx, now.Add(-store.IdempotencyKeyRetention))
+	if err != nil {
+		return res.String(), fmt.Errorf("pruning Idempotency-Keys: %w", err)
+	}
+	return fmt.Sprintf("%s; %d Idempotency-Key(s) forgotten", res, pruned), nil
 }

@@ -49,7 +49,10 @@ const (
 	AuditConsent    = "consent"
 	AuditErase      = "erase"
 	AuditBreakGlass = "break_glass"
-	AuditDecode     = "decode"
+	// AuditReplay is a write request sent again under its Idempotency-Key:
+	// the engine or store answered it with the first request's outcome.
+	AuditReplay = "replay"
+	AuditDecode = "decode"
 	// AuditExport: a dataset left khula (with its purpose).
 	AuditExport = "export"
 )
