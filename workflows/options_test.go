@@ -1,11 +1,17 @@
 package workflows
 
 import (
+	"errors"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
+
+	"github.com/khula-cop/khula/internal/cycle"
 )
 
 // TestLocalRecordsOutlastAnOutage checks the budgets of the workflows' own
@@ -41,3 +47,29 @@ func TestLocalRecordsOutlastAnOutage(t *testing.T) {
 
 // updateWait is how long the API waits for an update (internal/api's updateTimeout).
 const updateWait = 20 * time.Second
+
+// A rejection lists at most maxFieldErrors problems and counts the rest:
+// the list travels in the engine's payloads.
+func TestInvalidCapsItsFieldErrors(t *testing.T) {
+	var errs []cycle.FieldError
+	for i := range 120 {
+		errs = append(errs, cycle.FieldError{Field: fmt.Sprintf("answers.x%d", i), Code: "unknown_item", Message: "not an item"})
+	}
+	var appErr *temporal.ApplicationError
+	if !errors.As(invalid(errs), &appErr) {
+		t.Fatal("not an application error")
+	}
+	var got []cycle.FieldError
+	if err := appErr.Details(&got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != maxFieldErrors+1 || got[maxFieldErrors].Code != "more" || got[maxFieldErrors].Message != "and 70 more problem(s)" {
+		t.Errorf("%d errors, last %+v", len(got), got[len(got)-1])
+	}
+	if !strings.HasPrefix(appErr.Message(), "120 field(s) invalid") {
+		t.Errorf("message %q", appErr.Message())
+	}
+	if len(errs) != 120 {
+		t.Error("the caller's slice was changed")
+	}
+}

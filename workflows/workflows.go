@@ -146,8 +146,17 @@ func pluginCtx(ctx workflow.Context) workflow.Context {
 	})
 }
 
+// maxFieldErrors bounds the field errors a rejection carries: the list
+// travels in the engine's payloads, which have a size limit.
+const maxFieldErrors = 50
+
 func invalid(errs []cycle.FieldError) error {
-	return temporal.NewApplicationError(fmt.Sprintf("%d field(s) invalid: %s", len(errs), errs[0].Message), cycle.ErrTypeInvalidInput, errs)
+	n := len(errs)
+	if n > maxFieldErrors {
+		errs = append(errs[:maxFieldErrors:maxFieldErrors], cycle.FieldError{Field: "answers", Code: "more",
+			Message: fmt.Sprintf("and %d more problem(s)", n-maxFieldErrors)})
+	}
+	return temporal.NewApplicationError(fmt.Sprintf("%d field(s) invalid: %s", n, errs[0].Message), cycle.ErrTypeInvalidInput, errs)
 }
 
 // notSaved is the failure of an update handler whose write failed: nothing

@@ -169,6 +169,7 @@ func (s *Server) submitAssessment(c *gin.Context) {
 	if in.Answers == nil {
 		fe.add("answers", "required", "answers is required: an object of item IDs and values")
 	}
+	checkAnswerBounds(&fe, in.Answers)
 	if fe.reject(c, "assessment") {
 		return
 	}

@@ -3,6 +3,7 @@ package api_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"regexp"
 	"strings"
@@ -579,4 +580,42 @@ func TestIdempotencyKeyReusedWithADifferentBody(t *testing.T) {
 		actions = append(actions, e.Action)
 	}
 	assert.Equal(t, []string{"write", "replay"}, actions)
+}
+
+// Finding 3 of the penetration test: an answers object with 60,000 unknown
+// keys (under the 1 MiB body limit) made a field-error list larger than the
+// engine's payload limit and blocked the child's cycle. Answer sets are now
+// bounded before they reach the workflow.
+func TestAnswerSetsAreBoundedBeforeTheEngine(t *testing.T) {
+	var many strings.Builder
+	many.WriteString(`{"phase":"baseline","respondent":"caregiver","submitted_by":"fw-7","answers":{`)
+	for i := range 60000 {
+		if i > 0 {
+			many.WriteByte(',')
+		}
+		fmt.Fprintf(&many, `"k%d":0`, i)
+	}
+	many.WriteString(`}}`)
+	require.Less(t, many.Len(), 1<<20, "the attack stays under the body limit")
+	long := `{"phase":"baseline","respondent":"caregiver","submitted_by":"fw-7","answers":{"note":"` + strings.Repeat("x", 5000) + `","hunger_bed":0}}`
+	badKeys := `{"phase":"baseline","respondent":"caregiver","submitted_by":"fw-7","answers":{"Hunger Bed":0,"../etc":1,"hunger_bed":0}}`
+	cases := []struct {
+		name, body string
+		want       []fe
+	}{
+		{"60,000 keys", many.String(), []fe{{"answers", "too_many"}}},
+		{"a value too long", long, []fe{{"answers.note", "too_long"}}},
+		{"keys that are not item IDs", badKeys, []fe{{"answers", "invalid_key"}}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			rec := f.do(t, http.MethodPost, assessmentPath, tc.body)
+			p := wantProblem(t, rec, http.StatusUnprocessableEntity)
+			assert.Equal(t, tc.want, fieldsOf(p))
+			assert.Less(t, rec.Body.Len(), 4096, "the answer stays small")
+			assert.NotContains(t, rec.Body.String(), "xxxx", "no value is echoed")
+			f.noTemporalCalls(t)
+		})
+	}
 }
