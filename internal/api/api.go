@@ -51,6 +51,9 @@ type Server struct {
 	Ready func(ctx context.Context) error
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// TrustedProxies lists the proxies (addresses or CIDRs) whose
+	// X-Forwarded-For names the client; none by default.
+	TrustedProxies []string
 	// Codec, when set, serves /codec/decode and /codec/encode for an
 	// operator's Temporal UI; CodecCORSOrigin is that UI's origin.
 	Codec           converter.PayloadCodec
@@ -63,7 +66,9 @@ type Server struct {
 
 	// touched holds when each token's last use was last recorded;
 	// background counts those writes still running (Wait waits for them).
-	touched    sync.Map
+	touched sync.Map
+	// signIns throttles wrong passwords per username and address.
+	signIns    signInThrottle
 	background sync.WaitGroup
 	stopOnce   sync.Once
 	closeOnce  sync.Once
@@ -112,6 +117,13 @@ func requestDeadline(d time.Duration) gin.HandlerFunc {
 func (s *Server) Handler() http.Handler {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
+	// The client's address is the connection's unless it comes through a
+	// proxy the operator named: X-Forwarded-For from anyone else is ignored
+	// (sign-in throttling counts by address).
+	if err := r.SetTrustedProxies(s.TrustedProxies); err != nil && s.Logger != nil {
+		s.Logger.Error("trusted proxies not understood: trusting none", "error", err)
+		_ = r.SetTrustedProxies(nil)
+	}
 	r.Use(gin.CustomRecovery(func(c *gin.Context, _ any) {
 		problem(c, http.StatusInternalServerError, "Internal error", "the error was logged")
 	}))

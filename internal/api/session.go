@@ -1,7 +1,11 @@
 package api
 
 import (
+	"fmt"
+	"math"
 	"net/http"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -36,6 +40,12 @@ func (s *Server) signIn(c *gin.Context) {
 // problem response itself when they are wrong.
 func (s *Server) startSession(c *gin.Context, username, password string) (auth.Principal, string, bool) {
 	ctx := c.Request.Context()
+	if wait := s.signIns.attempt(strings.ToLower(username), c.ClientIP(), s.now()); wait > 0 {
+		secs := int(math.Ceil(wait.Seconds()))
+		c.Header("Retry-After", strconv.Itoa(secs))
+		problem(c, http.StatusTooManyRequests, "Too many sign-in attempts", fmt.Sprintf("wait %d seconds before trying again", secs))
+		return auth.Principal{}, "", false
+	}
 	u, err := s.Store.UserByUsername(ctx, username)
 	// The same answer, and a bcrypt comparison either way, whether or not
 	// the user exists.
@@ -46,6 +56,7 @@ func (s *Server) startSession(c *gin.Context, username, password string) (auth.P
 		problem(c, http.StatusUnauthorized, "Wrong username or password", "")
 		return auth.Principal{}, "", false
 	}
+	s.signIns.succeeded(strings.ToLower(username))
 	id, csrf, err := auth.NewSessionID()
 	if err != nil {
 		problem(c, http.StatusInternalServerError, "Could not start a session", "")

@@ -140,6 +140,7 @@ func newServeCmd(g *globals) *cobra.Command {
 	var f connFlags
 	var addr string
 	var demoTime bool
+	var trustedProxies []string
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve the API against an external Temporal and database (production)",
@@ -157,6 +158,7 @@ func newServeCmd(g *globals) *cobra.Command {
 			}
 			fmt.Fprintf(g.stdout, "khula serve: API on http://%s (Temporal %s, namespace %s, database %s)\n", ln.Addr(), f.temporalAddress, f.namespace, rt.Store.Dialect())
 			srv := rt.APIServer(demoTime)
+			srv.TrustedProxies = trustedProxies
 			defer srv.Wait() // before rt.Close: background writes finish first
 			return app.Serve(ctx, ln, srv.Handler(), rt.Logger)
 		},
@@ -164,6 +166,7 @@ func newServeCmd(g *globals) *cobra.Command {
 	f.add(cmd.Flags())
 	cmd.Flags().StringVar(&addr, "addr", envOr("KHULA_ADDR", "0.0.0.0:8080"), "HTTP address ($KHULA_ADDR)")
 	cmd.Flags().BoolVar(&demoTime, "allow-compressed-time", envOr("KHULA_ALLOW_COMPRESSED_TIME", "") == "true", "let waves run on compressed time (demonstrations and tests only)")
+	cmd.Flags().StringSliceVar(&trustedProxies, "trusted-proxy", splitEnv("KHULA_TRUSTED_PROXIES"), "address or CIDR of a proxy whose X-Forwarded-For names the client, e.g. the ingress's pod network; repeat for several ($KHULA_TRUSTED_PROXIES, comma-separated). Without it the client is the connection's address: behind a proxy, every sign-in then counts against the proxy's address")
 	return cmd
 }
 
