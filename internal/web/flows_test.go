@@ -82,6 +82,13 @@ func TestAssessmentForm(t *testing.T) {
 	assert.Equal(t, "Social worker (social-worker)", in.SubmittedBy)
 	assert.Equal(t, cycle.Answers{"rthb_seen": true, "chronic_illness": true, "weight_kg": 500.0, "imm_up_to_date": true, "chronic_treated": false}, in.Answers)
 
+	// The page shown again carries a new key: the corrected form is another
+	// request, and a key is bound to the request it first came with.
+	key := regexp.MustCompile(`name="_key" value="([^"]+)"`).FindStringSubmatch(res.body)
+	require.Len(t, key, 2, "the form shown again has a key")
+	assert.NotEqual(t, "form-key-0001", key[1])
+	form.Set("_key", key[1])
+
 	// Answers hidden by the skip logic are never sent.
 	form.Set("a.rthb_seen", "false")
 	form.Set("a.weight_kg", "20.5")
