@@ -79,6 +79,16 @@ func localizer(lang string) *i18n.Localizer {
 	return l
 }
 
+// Has says whether lang has a message file (English always has).
+func Has(lang string) bool {
+	for _, l := range Languages() {
+		if l == lang {
+			return true
+		}
+	}
+	return false
+}
+
 // T is message id in lang (falling back to English); with a count it
 // picks the plural form of lang and fills {{.Count}}.
 func T(lang, id string, count ...int) string {
@@ -86,10 +96,30 @@ func T(lang, id string, count ...int) string {
 	if loadErr != nil {
 		return id
 	}
-	cfg := &i18n.LocalizeConfig{MessageID: id}
+	var data map[string]any
 	if len(count) > 0 {
-		cfg.PluralCount = count[0]
-		cfg.TemplateData = map[string]any{"Count": count[0]}
+		data = map[string]any{"Count": count[0]}
+	}
+	return localize(lang, id, data)
+}
+
+// Data is message id in lang filled with data (its {{.Name}} fields); a
+// "Count" in data picks the plural form.
+func Data(lang, id string, data map[string]any) string {
+	once.Do(load)
+	if loadErr != nil {
+		return id
+	}
+	return localize(lang, id, data)
+}
+
+func localize(lang, id string, data map[string]any) string {
+	cfg := &i18n.LocalizeConfig{MessageID: id}
+	if data != nil {
+		cfg.TemplateData = data
+		if n, ok := data["Count"]; ok {
+			cfg.PluralCount = n
+		}
 	}
 	s, err := localizer(lang).Localize(cfg)
 	if err != nil && s == "" {

@@ -117,7 +117,8 @@ func (u *UI) formContext(c *gin.Context) (*sites.Site, *instrument.Instrument, s
 		u.fail(c, http.StatusNotFound, "Unknown respondent", "the instrument has no respondent "+c.Param("respondent"))
 		return nil, nil, d, ref, false
 	}
-	crumbs(c, navLink{Href: "/work", Label: "Today's work"}, navLink{Href: fmt.Sprintf("/cycles/%s/%d/%s", siteID, n, ref.Child), Label: "Child " + ref.Child})
+	crumbs(c, navLink{Href: "/work", Label: uitext.T(u.lang(c), "work.title")}, navLink{Href: fmt.Sprintf("/cycles/%s/%d/%s", siteID, n, ref.Child),
+		Label: uitext.Data(u.lang(c), "layout.crumb.child", map[string]any{"Child": ref.Child})})
 	return site, in, d, ref, true
 }
 

@@ -20,6 +20,7 @@ import (
 	"github.com/khula-cop/khula/internal/auth"
 	"github.com/khula-cop/khula/internal/cycle"
 	"github.com/khula-cop/khula/internal/store"
+	"github.com/khula-cop/khula/internal/uitext"
 	"github.com/khula-cop/khula/sites"
 )
 
@@ -148,7 +149,7 @@ func (u *UI) showMeeting(c *gin.Context, status int, prob *api.Problem, sent str
 		u.fail(c, http.StatusNotFound, "Unknown school", "no such school")
 		return
 	}
-	crumbs(c, navLink{Href: "/sites/" + site.ID + "/meetings", Label: "Meetings"})
+	crumbs(c, navLink{Href: "/sites/" + site.ID + "/meetings", Label: uitext.T(u.lang(c), "nav.meetings")})
 	res := u.call(c, http.MethodGet, "/api/v1/meetings/"+meetingPath(site.ID, school.ID, c.Param("date")), nil, "", "", "")
 	if res.Status == http.StatusNotFound && me(c).InSchool(site.ID, school.ID) {
 		// Just opened: the workflow is still building the agenda.

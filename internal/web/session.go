@@ -14,6 +14,7 @@ import (
 	"github.com/khula-cop/khula/internal/api"
 	"github.com/khula-cop/khula/internal/auth"
 	"github.com/khula-cop/khula/internal/store"
+	"github.com/khula-cop/khula/internal/uitext"
 )
 
 const principalKey = "khula.web.principal"
@@ -106,6 +107,7 @@ func (u *UI) inSchool(c *gin.Context, site, school string) bool {
 }
 
 type loginView struct {
+	// Error is a message id (internal/uitext).
 	Next, Username, Token, Error string
 }
 
@@ -127,7 +129,7 @@ func (u *UI) showLogin(c *gin.Context, status int, v loginView) {
 	v.Token = randomToken()
 	http.SetCookie(c.Writer, &http.Cookie{Name: loginCookie, Value: v.Token, Path: "/login", HttpOnly: true, SameSite: http.SameSiteStrictMode,
 		Secure: c.Request.TLS != nil || c.GetHeader("X-Forwarded-Proto") == "https", MaxAge: 3600})
-	u.render(c, status, "login", "Sign in", v)
+	u.render(c, status, "login", uitext.T(u.lang(c), "login.title"), v)
 }
 
 // login signs in through the API's own sign-in route and passes its
@@ -136,16 +138,16 @@ func (u *UI) login(c *gin.Context) {
 	v := loginView{Next: c.PostForm("next"), Username: strings.TrimSpace(c.PostForm("username"))}
 	token, err := c.Cookie(loginCookie)
 	if err != nil || token == "" || token != c.PostForm("_login") {
-		v.Error = "The sign-in form expired. Please try again."
+		v.Error = "login.expired"
 		u.showLogin(c, http.StatusForbidden, v)
 		return
 	}
 	body, _ := json.Marshal(map[string]string{"username": v.Username, "password": c.PostForm("password")})
 	res := u.call(c, http.MethodPost, "/api/v1/session", body, "application/json", "", "")
 	if res.Status != http.StatusOK {
-		v.Error = "Wrong username or password."
+		v.Error = "login.wrong"
 		if res.Status >= 500 {
-			v.Error = "khula could not sign you in just now. Please try again."
+			v.Error = "login.unavailable"
 		}
 		u.showLogin(c, http.StatusUnauthorized, v)
 		return
@@ -155,16 +157,12 @@ func (u *UI) login(c *gin.Context) {
 	}
 	http.SetCookie(c.Writer, &http.Cookie{Name: loginCookie, Value: "", Path: "/login", MaxAge: -1, HttpOnly: true})
 	next := v.Next
-	if !localPath(next) {
+	if !sameOriginPath(next) {
 		next = "/"
 	}
 	c.Redirect(http.StatusSeeOther, next)
 }
 
-// localPath accepts only paths on this server, never another origin.
-func localPath(p string) bool {
-	return strings.HasPrefix(p, "/") && !strings.HasPrefix(p, "//") && !strings.HasPrefix(p, "/\\") && !strings.ContainsAny(p, "\r\n")
-}
 
 func (u *UI) logout(c *gin.Context) {
 	res := u.call(c, http.MethodDelete, "/api/v1/session", nil, "", c.PostForm("_csrf"), "")

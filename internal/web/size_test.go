@@ -87,7 +87,11 @@ func TestPagesAreSmallAndAccessible(t *testing.T) {
 		"Every page is HTML drawn on the server, with one stylesheet (`static/khula.css`, " + fmt.Sprintf("%.1f KB", float64(len(css))/1024) +
 		", cached for a year under a name that changes with its content), charts as inline SVG, no JavaScript and no web fonts or images. Pages are served gzipped to browsers that accept it.\n" +
 		"Sizes are of the HTML as served for the handler tests' data (a wave of a few children; lists grow with the children they list, " +
-		"and paged lists stop at 25 to 100 rows). Pages must stay under " + fmt.Sprintf("%d KB", pageBudget>>10) + " (a test fails above it).\n\n" +
+		"and paged lists stop at 25 to 100 rows). Pages must stay under " + fmt.Sprintf("%d KB", pageBudget>>10) + " (a test fails above it).\n" +
+		"Sizes are of the English pages. Every page's footer offers the languages of the user's sites that the UI has words for " +
+		"(`internal/uitext`); the choice is kept in a cookie, and without one the pages are in the default language of the user's first site. " +
+		"The layout (navigation, breadcrumbs, footer), the sign-in page and Today's work are drawn in that language; the main part of the other pages " +
+		"is still English, marked `lang=\"en\"`.\n\n" +
 		"Regenerate with `KHULA_UPDATE_PAGES=1 go test ./internal/web -run TestPagesAreSmallAndAccessible`.\n\n" +
 		"| page | used by | path | KB | KB gzipped |\n|---|---|---|---:|---:|\n" + table.String()
 	require.NoError(t, os.WriteFile("PAGES.md", []byte(doc), 0o644))

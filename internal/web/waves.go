@@ -17,6 +17,7 @@ import (
 	"github.com/khula-cop/khula/internal/auth"
 	"github.com/khula-cop/khula/internal/cycle"
 	"github.com/khula-cop/khula/internal/store"
+	"github.com/khula-cop/khula/internal/uitext"
 	"github.com/khula-cop/khula/sites"
 )
 
@@ -283,7 +284,7 @@ func (u *UI) wave(c *gin.Context) {
 			v.Report = &rep
 		}
 	}
-	crumbs(c, navLink{Href: "/waves", Label: "Waves"})
+	crumbs(c, navLink{Href: "/waves", Label: uitext.T(u.lang(c), "nav.waves")})
 	u.render(c, http.StatusOK, "wave", fmt.Sprintf("%s wave %d", site.Name, n), v)
 }
 
@@ -351,7 +352,8 @@ func (u *UI) waveSchool(c *gin.Context) {
 		v.Rows = append(v.Rows, r)
 	}
 	v.Progress = stageBars("progress", school.Name+": children by stage", []barRow{{Label: school.Name, Counts: v.Counts}})
-	crumbs(c, navLink{Href: "/waves", Label: "Waves"}, navLink{Href: fmt.Sprintf("/waves/%s/%d", site.ID, n), Label: fmt.Sprintf("%s wave %d", site.Name, n)})
+	crumbs(c, navLink{Href: "/waves", Label: uitext.T(u.lang(c), "nav.waves")},
+		navLink{Href: fmt.Sprintf("/waves/%s/%d", site.ID, n), Label: uitext.Data(u.lang(c), "layout.crumb.wave", map[string]any{"Site": site.Name, "Wave": n})})
 	u.render(c, http.StatusOK, "school", fmt.Sprintf("%s, wave %d", school.Name, n), v)
 }
 
@@ -426,7 +428,7 @@ func (u *UI) compare(c *gin.Context) {
 	}
 	wa, okA := byNumber[v.A]
 	wb, okB := byNumber[v.B]
-	crumbs(c, navLink{Href: "/waves", Label: "Waves"})
+	crumbs(c, navLink{Href: "/waves", Label: uitext.T(u.lang(c), "nav.waves")})
 	if !okA || !okB || v.A == v.B {
 		if len(v.Numbers) < 2 {
 			v.Note = "This site has fewer than two waves: there is nothing to compare yet."

@@ -118,6 +118,7 @@ func (u *UI) Register(r *gin.Engine) {
 	r.GET("/login", u.loginPage)
 	r.POST("/login", u.login)
 	r.POST("/logout", u.page(), u.logout)
+	r.POST("/language", u.page(), u.setLanguage)
 
 	r.GET("/waves", u.page(auth.ProgrammeManager, auth.SiteCoordinator, auth.Practitioner), u.waves)
 	r.POST("/waves", u.page(auth.ProgrammeManager, auth.SiteCoordinator), u.launchWave)
@@ -195,8 +196,19 @@ func startPage(p auth.Principal) string {
 // view is what every page template gets.
 type view struct {
 	Title string
-	Lang  string
-	CSS   string
+	// Lang is the language of the page's own words (the user's choice,
+	// see lang.go): the <html lang>.
+	Lang string
+	// MainLang is "en" when the page's main part is not translated yet and
+	// Lang is another language ("" when the main part is in Lang).
+	MainLang string
+	// FlashLang is "en" when the flash has no message in Lang.
+	FlashLang string
+	// Languages are the languages the user may choose for the pages
+	// (nil when there is only one); Back is where choosing one returns.
+	Languages []langOption
+	Back      string
+	CSS       string
 	// JS is the offline script, for the roles that capture forms.
 	JS      string
 	User    *auth.Principal
@@ -216,41 +228,42 @@ type navLink struct {
 }
 
 // nav lists a role's main pages.
-func (u *UI) nav(p auth.Principal, path string) []navLink {
+func (u *UI) nav(p auth.Principal, path, lang string) []navLink {
 	var links []navLink
 	add := func(href, label string) {
 		cur := path == href || (href != "/" && strings.HasPrefix(path, href+"/"))
 		links = append(links, navLink{Href: href, Label: label, Current: cur})
 	}
+	t := func(id string) string { return uitext.T(lang, id) }
 	switch p.Role {
 	case auth.ProgrammeManager:
-		add("/waves", "Waves")
+		add("/waves", t("nav.waves"))
 		for _, s := range u.o.Sites.Sites() {
 			add("/sites/"+s.ID, s.Name)
 		}
-		add("/ops", "Health")
+		add("/ops", t("nav.health"))
 	case auth.SiteCoordinator:
 		for _, id := range p.Sites {
 			if s, ok := u.o.Sites.Site(id); ok {
 				add("/sites/"+id, s.Name)
 			}
 		}
-		add("/waves", "Waves")
-		add("/work", "Work")
+		add("/waves", t("nav.waves"))
+		add("/work", t("nav.work"))
 	case auth.Practitioner:
-		add("/work", "Today")
+		add("/work", t("nav.today"))
 		if len(p.Sites) > 0 {
-			add("/sites/"+p.Sites[0]+"/meetings", "Meetings")
-			add("/sites/"+p.Sites[0]+"/referrals", "Referrals")
+			add("/sites/"+p.Sites[0]+"/meetings", t("nav.meetings"))
+			add("/sites/"+p.Sites[0]+"/referrals", t("nav.referrals"))
 		}
-		add("/waves", "Waves")
+		add("/waves", t("nav.waves"))
 	case auth.Ops:
-		add("/ops", "Health")
+		add("/ops", t("nav.health"))
 	case auth.Advisor:
 		for _, s := range u.o.Sites.Sites() {
 			if p.InSite(s.ID) {
-				add("/sites/"+s.ID+"/reviews", "Reviews: "+s.Name)
-				add("/sites/"+s.ID+"/cop", "CoP: "+s.Name)
+				add("/sites/"+s.ID+"/reviews", t("nav.reviews")+": "+s.Name)
+				add("/sites/"+s.ID+"/cop", t("nav.cop")+": "+s.Name)
 			}
 		}
 	}
@@ -284,14 +297,29 @@ func (u *UI) render(c *gin.Context, status int, name, title string, data any) {
 		c.String(http.StatusInternalServerError, "no page "+name)
 		return
 	}
-	v := view{Title: title, Lang: "en", CSS: u.cssPath, Path: c.Request.URL.Path, D: data, Flash: flashes[c.Query("ok")]}
+	lang := u.lang(c)
+	v := view{Title: title, Lang: lang, CSS: u.cssPath, Path: c.Request.URL.Path, D: data}
+	if !translatedPages[name] && lang != "en" {
+		v.MainLang = "en"
+	}
+	if key := c.Query("ok"); flashes[key] != "" {
+		if id, ok := flashIDs[key]; ok {
+			v.Flash = uitext.T(lang, id)
+		} else {
+			v.Flash = flashes[key]
+			if lang != "en" {
+				v.FlashLang = "en"
+			}
+		}
+	}
 	if p, ok := currentPrincipal(c); ok {
 		v.User = &p
 		v.CSRF = p.CSRF
 		if p.Role == auth.Practitioner || p.Role == auth.SiteCoordinator {
 			v.JS = u.jsPath
 		}
-		v.Nav = u.nav(p, c.Request.URL.Path)
+		v.Nav = u.nav(p, c.Request.URL.Path, lang)
+		v.Languages, v.Back = u.languageChoice(c, p, lang)
 	}
 	if cr, ok := c.Get(crumbsKey); ok {
 		v.Crumbs, _ = cr.([]navLink)
@@ -415,6 +443,9 @@ var funcs = template.FuncMap{
 	"outcome":    outcomeName,
 	"waveStatus": waveStatusName,
 	"language":   languageName,
+	// word is a value's label in a language: the message prefix+value,
+	// else the value humanized ("stage." "follow_up" → "Follow up").
+	"word": word,
 	"date": func(t any) string {
 		switch v := t.(type) {
 		case time.Time:

@@ -18,6 +18,7 @@ import (
 	"github.com/khula-cop/khula/internal/auth"
 	"github.com/khula-cop/khula/internal/cycle"
 	"github.com/khula-cop/khula/internal/store"
+	"github.com/khula-cop/khula/internal/uitext"
 	"github.com/khula-cop/khula/sites"
 )
 
@@ -56,9 +57,11 @@ type childrenList struct {
 	Narrowed bool
 	// More links the next page of children ("" on the last).
 	More string
-	// Errors are the search's field errors; Problem says why no child is listed.
-	Errors  map[string]string
-	Problem string
+	// Errors are the search's field errors; Problem says why no child is
+	// listed. Both come from the API, in English, unless ProblemLang is "".
+	Errors      map[string]string
+	Problem     string
+	ProblemLang string
 }
 
 type workOption struct {
@@ -80,17 +83,19 @@ type childRow struct {
 // page stays light on a phone, and each child listed is an audited read.
 const childrenPage = 25
 
+// workFilterLabels and workSortLabels label the work list's filters and
+// orders with message ids (internal/uitext).
 var workFilterLabels = []workOption{
-	{Value: store.WorkFilterAtRisk, Label: "At risk"},
-	{Value: store.WorkFilterRedFlag, Label: "Red flag"},
-	{Value: store.WorkFilterOverdue, Label: "Overdue"},
+	{Value: store.WorkFilterAtRisk, Label: "work.filter.at_risk"},
+	{Value: store.WorkFilterRedFlag, Label: "work.filter.red_flag"},
+	{Value: store.WorkFilterOverdue, Label: "work.filter.overdue"},
 }
 
 var workSortLabels = []workOption{
-	{Value: store.WorkSortName, Label: "Name"},
-	{Value: store.WorkSortClass, Label: "Grade"},
-	{Value: store.WorkSortAge, Label: "Age (youngest first)"},
-	{Value: store.WorkSortStage, Label: "Stage"},
+	{Value: store.WorkSortName, Label: "work.sort.name"},
+	{Value: store.WorkSortClass, Label: "work.sort.grade"},
+	{Value: store.WorkSortAge, Label: "work.sort.age"},
+	{Value: store.WorkSortStage, Label: "work.sort.stage"},
 }
 
 // work shows what practitioners have to do: forms to capture, meetings
@@ -152,14 +157,18 @@ func (u *UI) work(c *gin.Context) {
 	if c.Query("device") != "1" && (p.Role == auth.Practitioner || p.Role == auth.SiteCoordinator) {
 		v.Children, v.Names = u.childrenList(c, site, school)
 	}
-	u.render(c, http.StatusOK, "work", "Today's work", v)
+	u.render(c, http.StatusOK, "work", uitext.T(u.lang(c), "work.title"), v)
 }
 
 // childrenList reads a page of the work list's children through the API,
 // which audits each child it returns, with the search, filters, order and
 // page of the request.
 func (u *UI) childrenList(c *gin.Context, site *sites.Site, school string) (*childrenList, map[string]string) {
+	lang := u.lang(c)
 	l := &childrenList{Site: site.ID, School: school, Q: c.Query("q"), Sort: c.DefaultQuery("sort", store.WorkSortName), Errors: map[string]string{}}
+	if lang != "en" {
+		l.ProblemLang = "en"
+	}
 	ticked := map[string]bool{}
 	for _, f := range c.QueryArray("filter") {
 		ticked[f] = true
@@ -172,14 +181,14 @@ func (u *UI) childrenList(c *gin.Context, site *sites.Site, school string) (*chi
 		q.Set("q", l.Q)
 	}
 	for i, f := range workFilterLabels {
-		f.ID, f.Selected = fmt.Sprintf("c-f%d", i), ticked[f.Value]
+		f.ID, f.Selected, f.Label = fmt.Sprintf("c-f%d", i), ticked[f.Value], uitext.T(lang, f.Label)
 		if f.Selected {
 			q.Add("filter", f.Value)
 		}
 		l.Filters = append(l.Filters, f)
 	}
 	for _, o := range workSortLabels {
-		o.Selected = o.Value == l.Sort
+		o.Selected, o.Label = o.Value == l.Sort, uitext.T(lang, o.Label)
 		l.Sorts = append(l.Sorts, o)
 	}
 	if after := c.Query("after"); after != "" {
@@ -202,7 +211,7 @@ func (u *UI) childrenList(c *gin.Context, site *sites.Site, school string) (*chi
 		Next      string            `json:"next"`
 	}
 	if err := res.decode(&page); err != nil {
-		l.Problem = "The list of children could not be read."
+		l.Problem, l.ProblemLang = uitext.T(lang, "work.list_unread"), ""
 		return l, nil
 	}
 	l.Total, l.Truncated = page.Total, page.Truncated
@@ -223,14 +232,14 @@ func (u *UI) childrenList(c *gin.Context, site *sites.Site, school string) (*chi
 	}
 	names := map[string]string{}
 	for _, ch := range page.Items {
-		row := childRow{ChildID: ch.ChildID, Href: cycleHref(ch.CycleID), Grade: ch.Grade, Age: ageText(ch.Age), Sex: humanize(ch.Sex),
-			School: ch.SchoolID, Stage: stageName(ch.Stage), AtRisk: ch.AtRisk, RedFlag: ch.RedFlag, Overdue: ch.Overdue, Forms: ch.FormsDue}
+		row := childRow{ChildID: ch.ChildID, Href: cycleHref(ch.CycleID), Grade: ch.Grade, Age: ageText(lang, ch.Age), Sex: word(lang, "sex.", ch.Sex),
+			School: ch.SchoolID, Stage: word(lang, "stage.", ch.Stage), AtRisk: ch.AtRisk, RedFlag: ch.RedFlag, Overdue: ch.Overdue, Forms: ch.FormsDue}
 		if sc, ok := site.School(ch.SchoolID); ok {
 			row.School = sc.Name
 		}
 		row.Name = strings.TrimSpace(ch.GivenName + " " + ch.FamilyName)
 		if ch.Erased || row.Name == "" {
-			row.Name = "(name erased)"
+			row.Name = uitext.T(lang, "work.name_erased")
 		} else {
 			names[ch.CycleID] = row.Name
 			for _, f := range ch.FormsDue {
@@ -242,12 +251,13 @@ func (u *UI) childrenList(c *gin.Context, site *sites.Site, school string) (*chi
 	return l, names
 }
 
-// ageText writes an age as years and months ("7 y 9 m"), "" when unknown.
-func ageText(a *store.ChildAge) string {
+// ageText writes an age as years and months ("7 y 9 m" in English), ""
+// when unknown.
+func ageText(lang string, a *store.ChildAge) string {
 	if a == nil {
 		return ""
 	}
-	return fmt.Sprintf("%d y %d m", a.Years, a.Months)
+	return uitext.Data(lang, "work.age", map[string]any{"Years": a.Years, "Months": a.Months})
 }
 
 type childView struct {
@@ -394,7 +404,7 @@ func (u *UI) showChild(c *gin.Context, status int, form string, prob *api.Proble
 		v.CheckIn = u.checkIn(c, siteID, d, form, prob)
 		v.Concern = concernFormOf(c, d, form, prob)
 	}
-	crumbs(c, navLink{Href: "/work", Label: "Today's work"})
+	crumbs(c, navLink{Href: "/work", Label: uitext.T(u.lang(c), "work.title")})
 	u.render(c, status, "child", "Child "+childID, v)
 }
 
@@ -543,7 +553,7 @@ func (u *UI) referralAction(c *gin.Context) {
 		return
 	}
 	back := c.PostForm("back")
-	if !localPath(back) {
+	if !sameOriginPath(back) {
 		back = fmt.Sprintf("/cycles/%s/%d/%s", siteID, n, url.PathEscape(c.Param("child")))
 	}
 	c.Redirect(http.StatusSeeOther, back+"?ok=referral")
