@@ -49,6 +49,14 @@ func bind(c *gin.Context, v any) bool {
 		problem(c, http.StatusBadRequest, "The request body holds more than one JSON value", "send one object")
 		return false
 	}
+	if fields := hiddenTextFields(v); len(fields) > 0 {
+		var fe fieldErrors
+		for _, f := range fields {
+			fe.add(f, "hidden_characters", "%s holds control or invisible characters (NUL, escape sequences, zero-width or direction marks): remove them", f)
+		}
+		fe.reject(c, "request")
+		return false
+	}
 	return true
 }
 

@@ -324,7 +324,7 @@ func (s *Server) approveGrant(c *gin.Context) {
 	if !ok || !s.inSite(c, site.ID) {
 		return
 	}
-	if why := c.GetHeader("X-Khula-Reason"); hasHiddenCharacters(why) || len(why) > 500 {
+	if why := c.GetHeader("X-Khula-Reason"); hiddenInText(why) || len(why) > 500 {
 		var fe fieldErrors
 		fe.add("X-Khula-Reason", "invalid", "X-Khula-Reason must be at most 500 characters, with no control or invisible characters")
 		fe.reject(c, "approval")

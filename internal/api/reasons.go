@@ -13,19 +13,6 @@ const (
 	minReasonWordRune = 2
 )
 
-// hasHiddenCharacters reports control characters (NUL, ANSI escapes, ...)
-// and the invisible format characters that can hide or reorder text in
-// an audit entry (zero-width spaces and joiners, bidirectional controls,
-// the byte-order mark).
-func hasHiddenCharacters(s string) bool {
-	for _, r := range s {
-		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
-			return true
-		}
-	}
-	return false
-}
-
 // reasonProblem says what is wrong with a free-text reason that must
 // explain itself to a reviewer ("" when it is fine): at least minRunes
 // characters, and words rather than filler — minReasonWords words of two
@@ -34,7 +21,7 @@ func hasHiddenCharacters(s string) bool {
 // made-up one; it makes "aaaaaaaaaaaaaaaaaaaa" and "x x x x x" fail, and
 // the coordinator reads the rest.
 func reasonProblem(reason string, minRunes int) string {
-	if hasHiddenCharacters(reason) {
+	if hiddenInText(reason) {
 		return "the reason must not contain control or invisible characters"
 	}
 	reason = strings.TrimSpace(reason)
