@@ -25,6 +25,12 @@ type signInRequest struct {
 // signIn checks a username and password and starts a browser session:
 // an HttpOnly cookie plus a CSRF token the page sends back on changes.
 func (s *Server) signIn(c *gin.Context) {
+	// A form post (text/plain, urlencoded) from another site's page could
+	// otherwise sign the victim's browser into the attacker's account.
+	if !isJSON(c) {
+		problem(c, http.StatusUnsupportedMediaType, "Sign in with JSON", "send application/json")
+		return
+	}
 	var req signInRequest
 	if !bind(c, &req) {
 		return
