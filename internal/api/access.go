@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -186,13 +187,34 @@ func (s *Server) childInScope(c *gin.Context, site, child string) bool {
 			if !readOnlyMethod(c.Request.Method) {
 				problem(c, http.StatusForbidden, "Emergency access is read-only",
 					"your break-the-glass grant lets you read this child's record; ask a practitioner of the child's school or the site coordinator to record anything")
+				s.auditDenied(c, site, child, "a write with a read-only break-the-glass grant")
 				return false
 			}
 			c.Set(grantKey, "granted access")
 			return true
 		}
 	}
-	return s.inSchool(c, site, school)
+	if !s.inSchool(c, site, school) {
+		s.auditDenied(c, site, child, "the child is not at the caller's schools")
+		return false
+	}
+	return true
+}
+
+// auditDenied records a refused request for a child's record, so probing
+// shows in the child's trail. The answer (403) is already written; an entry
+// that cannot be appended is logged, not retried.
+func (s *Server) auditDenied(c *gin.Context, site, child, why string) {
+	p := principal(c)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.Request.Context()), 2*time.Second)
+	defer cancel()
+	_, err := s.Store.Audit(ctx, store.AuditEntry{
+		At: s.now(), Actor: p.UserID, ActorName: p.Username, Role: string(p.Role), Action: store.AuditDenied,
+		SiteID: site, ChildID: child, What: c.Request.Method + " " + c.FullPath(), Why: why, Outcome: fmt.Sprint(c.Writer.Status()),
+	})
+	if err != nil && s.Logger != nil {
+		s.Logger.Warn("a refused access could not be audited", "route", c.FullPath(), "error", err)
+	}
 }
 
 // touchToken records a token's last use at most once a minute, in the

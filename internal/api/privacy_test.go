@@ -294,3 +294,24 @@ func TestCodecEndpointDecodesForProgrammeManagersOnly(t *testing.T) {
 		t.Errorf("a decode was not audited: %d entries", rep.Entries)
 	}
 }
+
+// Finding 6 of the penetration test (in part): refused (403) attempts on a
+// child's record were not audited, so probing left no trace.
+func TestRefusedAccessIsAudited(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	nurse := tokenFor(t, f, users.Spec{Username: "nurse-alex", Role: auth.Practitioner, Practice: "nurse", Sites: []string{"johannesburg"}, Schools: []string{"alexandra"}})
+	as := []string{"Authorization", "Bearer " + nurse}
+	wantProblem(t, f.doAs(t, "GET", "/api/v1/children/johannesburg/c-0001", "", as...), http.StatusForbidden)
+	trail, err := f.store.AuditTrail(ctx, "c-0001", 10)
+	require.NoError(t, err)
+	require.Len(t, trail, 1)
+	e := trail[0]
+	assert.Equal(t, "denied", e.Action)
+	assert.Equal(t, "nurse-alex", e.ActorName)
+	assert.Equal(t, "403", e.Outcome)
+	assert.Equal(t, "GET /api/v1/children/:site/:child", e.What)
+	rep, err := f.store.VerifyAudit(ctx, nil)
+	require.NoError(t, err)
+	assert.True(t, rep.OK(), "the entry is part of the chain")
+}

@@ -52,6 +52,8 @@ const (
 	// AuditReplay is a write request sent again under its Idempotency-Key:
 	// the engine or store answered it with the first request's outcome.
 	AuditReplay = "replay"
+	// AuditDenied is a request for a child's record that was refused (403).
+	AuditDenied = "denied"
 	AuditDecode = "decode"
 	// AuditExport: a dataset left khula (with its purpose).
 	AuditExport = "export"
