@@ -105,7 +105,7 @@ func (u *UI) get(c *gin.Context, path string, v any) bool {
 		return false
 	}
 	if err := res.decode(v); err != nil {
-		u.fail(c, http.StatusBadGateway, "Unexpected answer", "the API's answer could not be read")
+		u.failMsg(c, http.StatusBadGateway, "error.unexpected", "error.unreadable", nil)
 		return false
 	}
 	return true

@@ -38,7 +38,7 @@ func (u *UI) advisorHome(c *gin.Context) {
 			return
 		}
 	}
-	u.fail(c, http.StatusNotFound, "No site", "No site is configured that you may read.")
+	u.failMsg(c, http.StatusNotFound, "error.no_site", "error.no_site_readable", nil)
 }
 
 type copDashboardAnswer struct {

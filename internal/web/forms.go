@@ -100,7 +100,7 @@ func (u *UI) formContext(c *gin.Context) (*sites.Site, *instrument.Instrument, s
 	var d store.CycleDetail
 	siteID, n, ok := waveParams(c)
 	if !ok {
-		u.fail(c, http.StatusNotFound, "Not found", "no such cycle")
+		u.failMsg(c, http.StatusNotFound, "error.not_found", "error.no_cycle", nil)
 		return nil, nil, d, cycle.CycleRef{}, false
 	}
 	ref := cycle.CycleRef{Site: siteID, Wave: n, Child: c.Param("child")}
@@ -110,11 +110,11 @@ func (u *UI) formContext(c *gin.Context) (*sites.Site, *instrument.Instrument, s
 	site, _ := u.o.Sites.Site(siteID)
 	in, err := u.instrumentOf(siteID)
 	if err != nil {
-		u.fail(c, http.StatusServiceUnavailable, "No instrument", err.Error())
+		u.failDetail(c, http.StatusServiceUnavailable, "error.no_instrument", err.Error())
 		return nil, nil, d, ref, false
 	}
 	if !slices.Contains(in.Respondents(), c.Param("respondent")) {
-		u.fail(c, http.StatusNotFound, "Unknown respondent", "the instrument has no respondent "+c.Param("respondent"))
+		u.failMsg(c, http.StatusNotFound, "error.unknown_respondent", "error.no_respondent", map[string]any{"Respondent": c.Param("respondent")})
 		return nil, nil, d, ref, false
 	}
 	crumbs(c, navLink{Href: "/work", Label: uitext.T(u.lang(c), "work.title")}, navLink{Href: fmt.Sprintf("/cycles/%s/%d/%s", siteID, n, ref.Child),

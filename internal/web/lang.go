@@ -31,11 +31,18 @@ const langKey = "khula.web.lang"
 // translatedPages are the pages whose main part is drawn in the user's
 // language; the others are in English (the layout around them follows
 // the language).
-var translatedPages = map[string]bool{"login": true, "work": true}
+var translatedPages = map[string]bool{"login": true, "work": true, "child": true, "error": true, "referrals": true}
 
 // flashIDs are the flashes with messages in internal/uitext; the others
 // are shown in English.
-var flashIDs = map[string]string{"signed-out": "login.signed_out"}
+var flashIDs = map[string]string{
+	"signed-out": "login.signed_out",
+	"form":       "flash.form",
+	"follow-up":  "flash.follow_up",
+	"referral":   "flash.referral",
+	"check-in":   "flash.check_in",
+	"concern":    "flash.concern",
+}
 
 // lang is the language of the request's page: the user's choice if they
 // may use it, else their first site's default language, else English.
@@ -140,12 +147,12 @@ func (u *UI) setLanguage(c *gin.Context) {
 		back = "/"
 	}
 	if !sameOriginPath(back) {
-		u.fail(c, http.StatusBadRequest, "Not a page of khula", "The language was not changed: the page to return to is not on this server.")
+		u.failMsg(c, http.StatusBadRequest, "error.not_khula", "error.not_khula_detail", nil)
 		return
 	}
 	lang := c.PostForm("lang")
 	if !slices.Contains(u.uiLanguages(p), lang) {
-		u.fail(c, http.StatusUnprocessableEntity, "Unknown language", "The pages are not offered in that language.")
+		u.failMsg(c, http.StatusUnprocessableEntity, "error.unknown_language", "error.unknown_language_detail", nil)
 		return
 	}
 	http.SetCookie(c.Writer, &http.Cookie{Name: langCookie, Value: lang, Path: "/", MaxAge: langMaxAge, HttpOnly: true,

@@ -141,12 +141,12 @@ func (u *UI) meeting(c *gin.Context) {
 func (u *UI) showMeeting(c *gin.Context, status int, prob *api.Problem, sent string) {
 	site, ok := u.o.Sites.Site(c.Param("site"))
 	if !ok {
-		u.fail(c, http.StatusNotFound, "Unknown site", "no such site")
+		u.failMsg(c, http.StatusNotFound, "error.unknown_site", "error.no_such_site", nil)
 		return
 	}
 	school, ok := site.School(c.Param("school"))
 	if !ok {
-		u.fail(c, http.StatusNotFound, "Unknown school", "no such school")
+		u.failMsg(c, http.StatusNotFound, "error.unknown_school", "error.no_such_school", nil)
 		return
 	}
 	crumbs(c, navLink{Href: "/sites/" + site.ID + "/meetings", Label: uitext.T(u.lang(c), "nav.meetings")})
@@ -163,7 +163,7 @@ func (u *UI) showMeeting(c *gin.Context, status int, prob *api.Problem, sent str
 	}
 	var m apiMeeting
 	if err := res.decode(&m); err != nil {
-		u.fail(c, http.StatusBadGateway, "Unexpected answer", "the meeting could not be read")
+		u.failMsg(c, http.StatusBadGateway, "error.unexpected", "error.meeting_unreadable", nil)
 		return
 	}
 	p := me(c)
@@ -191,7 +191,7 @@ func (u *UI) showMeeting(c *gin.Context, status int, prob *api.Problem, sent str
 	}
 	urgent, err := u.urgentReferrals(ctx, items)
 	if err != nil {
-		u.fail(c, http.StatusServiceUnavailable, "The database did not answer", "try again")
+		u.failMsg(c, http.StatusServiceUnavailable, "error.db", "error.try_again", nil)
 		return
 	}
 	concerns, ok := u.agendaConcerns(c, m, items)
@@ -564,7 +564,7 @@ func (u *UI) holdMeeting(c *gin.Context) {
 	siteID, school := c.PostForm("site"), c.PostForm("school")
 	site, ok := u.o.Sites.Site(siteID)
 	if !ok {
-		u.fail(c, http.StatusNotFound, "Unknown site", "no such site")
+		u.failMsg(c, http.StatusNotFound, "error.unknown_site", "error.no_such_site", nil)
 		return
 	}
 	c.Params = append(c.Params, gin.Param{Key: "site", Value: site.ID})

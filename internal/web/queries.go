@@ -152,7 +152,7 @@ func (u *UI) audit(c *gin.Context, site, child, what string) bool {
 	})
 	if err != nil {
 		u.o.Logger.Error("audit log write failed", "route", c.FullPath(), "error", err)
-		u.fail(c, http.StatusServiceUnavailable, "The access could not be audited", "Nothing was shown. Please try again.")
+		u.failMsg(c, http.StatusServiceUnavailable, "error.audit", "error.audit_detail", nil)
 		return false
 	}
 	return true

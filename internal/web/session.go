@@ -68,19 +68,19 @@ func (u *UI) page(roles ...auth.Role) gin.HandlerFunc {
 			if c.Request.Method == http.MethodGet {
 				c.Redirect(http.StatusSeeOther, "/login?next="+url.QueryEscape(c.Request.URL.RequestURI()))
 			} else {
-				u.fail(c, http.StatusUnauthorized, "Sign in required", "Your session has ended. Sign in again and repeat what you were doing.")
+				u.failMsg(c, http.StatusUnauthorized, "error.sign_in", "error.sign_in_detail", nil)
 			}
 			c.Abort()
 			return
 		}
 		if len(roles) > 0 && !slices.Contains(roles, p.Role) {
-			u.fail(c, http.StatusForbidden, "Not for your role", "Your role ("+humanize(string(p.Role))+") cannot use this page.")
+			u.failMsg(c, http.StatusForbidden, "error.role", "error.role_detail", map[string]any{"Role": word(u.lang(c), "role.", string(p.Role))})
 			return
 		}
 		if c.Request.Method == http.MethodPost {
 			got := c.PostForm("_csrf")
 			if got == "" || !auth.HashMatches(auth.Hash(p.CSRF), got) {
-				u.fail(c, http.StatusForbidden, "The form has expired", "Reload the page and try again.")
+				u.failMsg(c, http.StatusForbidden, "error.expired", "error.expired_detail", nil)
 				return
 			}
 		}
@@ -93,7 +93,7 @@ func (u *UI) inSite(c *gin.Context, site string) bool {
 	if me(c).InSite(site) {
 		return true
 	}
-	u.fail(c, http.StatusForbidden, "Not your site", "You do not work at this site.")
+	u.failMsg(c, http.StatusForbidden, "error.not_your_site", "error.not_your_site_detail", nil)
 	return false
 }
 
@@ -102,7 +102,7 @@ func (u *UI) inSchool(c *gin.Context, site, school string) bool {
 	if me(c).InSchool(site, school) {
 		return true
 	}
-	u.fail(c, http.StatusForbidden, "Not your school", "You do not work at this school.")
+	u.failMsg(c, http.StatusForbidden, "error.not_your_school", "error.not_your_school_detail", nil)
 	return false
 }
 
@@ -162,7 +162,6 @@ func (u *UI) login(c *gin.Context) {
 	}
 	c.Redirect(http.StatusSeeOther, next)
 }
-
 
 func (u *UI) logout(c *gin.Context) {
 	res := u.call(c, http.MethodDelete, "/api/v1/session", nil, "", c.PostForm("_csrf"), "")

@@ -17,6 +17,7 @@ import (
 	"github.com/khula-cop/khula/internal/auth"
 	"github.com/khula-cop/khula/internal/sitecheck"
 	"github.com/khula-cop/khula/internal/store"
+	"github.com/khula-cop/khula/internal/uitext"
 	"github.com/khula-cop/khula/sites"
 )
 
@@ -24,7 +25,7 @@ import (
 func (u *UI) siteFor(c *gin.Context) (*sites.Site, bool) {
 	site, ok := u.o.Sites.Site(c.Param("site"))
 	if !ok {
-		u.fail(c, http.StatusNotFound, "Unknown site", "no such site is configured")
+		u.failMsg(c, http.StatusNotFound, "error.unknown_site", "error.no_site_configured", nil)
 		return nil, false
 	}
 	if !u.inSite(c, site.ID) {
@@ -91,7 +92,7 @@ func (u *UI) siteOverview(c *gin.Context) {
 	}
 	var err error
 	if v.Waves, err = u.o.Store.Waves(ctx, site.ID); err != nil {
-		u.fail(c, http.StatusServiceUnavailable, "The database did not answer", "try again")
+		u.failMsg(c, http.StatusServiceUnavailable, "error.db", "error.try_again", nil)
 		return
 	}
 	if len(v.Waves) > 5 {
@@ -210,7 +211,7 @@ func (u *UI) referrals(c *gin.Context) {
 	ctx := c.Request.Context()
 	all, err := u.siteReferrals(ctx, site.ID, schoolsInScope(p, site), false, 500)
 	if err != nil {
-		u.fail(c, http.StatusServiceUnavailable, "The database did not answer", "try again")
+		u.failMsg(c, http.StatusServiceUnavailable, "error.db", "error.try_again", nil)
 		return
 	}
 	v := referralsView{Site: site, CanRecord: p.Role != auth.ProgrammeManager, Key: uuid.NewString(), Now: u.now()}
@@ -221,7 +222,7 @@ func (u *UI) referrals(c *gin.Context) {
 			v.Open = append(v.Open, r)
 		}
 	}
-	u.render(c, http.StatusOK, "referrals", site.Name+": referrals", v)
+	u.render(c, http.StatusOK, "referrals", uitext.Data(u.lang(c), "referrals.title", map[string]any{"Site": site.Name}), v)
 }
 
 type checkView struct {

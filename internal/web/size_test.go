@@ -90,8 +90,8 @@ func TestPagesAreSmallAndAccessible(t *testing.T) {
 		"and paged lists stop at 25 to 100 rows). Pages must stay under " + fmt.Sprintf("%d KB", pageBudget>>10) + " (a test fails above it).\n" +
 		"Sizes are of the English pages. Every page's footer offers the languages of the user's sites that the UI has words for " +
 		"(`internal/uitext`); the choice is kept in a cookie, and without one the pages are in the default language of the user's first site. " +
-		"The layout (navigation, breadcrumbs, footer), the sign-in page and Today's work are drawn in that language; the main part of the other pages " +
-		"is still English, marked `lang=\"en\"`.\n\n" +
+		"The layout (navigation, breadcrumbs, footer), the sign-in page, Today's work (with its outbox panel), the child's page, the referrals " +
+		"and the error page are drawn in that language; the main part of the other pages is still English, marked `lang=\"en\"`.\n\n" +
 		"Regenerate with `KHULA_UPDATE_PAGES=1 go test ./internal/web -run TestPagesAreSmallAndAccessible`.\n\n" +
 		"| page | used by | path | KB | KB gzipped |\n|---|---|---|---:|---:|\n" + table.String()
 	require.NoError(t, os.WriteFile("PAGES.md", []byte(doc), 0o644))

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/khula-cop/khula/internal/cycle"
+	"github.com/khula-cop/khula/internal/uitext"
 )
 
 // Charts are SVG drawn on the server: no script, no external resource. Each
@@ -255,12 +256,12 @@ func compareBars(id, title, labelA, labelB string, rows []compareRow) template.H
 }
 
 // stageTrack draws a child's way through the stages, the current one marked.
-func stageTrack(id, current string, reached map[string]bool) template.HTML {
+func stageTrack(id, current string, reached map[string]bool, lang string) template.HTML {
 	stages := cycle.Stages
 	const step = 58
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg class="chart track" viewBox="0 0 %d 52" role="img" aria-labelledby="%s-t" xmlns="http://www.w3.org/2000/svg">`, step*len(stages)+10, id)
-	fmt.Fprintf(&b, `<title id="%s-t">Stage: %s</title>`, id, esc(stageName(current)))
+	fmt.Fprintf(&b, `<title id="%s-t">%s: %s</title>`, id, esc(uitext.T(lang, "child.stage")), esc(word(lang, "stage.", current)))
 	fmt.Fprintf(&b, `<line x1="%d" y1="16" x2="%d" y2="16" stroke="#9ca3af" stroke-width="2"/>`, 5+step/2, 5+step*len(stages)-step/2)
 	for i, st := range stages {
 		x := 5 + i*step + step/2
@@ -273,7 +274,7 @@ func stageTrack(id, current string, reached map[string]bool) template.HTML {
 			fill, stroke, r = "#1d4ed8", "#000", 10
 		}
 		fmt.Fprintf(&b, `<circle cx="%d" cy="16" r="%d" fill="%s" stroke="%s" stroke-width="2"/>`, x, r, fill, stroke)
-		fmt.Fprintf(&b, `<text x="%d" y="46" class="sm" text-anchor="middle">%s</text>`, x, stageName(st))
+		fmt.Fprintf(&b, `<text x="%d" y="46" class="sm" text-anchor="middle">%s</text>`, x, esc(word(lang, "stage.", st)))
 	}
 	b.WriteString(`</svg>`)
 	return template.HTML(b.String())

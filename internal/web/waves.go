@@ -230,7 +230,7 @@ func waveParams(c *gin.Context) (string, int, bool) {
 func (u *UI) wave(c *gin.Context) {
 	siteID, n, ok := waveParams(c)
 	if !ok {
-		u.fail(c, http.StatusNotFound, "Not found", "no such wave")
+		u.failMsg(c, http.StatusNotFound, "error.not_found", "error.no_wave", nil)
 		return
 	}
 	var w apiWave
@@ -258,7 +258,7 @@ func (u *UI) wave(c *gin.Context) {
 	ctx := c.Request.Context()
 	counts, err := u.heatmapCounts(ctx, w.ID)
 	if err != nil {
-		u.fail(c, http.StatusServiceUnavailable, "The database did not answer", "try again")
+		u.failMsg(c, http.StatusServiceUnavailable, "error.db", "error.try_again", nil)
 		return
 	}
 	var domainNames, schoolNames []string
@@ -310,17 +310,17 @@ type waveSchoolView struct {
 func (u *UI) waveSchool(c *gin.Context) {
 	siteID, n, ok := waveParams(c)
 	if !ok {
-		u.fail(c, http.StatusNotFound, "Not found", "no such wave")
+		u.failMsg(c, http.StatusNotFound, "error.not_found", "error.no_wave", nil)
 		return
 	}
 	site, ok := u.o.Sites.Site(siteID)
 	if !ok {
-		u.fail(c, http.StatusNotFound, "Unknown site", "no such site")
+		u.failMsg(c, http.StatusNotFound, "error.unknown_site", "error.no_such_site", nil)
 		return
 	}
 	school, ok := site.School(c.Param("school"))
 	if !ok {
-		u.fail(c, http.StatusNotFound, "Unknown school", "no such school at this site")
+		u.failMsg(c, http.StatusNotFound, "error.unknown_school", "error.no_school_at_site", nil)
 		return
 	}
 	if !u.inSchool(c, site.ID, school.ID) {
@@ -333,7 +333,7 @@ func (u *UI) waveSchool(c *gin.Context) {
 	const pageSize = 100
 	cycles, levels, err := u.schoolCycles(c.Request.Context(), w.ID, school.ID, c.Query("after"), pageSize+1)
 	if err != nil {
-		u.fail(c, http.StatusServiceUnavailable, "The database did not answer", "try again")
+		u.failMsg(c, http.StatusServiceUnavailable, "error.db", "error.try_again", nil)
 		return
 	}
 	v := waveSchoolView{Wave: w, School: school, SiteID: site.ID, Counts: w.BySchool[school.ID], Stages: cycle.Stages, Domains: u.domains(site.ID)}
@@ -403,7 +403,7 @@ func (u *UI) compare(c *gin.Context) {
 	}
 	site, ok := u.o.Sites.Site(v.Site)
 	if !ok {
-		u.fail(c, http.StatusNotFound, "Unknown site", "no such site")
+		u.failMsg(c, http.StatusNotFound, "error.unknown_site", "error.no_such_site", nil)
 		return
 	}
 	if !u.inSite(c, site.ID) {
@@ -412,7 +412,7 @@ func (u *UI) compare(c *gin.Context) {
 	ctx := c.Request.Context()
 	all, err := u.o.Store.Waves(ctx, site.ID)
 	if err != nil {
-		u.fail(c, http.StatusServiceUnavailable, "The database did not answer", "try again")
+		u.failMsg(c, http.StatusServiceUnavailable, "error.db", "error.try_again", nil)
 		return
 	}
 	byNumber := map[int]store.Wave{}
@@ -441,7 +441,7 @@ func (u *UI) compare(c *gin.Context) {
 	ra, errA := u.waveReport(ctx, wa)
 	rb, errB := u.waveReport(ctx, wb)
 	if err := errors.Join(errA, errB); err != nil {
-		u.fail(c, http.StatusServiceUnavailable, "The database did not answer", "try again")
+		u.failMsg(c, http.StatusServiceUnavailable, "error.db", "error.try_again", nil)
 		return
 	}
 	v.Ready = true

@@ -204,6 +204,9 @@ type view struct {
 	MainLang string
 	// FlashLang is "en" when the flash has no message in Lang.
 	FlashLang string
+	// TitleLang is "en" when the page's title is in English and Lang is
+	// another language (the untranslated pages, and errors from the API).
+	TitleLang string
 	// Languages are the languages the user may choose for the pages
 	// (nil when there is only one); Back is where choosing one returns.
 	Languages []langOption
@@ -302,6 +305,10 @@ func (u *UI) render(c *gin.Context, status int, name, title string, data any) {
 	if !translatedPages[name] && lang != "en" {
 		v.MainLang = "en"
 	}
+	v.TitleLang = v.MainLang
+	if e, ok := data.(errorPage); ok {
+		v.TitleLang = e.TitleLang
+	}
 	if key := c.Query("ok"); flashes[key] != "" {
 		if id, ok := flashIDs[key]; ok {
 			v.Flash = uitext.T(lang, id)
@@ -364,15 +371,46 @@ func securityHeaders(c *gin.Context) {
 	h.Set("Cache-Control", "no-store")
 }
 
-// fail renders an error page.
+// fail renders an error page whose title and detail are in English (an
+// API problem's, or other words not in internal/uitext): marked lang="en"
+// on a page in another language.
 func (u *UI) fail(c *gin.Context, status int, title, detail string) {
-	u.render(c, status, "error", title, errorPage{Status: status, Title: title, Detail: detail})
+	e := errorPage{Status: status, Title: title, Detail: detail}
+	if u.lang(c) != "en" {
+		e.TitleLang, e.DetailLang = "en", "en"
+	}
+	u.render(c, status, "error", title, e)
+	c.Abort()
+}
+
+// failMsg renders an error page in the user's language: titleID and
+// detailID are messages (internal/uitext), filled with data.
+func (u *UI) failMsg(c *gin.Context, status int, titleID, detailID string, data map[string]any) {
+	lang := u.lang(c)
+	title := uitext.T(lang, titleID)
+	u.render(c, status, "error", title, errorPage{Status: status, Title: title, Detail: uitext.Data(lang, detailID, data)})
+	c.Abort()
+}
+
+// failDetail renders an error page with a title in the user's language
+// (message titleID) and a detail in English (an API problem's).
+func (u *UI) failDetail(c *gin.Context, status int, titleID, detail string) {
+	lang := u.lang(c)
+	title := uitext.T(lang, titleID)
+	e := errorPage{Status: status, Title: title, Detail: detail}
+	if lang != "en" {
+		e.DetailLang = "en"
+	}
+	u.render(c, status, "error", title, e)
 	c.Abort()
 }
 
 type errorPage struct {
 	Status        int
 	Title, Detail string
+	// TitleLang and DetailLang are "en" when the title or the detail is
+	// in English on a page in another language.
+	TitleLang, DetailLang string
 }
 
 // languageNames names the languages sites use, in their own words.
@@ -491,15 +529,51 @@ var funcs = template.FuncMap{
 	},
 	"cycleHref": cycleHref,
 	"refHref":   refHref,
-	"rows": func(rows []store.Referral, canRecord bool, csrf, key, back string) refTable {
-		return refTable{Rows: rows, CanRecord: canRecord, CSRF: csrf, Key: key, Back: back}
+	"rows": func(lang string, rows []store.Referral, canRecord bool, csrf, key, back string) refTable {
+		return refTable{Lang: lang, Rows: rows, CanRecord: canRecord, CSRF: csrf, Key: key, Back: back}
 	},
 	"inc":  func(i int) int { return i + 1 },
 	"join": strings.Join,
+	// trd is a message filled with data given as name, value pairs:
+	// {{trd $l "child.grade" "Grade" .Grade}}.
+	"trd": func(lang, id string, pairs ...any) string {
+		data := map[string]any{}
+		for i := 0; i+1 < len(pairs); i += 2 {
+			if k, ok := pairs[i].(string); ok {
+				data[k] = pairs[i+1]
+			}
+		}
+		return uitext.Data(lang, id, data)
+	},
+	// resp names respondents within a sentence: their codes in English
+	// ("caregiver, child"), their labels in another language.
+	"resp": respondentsIn,
+}
+
+// respondentsIn names respondents within a sentence, joined by ", ": the
+// codes in English (the wording the pages always had), the labels
+// (respondent.*) in another language.
+func respondentsIn(lang string, v any) string {
+	var rs []string
+	switch r := v.(type) {
+	case string:
+		rs = []string{r}
+	case []string:
+		rs = r
+	}
+	if lang == "en" {
+		return strings.Join(rs, ", ")
+	}
+	out := make([]string, len(rs))
+	for i, r := range rs {
+		out[i] = word(lang, "respondent.", r)
+	}
+	return strings.Join(out, ", ")
 }
 
 // refTable is what the referrals table template gets.
 type refTable struct {
+	Lang            string
 	Rows            []store.Referral
 	CanRecord       bool
 	CSRF, Key, Back string

@@ -41,6 +41,32 @@ type workView struct {
 	// Names are the names the children list shows, by cycle ID, for the
 	// other tables of the page (a child the list does not show stays an ID).
 	Names map[string]string
+	// Words are the outbox panel's words for khula.js in the page's
+	// language (nil in English: the script has those).
+	Words map[string]string
+}
+
+// outboxWords are the words khula.js draws the outbox panel with, in lang:
+// a count's forms hold {n} ("_one" and "_other", and "zero" is "one" when
+// a count of 0 takes the one form), a form's respondent {r}.
+func outboxWords(lang string) map[string]string {
+	ws := map[string]string{}
+	for _, id := range []string{"outbox.offline", "outbox.queued", "outbox.refused", "outbox.again", "outbox.discard", "outbox.confirm", "outbox.send", "outbox.locked"} {
+		ws[id] = uitext.T(lang, id)
+	}
+	ws["outbox.form"] = uitext.Data(lang, "outbox.form", map[string]any{"Form": "{r}"})
+	for _, r := range []string{"caregiver", "child", "teacher", "nurse"} {
+		ws["respondent."+r] = uitext.T(lang, "respondent."+r)
+	}
+	for _, id := range []string{"outbox.waiting", "outbox.sent"} {
+		one := strings.Replace(uitext.T(lang, id, 1), "1", "{n}", 1)
+		ws[id+"_one"] = one
+		ws[id+"_other"] = strings.Replace(uitext.T(lang, id, countMark), strconv.Itoa(countMark), "{n}", 1)
+		if id == "outbox.waiting" && uitext.T(lang, id, 0) == strings.Replace(one, "{n}", "0", 1) {
+			ws["zero"] = "one"
+		}
+	}
+	return ws
 }
 
 // childrenList is the "Children" section of the work page: a search form
@@ -104,7 +130,7 @@ func (u *UI) work(c *gin.Context) {
 	p := me(c)
 	scope := u.sitesInScope(p)
 	if len(scope) == 0 {
-		u.fail(c, http.StatusForbidden, "No site", "You work at no site yet: ask your coordinator.")
+		u.failMsg(c, http.StatusForbidden, "error.no_site", "error.no_site_detail", nil)
 		return
 	}
 	siteID := c.Query("site")
@@ -113,7 +139,7 @@ func (u *UI) work(c *gin.Context) {
 	}
 	site, ok := u.o.Sites.Site(siteID)
 	if !ok {
-		u.fail(c, http.StatusNotFound, "Unknown site", "no such site")
+		u.failMsg(c, http.StatusNotFound, "error.unknown_site", "error.no_such_site", nil)
 		return
 	}
 	if !u.inSite(c, site.ID) {
@@ -152,6 +178,9 @@ func (u *UI) work(c *gin.Context) {
 		v.PlanTotal += n
 	}
 	v.Today = u.now().Format("2006-01-02")
+	if lang := u.lang(c); lang != "en" && v.CanCapture {
+		v.Words = outboxWords(lang)
+	}
 	// The page the device keeps names no child; programme managers see no
 	// names on the work list.
 	if c.Query("device") != "1" && (p.Role == auth.Practitioner || p.Role == auth.SiteCoordinator) {
@@ -325,7 +354,7 @@ const (
 func (u *UI) showChild(c *gin.Context, status int, form string, prob *api.Problem) {
 	siteID, n, ok := waveParams(c)
 	if !ok {
-		u.fail(c, http.StatusNotFound, "Not found", "no such cycle")
+		u.failMsg(c, http.StatusNotFound, "error.not_found", "error.no_cycle", nil)
 		return
 	}
 	childID := c.Param("child")
@@ -354,7 +383,8 @@ func (u *UI) showChild(c *gin.Context, status int, form string, prob *api.Proble
 	}
 	v.Events = append(v.Events, d.Timeline...)
 	sort.SliceStable(v.Events, func(i, j int) bool { return v.Events[i].Seq > v.Events[j].Seq })
-	v.Track = stageTrack("track", d.Cycle.Stage, reached)
+	lang := u.lang(c)
+	v.Track = stageTrack("track", d.Cycle.Stage, reached, lang)
 	risks, _ := u.cycleRisks(ctx, d.Cycle.ID)
 	byDomain := map[string]*domainRow{}
 	for _, dl := range u.domains(siteID) {
@@ -404,8 +434,8 @@ func (u *UI) showChild(c *gin.Context, status int, form string, prob *api.Proble
 		v.CheckIn = u.checkIn(c, siteID, d, form, prob)
 		v.Concern = concernFormOf(c, d, form, prob)
 	}
-	crumbs(c, navLink{Href: "/work", Label: uitext.T(u.lang(c), "work.title")})
-	u.render(c, status, "child", "Child "+childID, v)
+	crumbs(c, navLink{Href: "/work", Label: uitext.T(lang, "work.title")})
+	u.render(c, status, "child", uitext.Data(lang, "layout.crumb.child", map[string]any{"Child": childID}), v)
 }
 
 // takesCheckIns says whether to offer the check-in form: once the child is
@@ -492,7 +522,7 @@ func problemText(p *api.Problem) string {
 func (u *UI) followUp(c *gin.Context) {
 	siteID, n, ok := waveParams(c)
 	if !ok {
-		u.fail(c, http.StatusNotFound, "Not found", "no such cycle")
+		u.failMsg(c, http.StatusNotFound, "error.not_found", "error.no_cycle", nil)
 		return
 	}
 	path := fmt.Sprintf("/api/v1/cycles/%s/%d/%s/follow-ups", url.PathEscape(siteID), n, url.PathEscape(c.Param("child")))
@@ -514,7 +544,7 @@ func (u *UI) followUp(c *gin.Context) {
 func (u *UI) addConcern(c *gin.Context) {
 	siteID, n, ok := waveParams(c)
 	if !ok {
-		u.fail(c, http.StatusNotFound, "Not found", "no such cycle")
+		u.failMsg(c, http.StatusNotFound, "error.not_found", "error.no_cycle", nil)
 		return
 	}
 	path := fmt.Sprintf("/api/v1/cycles/%s/%d/%s/agenda", url.PathEscape(siteID), n, url.PathEscape(c.Param("child")))
@@ -532,7 +562,7 @@ func (u *UI) referralAction(c *gin.Context) {
 	k, err := strconv.Atoi(c.Param("k"))
 	action := c.Param("action")
 	if !ok || err != nil || (action != "acknowledge" && action != "outcome") {
-		u.fail(c, http.StatusNotFound, "Not found", "no such referral action")
+		u.failMsg(c, http.StatusNotFound, "error.not_found", "error.no_referral_action", nil)
 		return
 	}
 	path := fmt.Sprintf("/api/v1/referrals/%s/%d/%s/%d/%s", url.PathEscape(siteID), n, url.PathEscape(c.Param("child")), k, action)
@@ -549,7 +579,7 @@ func (u *UI) referralAction(c *gin.Context) {
 		for _, fe := range p.Errors {
 			msg += " " + fe.Message + "."
 		}
-		u.fail(c, res.Status, "The referral was not updated", msg)
+		u.failDetail(c, res.Status, "error.referral", msg)
 		return
 	}
 	back := c.PostForm("back")

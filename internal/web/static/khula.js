@@ -326,10 +326,15 @@
 
   // ---- Words ----
 
-  // The form's spec carries the script's words in the form's language;
-  // elsewhere (and for anything missing) they are English.
+  // The form's spec carries the script's words in the form's language,
+  // and Today's work the outbox's (#khula-words); elsewhere (and for
+  // anything missing) they are English. A count's words hold {n}.
   var words = {};
   function w(id, english) { return words[id] || english; }
+  function wn(id, n, english) {
+    var one = n === 1 || (n === 0 && words.zero === "one");
+    return w(id + (one ? "_one" : "_other"), english).replace("{n}", n);
+  }
 
   // ---- The outbox panel ----
 
@@ -351,32 +356,32 @@
         main.insertBefore(panel, main.firstChild);
       }
       panel.textContent = "";
-      panel.appendChild(el("h2", {}, "Outbox: " + rows.length + " form(s) waiting" + (navigator.onLine ? "" : " (no connection)")));
+      panel.appendChild(el("h2", {}, wn("outbox.waiting", rows.length, "Outbox: {n} form(s) waiting") + (navigator.onLine ? "" : " " + w("outbox.offline", "(no connection)"))));
       if (rows.length) {
         var ul = el("ul", { class: "outbox-list" });
         rows.forEach(function (r) {
           var li = el("li", { "data-key": r.key, "data-status": r.status });
           li.appendChild(el("span", { class: "id" }, r.child));
-          li.appendChild(document.createTextNode(" · " + r.respondent + " form · "));
-          li.appendChild(el("strong", {}, r.status === "refused" ? "not accepted" : "waiting to send"));
+          li.appendChild(document.createTextNode(" · " + w("outbox.form", "{r} form").replace("{r}", w("respondent." + r.respondent, r.respondent)) + " · "));
+          li.appendChild(el("strong", {}, r.status === "refused" ? w("outbox.refused", "not accepted") : w("outbox.queued", "waiting to send")));
           if (r.reason) li.appendChild(el("span", { class: "reason" }, " " + r.reason));
           (r.errors || []).forEach(function (m) { li.appendChild(el("span", { class: "err" }, " " + m)); });
           if (r.status === "refused") {
-            var again = el("button", { type: "button", class: "secondary" }, "Try again");
+            var again = el("button", { type: "button", class: "secondary" }, w("outbox.again", "Try again"));
             again.onclick = function () { r.status = "queued"; r.reason = ""; r.errors = []; putOutbox(r).then(sync); };
-            var drop = el("button", { type: "button", class: "secondary" }, "Discard");
-            drop.onclick = function () { if (confirm("Discard this form? What was typed is deleted from this device.")) dropOutbox(r.key).then(drawOutbox); };
+            var drop = el("button", { type: "button", class: "secondary" }, w("outbox.discard", "Discard"));
+            drop.onclick = function () { if (confirm(w("outbox.confirm", "Discard this form? What was typed is deleted from this device."))) dropOutbox(r.key).then(drawOutbox); };
             li.appendChild(again);
             li.appendChild(drop);
           }
           ul.appendChild(li);
         });
         panel.appendChild(ul);
-        var send = el("button", { type: "button", id: "outbox-send" }, "Send now");
+        var send = el("button", { type: "button", id: "outbox-send" }, w("outbox.send", "Send now"));
         send.onclick = sync;
         panel.appendChild(send);
       }
-      if (sent.length) panel.appendChild(el("p", { class: "muted", id: "outbox-sent" }, sent.length + " form(s) sent from this device in this session."));
+      if (sent.length) panel.appendChild(el("p", { class: "muted", id: "outbox-sent" }, wn("outbox.sent", sent.length, "{n} form(s) sent from this device in this session.")));
     }).catch(function (e) {
       if (String(e && e.message) === "locked") showLocked();
     });
@@ -386,7 +391,7 @@
     var main = document.getElementById("main");
     if (document.getElementById("outbox-locked")) return;
     var p = el("p", { id: "outbox-locked", class: "problem", role: "status" },
-      "Forms kept on this device are locked: sign in with a connection to send them.");
+      w("outbox.locked", "Forms kept on this device are locked: sign in with a connection to send them."));
     main.insertBefore(p, main.firstChild);
   }
 
@@ -538,6 +543,8 @@
   // ---- Start ----
 
   function start() {
+    var ws = document.getElementById("khula-words");
+    if (ws) try { words = JSON.parse(ws.textContent); } catch (e) { words = {}; }
     var form = document.querySelector("form[data-offline-form]");
     if (form) formPage(form);
     var signout = document.querySelector("form.signout");
