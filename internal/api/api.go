@@ -17,6 +17,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 
+	"github.com/khula-cop/khula/internal/auth"
 	"github.com/khula-cop/khula/internal/cycle"
 	"github.com/khula-cop/khula/internal/instrument"
 	"github.com/khula-cop/khula/internal/metrics"
@@ -140,7 +141,11 @@ func (s *Server) Handler() http.Handler {
 	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
 	r.GET("/readyz", s.readyz)
 	if s.Gatherer != nil {
-		r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(s.Gatherer, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})))
+		// Metrics describe the programme (children per stage and school):
+		// only the ops role reads them, with an API token (a Prometheus
+		// scrape's bearer token).
+		r.GET("/metrics", s.authenticate(), roles(auth.Ops),
+			gin.WrapH(promhttp.HandlerFor(s.Gatherer, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})))
 	}
 
 	s.codecRoutes(r)
@@ -214,10 +219,12 @@ func (s *Server) readyz(c *gin.Context) {
 	ctx, cancel := context.WithTimeout(c.Request.Context(), 3*time.Second)
 	defer cancel()
 	if err := s.Ready(ctx); err != nil {
+		// The cause (which dependency, its address) is for the operator's
+		// log, not for whoever can reach the port.
 		if s.Logger != nil {
 			s.Logger.Warn("not ready", "error", err)
 		}
-		problem(c, http.StatusServiceUnavailable, "Not ready", err.Error())
+		problem(c, http.StatusServiceUnavailable, "Not ready", "the database or the engine does not answer; the server log says which")
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"status": "ready"})

@@ -9,8 +9,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/khula-cop/khula/internal/auth"
+	"github.com/khula-cop/khula/internal/users"
 )
 
 func TestHealthz(t *testing.T) {
@@ -32,7 +36,7 @@ func TestReadyz(t *testing.T) {
 		{name: "no readiness check", wantStatus: http.StatusOK},
 		{name: "ready", ready: func(context.Context) error { return nil }, wantStatus: http.StatusOK},
 		{name: "database down", ready: func(context.Context) error { return errors.New("store: database unreachable") },
-			wantStatus: http.StatusServiceUnavailable, wantDetail: "store: database unreachable"},
+			wantStatus: http.StatusServiceUnavailable, wantDetail: "the database or the engine does not answer; the server log says which"},
 		{name: "check gets a deadline", wantStatus: http.StatusOK, ready: func(ctx context.Context) error {
 			dl, ok := ctx.Deadline()
 			if !ok || time.Until(dl) > 3*time.Second {
@@ -55,6 +59,20 @@ func TestReadyz(t *testing.T) {
 			assert.Equal(t, map[string]string{"status": "ready"}, body)
 		})
 	}
+}
+
+// Finding 6 of the penetration test (in part): /metrics was readable
+// without credentials, and /readyz told anyone which dependency failed.
+func TestMetricsNeedTheOpsRole(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(prometheus.NewCounter(prometheus.CounterOpts{Name: "khula_test_total", Help: "test"}))
+	f := newFixture(t, func(f *fixture) { f.srv.Gatherer = reg })
+	assert.Equal(t, http.StatusUnauthorized, f.doAs(t, http.MethodGet, "/metrics", "").Code)
+	assert.Equal(t, http.StatusForbidden, f.do(t, http.MethodGet, "/metrics", "").Code, "a site coordinator's token")
+	ops := tokenFor(t, f, users.Spec{Username: "prometheus", Role: auth.Ops})
+	rec := f.doAs(t, http.MethodGet, "/metrics", "", "Authorization", "Bearer "+ops)
+	assert.Equal(t, http.StatusOK, rec.Code)
+	assert.Contains(t, rec.Body.String(), "khula_test_total 0")
 }
 
 func TestUnknownRoutesAndMethods(t *testing.T) {

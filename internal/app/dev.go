@@ -185,7 +185,7 @@ func StartDev(ctx context.Context, opts DevOptions) (*Dev, error) {
 
 	w := opts.Out
 	fmt.Fprintf(w, "khula dev is running\n")
-	fmt.Fprintf(w, "  API          %s/api/v1   (health %s/healthz, readiness %s/readyz, metrics %s/metrics)\n", d.BaseURL, d.BaseURL, d.BaseURL, d.BaseURL)
+	fmt.Fprintf(w, "  API          %s/api/v1   (health %s/healthz, readiness %s/readyz, metrics %s/metrics with the ops token)\n", d.BaseURL, d.BaseURL, d.BaseURL, d.BaseURL)
 	fmt.Fprintf(w, "  Temporal     %s, namespace %s (temporal CLI: temporal workflow list --address %s -n khula)\n", d.Engine.HostPort(), d.Engine.Namespace(), d.Engine.HostPort())
 	fmt.Fprintf(w, "  data         %s (engine temporal.db and temporal.log, app %s)\n", dataDir, dbLabel(db))
 	fmt.Fprintf(w, "  payload key  %s (active key %s)\n", keySource, keys.ActiveID())

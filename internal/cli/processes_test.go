@@ -170,6 +170,23 @@ func get(t *testing.T, url string) (int, string) {
 	return resp.StatusCode, string(body)
 }
 
+// getWithToken reads url with an API token; anything but 200 fails the test.
+func getWithToken(t *testing.T, url, token string) string {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, url, nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %d %s", url, resp.StatusCode, body)
+	}
+	return string(body)
+}
+
 // TestEngineWorkerAndAPIInSeparateProcesses runs the production shape on one
 // machine: `khula engine`, `khula worker` and `khula serve` as three
 // processes that meet only over the network and the database, and a wave
@@ -190,9 +207,10 @@ func TestEngineWorkerAndAPIInSeparateProcesses(t *testing.T) {
 	exports := t.TempDir()
 	env := []string{"KHULA_EXPORT_DIR=" + exports, "KHULA_SMTP_ADDR=" + mail.Addr(), "KHULA_PLUGIN_STATE_DIR=" + t.TempDir(), "KHULA_DB=" + dsn, "KHULA_PAYLOAD_KEYS=" + codectest.Spec, "KHULA_SITES_DIR=" + sitesDir, "KHULA_TEMPORAL_ADDRESS=127.0.0.1:" + fmt.Sprint(enginePort)}
 
-	var token string
+	var token, opsToken string
 	for _, args := range [][]string{
 		{"migrate"}, {"demo", "--site", "johannesburg", "--per-school", "3"},
+		{"user", "add", "prometheus", "--role", "ops"}, {"user", "token", "prometheus"},
 		{"user", "add", "coord", "--role", "site_coordinator", "--site", "johannesburg"}, {"user", "token", "coord"},
 	} {
 		cmd := exec.Command(bin, args...)
@@ -201,7 +219,12 @@ func TestEngineWorkerAndAPIInSeparateProcesses(t *testing.T) {
 		if err != nil {
 			t.Fatalf("khula %v: %v\n%s", args, err, out)
 		}
-		token = strings.TrimSpace(string(out))
+		switch {
+		case args[0] == "user" && args[1] == "token" && args[2] == "prometheus":
+			opsToken = strings.TrimSpace(string(out))
+		case args[0] == "user" && args[1] == "token":
+			token = strings.TrimSpace(string(out))
+		}
 	}
 
 	engine := start(t, "engine", bin, env, "engine", "--data-dir", t.TempDir(), "--temporal-port", fmt.Sprint(enginePort))
@@ -242,7 +265,10 @@ func TestEngineWorkerAndAPIInSeparateProcesses(t *testing.T) {
 			t.Errorf("worker metrics lack %q", want)
 		}
 	}
-	_, apiMetrics := get(t, base+"/metrics")
+	if code, _ := get(t, base+"/metrics"); code != http.StatusUnauthorized {
+		t.Errorf("the API's /metrics without a token: %d, want 401", code)
+	}
+	apiMetrics := getWithToken(t, base+"/metrics", opsToken)
 	if !strings.Contains(apiMetrics, `khula_http_requests_total{code="200",method="POST",route="/api/v1/cycles/:site/:wave/:child/assessments"}`) {
 		t.Errorf("API metrics lack assessment submissions by route template")
 	}
