@@ -33,22 +33,29 @@ func newSiteCmd(g *globals) *cobra.Command {
 }
 
 func newSiteValidateCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
+	var deploy bool
+	cmd := &cobra.Command{
 		Use:   "validate [DIR...]",
 		Short: "Check sites: schema, references, instrument and its risk rules, plugins; every problem listed",
 		Long: `validate checks one site folder (sites/moutse) or every site in a sites
 directory (default ./sites): the site file against its schema and rules, the
 files it names (services, instrument variant, message templates), that the
-instrument loads and every domain has risk rules, and that its plugins start
-and answer the handshake. It lists every problem with file and line and exits
-1 if there is any.`,
+instrument loads and every domain has risk rules, and that its plugins start,
+answer the handshake and accept their settings. It lists every problem with
+file and line and exits 1 if there is any.
+
+The plugins' settings name environment variables of the deployment (the
+mail relay, the export directory, tokens). Without --deploy, those that are
+not set get stand-ins of the right shape for the check and are listed as
+needed at deployment; with --deploy (or at khula worker's start-up) they must
+be set and are checked as they are.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
 				args = []string{"sites"}
 			}
 			bad := 0
 			for _, dir := range args {
-				bad += validateSites(g, dir)
+				bad += validateSites(g, dir, deploy)
 			}
 			if bad > 0 {
 				return &ExitError{Code: 1, Err: fmt.Errorf("%d site(s) have problems", bad)}
@@ -56,10 +63,13 @@ and answer the handshake. It lists every problem with file and line and exits
 			return nil
 		},
 	}
+	cmd.Flags().BoolVar(&deploy, "deploy", false, "check the plugins with this environment only: the deployment's variables must be set")
+	return cmd
 }
 
-// validateSites checks a site folder or a folder of sites and returns how many failed.
-func validateSites(g *globals, dir string) int {
+// validateSites checks a site folder or a folder of sites and returns how
+// many failed; deploy checks the plugins without stand-ins.
+func validateSites(g *globals, dir string, deploy bool) int {
 	st, err := os.Stat(dir)
 	if err != nil {
 		fmt.Fprintf(g.stderr, "%s: %v\n", dir, err)
@@ -87,9 +97,12 @@ func validateSites(g *globals, dir string) int {
 	fsys := os.DirFS(root)
 	bad := 0
 	for _, name := range names {
-		problems, summary := validateSite(fsys, root, name)
+		problems, summary, needed := validateSite(fsys, root, name, deploy)
 		if len(problems) == 0 {
 			fmt.Fprintf(g.stdout, "ok   %s: %s\n", name, summary)
+			if len(needed) > 0 {
+				fmt.Fprintf(g.stdout, "     needs at deployment: $%s (checked with stand-ins; khula site validate --deploy checks them as set)\n", strings.Join(needed, ", $"))
+			}
 			continue
 		}
 		bad++
@@ -101,7 +114,9 @@ func validateSites(g *globals, dir string) int {
 	return bad
 }
 
-func validateSite(fsys fs.FS, root, name string) ([]string, string) {
+// validateSite checks one site. needed lists the deployment variables the
+// plugins' check ran with stand-ins for (none with deploy).
+func validateSite(fsys fs.FS, root, name string, deploy bool) (problems []string, summary string, needed []string) {
 	site, err := sites.Load(fsys, name)
 	if err != nil {
 		var se *sites.Error
@@ -111,11 +126,10 @@ func validateSite(fsys fs.FS, root, name string) ([]string, string) {
 				p.File = filepath.Join(root, p.File)
 				out = append(out, p.String())
 			}
-			return out, ""
+			return out, "", nil
 		}
-		return []string{err.Error()}, ""
+		return []string{err.Error()}, "", nil
 	}
-	var problems []string
 	in, err := instrument.Load(fsys, filepath.ToSlash(filepath.Join(name, site.InstrumentFile)), instruments.FS)
 	if err != nil {
 		var le *instrument.LoadError
@@ -131,16 +145,28 @@ func validateSite(fsys fs.FS, root, name string) ([]string, string) {
 		problems = append(problems, sitecheck.Routes(site, in)...)
 	}
 	if SitePluginCheck != nil {
-		for _, e := range SitePluginCheck(site, filepath.Join(root, name)) {
-			problems = append(problems, e.Error())
+		check := func() {
+			for _, e := range SitePluginCheck(site, filepath.Join(root, name)) {
+				problems = append(problems, e.Error())
+			}
+		}
+		if deploy {
+			check()
+		} else {
+			tmp, err := os.MkdirTemp("", "khula-validate-")
+			if err != nil {
+				return append(problems, err.Error()), "", nil
+			}
+			defer os.RemoveAll(tmp)
+			needed = withStandIns(deployVariables(site), tmp, check)
 		}
 	}
 	if len(problems) > 0 {
-		return problems, ""
+		return problems, "", needed
 	}
-	summary := fmt.Sprintf("%d school(s), languages %s, instrument %s, referral plugin %s, notify plugin %s",
+	summary = fmt.Sprintf("%d school(s), languages %s, instrument %s, referral plugin %s, notify plugin %s",
 		len(site.Schools), strings.Join(site.Languages, "/"), in.Ref(), pluginName(site.Plugins.Referral), pluginName(site.Plugins.Notify))
-	return nil, summary
+	return nil, summary, needed
 }
 
 func pluginName(p sites.PluginRef) string {
@@ -190,7 +216,7 @@ func newSiteInitCmd(g *globals) *cobra.Command {
 					return err
 				}
 			}
-			problems, _ := validateSite(os.DirFS(dir), dir, id)
+			problems, _, _ := validateSite(os.DirFS(dir), dir, id, false)
 			if len(problems) > 0 {
 				return fmt.Errorf("the scaffold does not validate (a bug in khula):\n  %s", strings.Join(problems, "\n  "))
 			}
