@@ -52,7 +52,7 @@ then even a rewrite of the whole log would show.`,
 			return &ExitError{Code: 1, Err: fmt.Errorf("the audit log was tampered with: %d problem(s)", len(rep.Problems))}
 		},
 	}
-	f.add(verify.Flags())
+	f.addStore(verify.Flags())
 	cmd.AddCommand(verify)
 	return cmd
 }
@@ -105,7 +105,7 @@ func newRetentionCmd(g *globals) *cobra.Command {
 			return nil
 		},
 	}
-	f.add(run.Flags())
+	f.addStore(run.Flags())
 	run.Flags().StringSliceVar(&siteIDs, "site", nil, "site to run for (default: all)")
 	run.Flags().BoolVar(&dryRun, "dry-run", false, "count who is due without erasing anything")
 	cmd.AddCommand(run)

@@ -67,7 +67,7 @@ as long as workflow histories sealed with them are retained.`,
 			return nil
 		},
 	}
-	f.add(rotate.Flags())
+	f.addStore(rotate.Flags())
 	rotate.Flags().IntVar(&batch, "batch", 500, "rows per transaction")
 	cmd.AddCommand(rotate)
 	return cmd

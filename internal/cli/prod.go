@@ -39,7 +39,24 @@ type connFlags struct {
 	growthDir       string
 }
 
+// add registers every connection flag: the engine's and the database's.
 func (f *connFlags) add(fs *pflag.FlagSet) {
+	f.addEngine(fs)
+	f.addStore(fs)
+	fs.StringVar(&f.growthDir, "growth-dir", envOr("KHULA_WHO_GROWTH_DIR", ""), "directory of WHO growth reference tables to use instead of the built-in ones ($KHULA_WHO_GROWTH_DIR)")
+}
+
+// addStore registers the flags of a command that works on the database
+// only (users, keys, the audit log, migrations): no engine flags in its help.
+func (f *connFlags) addStore(fs *pflag.FlagSet) {
+	fs.StringVar(&f.db, "db", "", "database: postgres://USER@HOST/DB (no password: use $KHULA_DB or --db-file) or a SQLite file ($KHULA_DB)")
+	fs.StringVar(&f.dbFile, "db-file", envOr("KHULA_DB_FILE", ""), "file holding the database URL, e.g. a mounted secret ($KHULA_DB_FILE)")
+	fs.StringVar(&f.keysFile, "payload-keys-file", envOr("KHULA_PAYLOAD_KEYS_FILE", ""), "payload keyring file (or $KHULA_PAYLOAD_KEYS)")
+	fs.StringVar(&f.sitesDir, "sites-dir", envOr("KHULA_SITES_DIR", ""), "site configurations (default ./sites, else built in) ($KHULA_SITES_DIR)")
+}
+
+// addEngine registers the flags that reach the Temporal frontend.
+func (f *connFlags) addEngine(fs *pflag.FlagSet) {
 	fs.StringVar(&f.temporalAddress, "temporal-address", envOr("KHULA_TEMPORAL_ADDRESS", "127.0.0.1:7233"), "Temporal frontend host:port ($KHULA_TEMPORAL_ADDRESS)")
 	fs.StringVar(&f.namespace, "namespace", envOr("KHULA_NAMESPACE", "khula"), "Temporal namespace ($KHULA_NAMESPACE)")
 	fs.StringVar(&f.tlsCert, "tls-cert", envOr("KHULA_TLS_CERT", ""), "client certificate for mTLS to Temporal ($KHULA_TLS_CERT)")
@@ -47,11 +64,6 @@ func (f *connFlags) add(fs *pflag.FlagSet) {
 	fs.StringVar(&f.tlsCA, "tls-ca", envOr("KHULA_TLS_CA", ""), "CA bundle to verify Temporal's certificate ($KHULA_TLS_CA)")
 	fs.StringVar(&f.tlsServerName, "tls-server-name", envOr("KHULA_TLS_SERVER_NAME", ""), "server name to verify ($KHULA_TLS_SERVER_NAME)")
 	fs.StringVar(&f.apiKeyFile, "temporal-api-key-file", envOr("KHULA_TEMPORAL_API_KEY_FILE", ""), "file holding a Temporal Cloud API key (or $KHULA_TEMPORAL_API_KEY)")
-	fs.StringVar(&f.db, "db", "", "database: postgres://USER@HOST/DB (no password: use $KHULA_DB or --db-file) or a SQLite file ($KHULA_DB)")
-	fs.StringVar(&f.dbFile, "db-file", envOr("KHULA_DB_FILE", ""), "file holding the database URL, e.g. a mounted secret ($KHULA_DB_FILE)")
-	fs.StringVar(&f.keysFile, "payload-keys-file", envOr("KHULA_PAYLOAD_KEYS_FILE", ""), "payload keyring file (or $KHULA_PAYLOAD_KEYS)")
-	fs.StringVar(&f.sitesDir, "sites-dir", envOr("KHULA_SITES_DIR", ""), "site configurations (default ./sites, else built in) ($KHULA_SITES_DIR)")
-	fs.StringVar(&f.growthDir, "growth-dir", envOr("KHULA_WHO_GROWTH_DIR", ""), "directory of WHO growth reference tables to use instead of the built-in ones ($KHULA_WHO_GROWTH_DIR)")
 }
 
 // dsn resolves the database URL: the flag (without a password), $KHULA_DB, or a file.
@@ -313,7 +325,7 @@ func newMigrateCmd(g *globals) *cobra.Command {
 			return nil
 		},
 	}
-	f.add(cmd.Flags())
+	f.addStore(cmd.Flags())
 	cmd.Flags().BoolVar(&statusOnly, "status", false, "only report the schema version")
 	return cmd
 }

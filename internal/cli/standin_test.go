@@ -71,3 +71,25 @@ func TestDeployVariablesAndStandIns(t *testing.T) {
 		}
 	}
 }
+
+// A command shows only the flags it uses: the database commands do not list
+// the engine's connection and TLS flags.
+func TestDatabaseCommandsShowOnlyTheirFlags(t *testing.T) {
+	for _, args := range [][]string{{"user", "add", "--help"}, {"user", "token", "--help"}, {"migrate", "--help"}, {"audit", "verify", "--help"}, {"keys", "rotate", "--help"}} {
+		code, out, stderr := run(t, "", args...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d %s", args, code, stderr)
+		}
+		for _, unwanted := range []string{"--temporal-address", "--tls-cert", "--namespace", "--temporal-api-key-file"} {
+			if strings.Contains(out, unwanted) {
+				t.Errorf("%v lists %s:\n%s", args, unwanted, out)
+			}
+		}
+		if !strings.Contains(out, "--db string") {
+			t.Errorf("%v lacks --db:\n%s", args, out)
+		}
+	}
+	if _, out, _ := run(t, "", "serve", "--help"); !strings.Contains(out, "--temporal-address") {
+		t.Errorf("serve lost its engine flags:\n%s", out)
+	}
+}

@@ -20,7 +20,7 @@ import (
 func newUserCmd(g *globals) *cobra.Command {
 	var f connFlags
 	cmd := &cobra.Command{Use: "user", Short: "Add users and give them API tokens"}
-	f.add(cmd.PersistentFlags())
+	f.addStore(cmd.PersistentFlags())
 
 	var spec users.Spec
 	var role string
