@@ -144,7 +144,7 @@ func TestSiteInitScaffoldsAValidSiteAndValidateListsEveryProblem(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(string(data), "TODO") || !strings.Contains(string(data), "sync_every: 1w") {
+	if !strings.Contains(string(data), "TODO") || !strings.Contains(string(data), "sync_every: 7d") {
 		t.Errorf("scaffold lacks TODO comments or the copied connectivity:\n%s", data)
 	}
 	if code, out, _ := run(t, "", "site", "validate", site); code != 0 {

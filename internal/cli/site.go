@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -9,7 +8,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"text/template"
 
 	"github.com/spf13/cobra"
 
@@ -218,7 +216,9 @@ func newSiteInitCmd(g *globals) *cobra.Command {
 			}
 			problems, _, _ := validateSite(os.DirFS(dir), dir, id, false)
 			if len(problems) > 0 {
-				return fmt.Errorf("the scaffold does not validate (a bug in khula):\n  %s", strings.Join(problems, "\n  "))
+				// Leave nothing half made behind.
+				_ = os.RemoveAll(target)
+				return fmt.Errorf("the scaffold does not validate (a bug in khula), so %s was removed:\n  %s", target, strings.Join(problems, "\n  "))
 			}
 			fmt.Fprintf(g.stdout, "created %s from %s. Next:\n", target, from)
 			fmt.Fprintf(g.stdout, "  1. edit %s: every line marked TODO\n", filepath.Join(target, sites.SiteFile))
@@ -234,83 +234,17 @@ func newSiteInitCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
-var siteTemplate = template.Must(template.New("site").Parse(`# khula site configuration: {{.Name}}.
-# Made with "khula site init {{.ID}} --from {{.From.ID}}". Lines marked TODO need
-# the site coordinator's answer; check the result with "khula site validate".
-# Durations are written as 30m, 36h, 14d or 2w. The schema, with a description
-# of every key, is sites/site.schema.json.
-id: {{.ID}}
-name: {{printf "%q" .Name}}  # TODO: the name programme managers will see
-province: {{printf "%q" .From.Province}}  # TODO
-setting: {{.From.Setting}}  # urban or rural
-timezone: {{.From.Timezone}}
-languages: [{{range $i, $l := .From.Languages}}{{if $i}}, {{end}}{{$l}}{{end}}]  # TODO: languages forms and messages are offered in
-default_language: {{.From.DefaultLanguage}}
-respondents: [{{range $i, $r := .From.Respondents}}{{if $i}}, {{end}}{{$r}}{{end}}]
-instrument: instrument.yaml
-services: services.yaml
-{{- if .From.MessagesFile}}
-messages: messages.yaml
-{{- end}}
-{{- if .From.Connectivity.Mode}}
-
-# How devices reach khula: online, or intermittent (forms sync at least every sync_every).
-connectivity:
-  mode: {{.From.Connectivity.Mode}}
-{{- if .From.Connectivity.SyncEvery}}
-  sync_every: {{.From.Connectivity.SyncEvery}}
-{{- end}}
-{{- end}}
-
-# TODO: the site coordinator, who is told when plans or meeting minutes are overdue.
-coordinator:
-  role: site_coordinator
-  title: Site coordinator
-  language: {{.From.DefaultLanguage}}
-  contact: {channel: email, address: coordinator@example.org}
-
-# The cycle's waits, copied from {{.From.ID}}: agree them with the LLCoPs.
-durations:
-  assessment_window: {{.From.Durations.AssessmentWindow}}
-  reminder_every: {{.From.Durations.ReminderEvery}}
-  plan_deadline: {{.From.Durations.PlanDeadline}}
-  urgent_referral_sla: {{.From.Durations.UrgentReferralSLA}}
-  referral_ack_sla: {{.From.Durations.ReferralAckSLA}}
-  referral_sla: {{.From.Durations.ReferralSLA}}
-  follow_up_every: {{.From.Durations.FollowUpEvery}}
-  reassess_after: {{.From.Durations.ReassessAfter}}
-  reassessment_window: {{.From.Durations.ReassessmentWindow}}
-
-# When each school's LLCoP meets (a Temporal Schedule per school).
-meetings:
-  every: {{.From.Meetings.Every}}
-  weekday: {{.From.Meetings.Weekday}}
-  time: {{printf "%q" .From.Meetings.Time}}
-
-# TODO: one entry per school, with its Local Level CoP. Name people by job title
-# only, and mark the designated safeguarding social worker.
-schools:
-  - id: {{.ID}}-school-1  # TODO: a short id, e.g. the school's name in lower case
-    name: "School 1"  # TODO
-    quintile: 1  # TODO: 1 to 5
-    llcop:
-      - {role: social_worker, title: Social worker, safeguarding: true, language: {{.From.DefaultLanguage}}, contact: {channel: email, address: social.worker@example.org}}
-      - {role: teacher, title: Foundation phase teacher, language: {{.From.DefaultLanguage}}, contact: {channel: email, address: teacher@example.org}}
-      - {role: nurse, title: School health nurse, language: {{.From.DefaultLanguage}}, contact: {channel: email, address: nurse@example.org}}
-
-# Which plugin serves each role: a builtin, or your own executable with its SHA-256.
-plugins:
-  referral: {builtin: {{.From.Plugins.Referral.Builtin}}}
-  notify: {builtin: {{.From.Plugins.Notify.Builtin}}}
-`))
-
 // scaffold renders a new site's files from an existing site.
 func scaffold(srcFS fs.FS, from *sites.Site, id, name string) (map[string][]byte, error) {
-	var b bytes.Buffer
-	if err := siteTemplate.Execute(&b, map[string]any{"ID": id, "Name": name, "From": from}); err != nil {
-		return nil, fmt.Errorf("rendering site.yaml: %w", err)
+	src, err := fs.ReadFile(srcFS, filepath.ToSlash(filepath.Join(from.Dir, sites.SiteFile)))
+	if err != nil {
+		return nil, err
 	}
-	files := map[string][]byte{sites.SiteFile: b.Bytes()}
+	site, err := scaffoldSiteFile(src, from.ID, id, name)
+	if err != nil {
+		return nil, err
+	}
+	files := map[string][]byte{sites.SiteFile: site}
 	services, err := fs.ReadFile(srcFS, filepath.ToSlash(filepath.Join(from.Dir, from.ServicesFile)))
 	if err != nil {
 		return nil, err

@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"os"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -91,5 +92,51 @@ func TestDatabaseCommandsShowOnlyTheirFlags(t *testing.T) {
 	}
 	if _, out, _ := run(t, "", "serve", "--help"); !strings.Contains(out, "--temporal-address") {
 		t.Errorf("serve lost its engine flags:\n%s", out)
+	}
+}
+
+// `khula site init NEW --from SITE` keeps every setting of each shipped
+// site: the effective configurations differ only in what belongs to the
+// source site (id, name, schools and the services' school lists, the
+// coordinator's and programme manager's contacts).
+func TestSiteInitFromEachShippedSiteKeepsEverySetting(t *testing.T) {
+	for _, from := range []string{"johannesburg", "moutse"} {
+		t.Run(from, func(t *testing.T) {
+			dir := t.TempDir()
+			code, out, stderr := run(t, "", "site", "init", "newsite", "--from", from, "--dir", dir)
+			if code != 0 {
+				t.Fatalf("init: exit %d\n%s%s", code, out, stderr)
+			}
+			src, err := sites.Load(os.DirFS(sitesDir), from)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := sites.Load(os.DirFS(dir), "newsite")
+			if err != nil {
+				t.Fatalf("the scaffold does not load: %v", err)
+			}
+			if got.ID != "newsite" || len(got.Schools) != 1 || got.Schools[0].ID != "newsite-school-1" {
+				t.Errorf("id %q, schools %+v", got.ID, got.Schools)
+			}
+			if len(got.Schools[0].LLCoP) != len(src.Schools[0].LLCoP) {
+				t.Errorf("LLCoP of %d, the source's first school has %d", len(got.Schools[0].LLCoP), len(src.Schools[0].LLCoP))
+			}
+			// Nothing else may differ.
+			for _, s := range []*sites.Site{src, got} {
+				s.ID, s.Name, s.Dir, s.Schools = "", "", "", nil
+				s.Coordinator.Contact = sites.Contact{}
+				for i := range s.Services {
+					s.Services[i].Schools = nil // they named the source's schools
+				}
+				if s.ProgrammeManager != nil {
+					pm := *s.ProgrammeManager
+					pm.Contact = sites.Contact{}
+					s.ProgrammeManager = &pm
+				}
+			}
+			if !reflect.DeepEqual(src, got) {
+				t.Errorf("settings dropped or changed:\nfrom %+v\ngot  %+v", src, got)
+			}
+		})
 	}
 }
