@@ -27,10 +27,8 @@ const Name = "kobo"
 
 // Settings are the plugin's config.
 type Settings struct {
-	URL      string           `json:"url"`
-	AssetUID string           `json:"asset_uid"`
-	TokenEnv string           `json:"token_env"`
-	Timeout  deliver.Duration `json:"timeout,omitempty"`
+	deliver.FormServer
+	AssetUID string `json:"asset_uid"`
 }
 
 // Plugin fetches one KoboToolbox form's submissions.
@@ -60,21 +58,12 @@ func (p *Plugin) Configure(_ context.Context, cfg plugins.Config) error {
 		return err
 	}
 	s := p.settings
-	if err := deliver.CheckServerURL("url", s.URL); err != nil {
-		return err
-	}
 	if s.AssetUID == "" {
 		return deliver.Permanent("asset_uid is required: the form's asset UID in KoboToolbox")
 	}
-	if s.TokenEnv == "" {
-		return deliver.Permanent("token_env is required: the environment variable holding the KoboToolbox API token")
-	}
-	token, err := deliver.Secret(s.TokenEnv)
+	token, err := s.Token("the KoboToolbox API token")
 	if err != nil {
 		return err
-	}
-	if token == "" {
-		return deliver.Permanent("token_env: $%s is empty", s.TokenEnv)
 	}
 	p.token, p.ready = token, true
 	return nil

@@ -28,11 +28,9 @@ const Name = "odk-central"
 
 // Settings are the plugin's config.
 type Settings struct {
-	URL      string           `json:"url"`
-	Project  int              `json:"project"`
-	FormID   string           `json:"form_id"`
-	TokenEnv string           `json:"token_env"`
-	Timeout  deliver.Duration `json:"timeout,omitempty"`
+	deliver.FormServer
+	Project int    `json:"project"`
+	FormID  string `json:"form_id"`
 }
 
 // Plugin fetches one Central form's submissions.
@@ -62,24 +60,15 @@ func (p *Plugin) Configure(_ context.Context, cfg plugins.Config) error {
 		return err
 	}
 	s := p.settings
-	if err := deliver.CheckServerURL("url", s.URL); err != nil {
-		return err
-	}
 	if s.Project <= 0 {
 		return deliver.Permanent("project must be the Central project's number (1 or more), not %d", s.Project)
 	}
 	if s.FormID == "" {
 		return deliver.Permanent("form_id is required: the form's ID in Central")
 	}
-	if s.TokenEnv == "" {
-		return deliver.Permanent("token_env is required: the environment variable holding the Central token")
-	}
-	token, err := deliver.Secret(s.TokenEnv)
+	token, err := s.Token("the Central token")
 	if err != nil {
 		return err
-	}
-	if token == "" {
-		return deliver.Permanent("token_env: $%s is empty", s.TokenEnv)
 	}
 	p.token, p.ready = token, true
 	return nil

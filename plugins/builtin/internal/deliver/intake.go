@@ -52,3 +52,30 @@ func ReadAllFetched(rc io.ReadCloser, err error) ([]byte, error) {
 	}
 	return data, nil
 }
+
+// FormServer is the part of an intake plugin's settings that reaches its
+// form server: the base URL and the variable holding the API token.
+type FormServer struct {
+	URL      string   `json:"url"`
+	TokenEnv string   `json:"token_env"`
+	Timeout  Duration `json:"timeout,omitempty"`
+}
+
+// Token checks the URL and reads the token; what names the server for
+// the messages ("the Central token").
+func (s FormServer) Token(what string) (string, error) {
+	if err := CheckServerURL("url", s.URL); err != nil {
+		return "", err
+	}
+	if s.TokenEnv == "" {
+		return "", Permanent("token_env is required: the environment variable holding %s", what)
+	}
+	token, err := Secret(s.TokenEnv)
+	if err != nil {
+		return "", err
+	}
+	if token == "" {
+		return "", Permanent("token_env: $%s is empty", s.TokenEnv)
+	}
+	return token, nil
+}
