@@ -62,14 +62,28 @@ func TestReadsAndWritesOfAChildAreAudited(t *testing.T) {
 	}
 }
 
+// nurseElsewhere is the Authorization header of a nurse at Alexandra, a
+// school of the site other than child c-0001's.
+func nurseElsewhere(t *testing.T, f *fixture) []string {
+	t.Helper()
+	nurse := tokenFor(t, f, users.Spec{Username: "nurse-alex", Role: auth.Practitioner, Practice: "nurse", Sites: []string{"johannesburg"}, Schools: []string{"alexandra"}})
+	return []string{"Authorization", "Bearer " + nurse}
+}
+
+// childAtAssessAndNurseElsewhere opens wave 3 with c-0001 at the assess
+// stage and returns nurseElsewhere's header.
+func childAtAssessAndNurseElsewhere(t *testing.T, f *fixture) []string {
+	t.Helper()
+	openWave3(t, f)
+	require.NoError(t, f.store.RecordStage(context.Background(), cycle.StageRecord{CycleID: "cycle/johannesburg/3/c-0001", WaveID: "wave/johannesburg/3", SiteID: "johannesburg",
+		SchoolID: "meadowlands", ChildID: "c-0001", Seq: 1, Stage: cycle.StageAssess, At: now}))
+	return nurseElsewhere(t, f)
+}
+
 func TestBreakTheGlass(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	openWave3(t, f)
-	require.NoError(t, f.store.RecordStage(ctx, cycle.StageRecord{CycleID: "cycle/johannesburg/3/c-0001", WaveID: "wave/johannesburg/3", SiteID: "johannesburg",
-		SchoolID: "meadowlands", ChildID: "c-0001", Seq: 1, Stage: cycle.StageAssess, At: now}))
-	nurse := tokenFor(t, f, users.Spec{Username: "nurse-alex", Role: auth.Practitioner, Practice: "nurse", Sites: []string{"johannesburg"}, Schools: []string{"alexandra"}})
-	auth := []string{"Authorization", "Bearer " + nurse}
+	auth := childAtAssessAndNurseElsewhere(t, f)
 	if rec := f.doAs(t, "GET", "/api/v1/cycles/johannesburg/3/c-0001", "", auth...); rec.Code != http.StatusForbidden {
 		t.Fatalf("a nurse elsewhere read the child: %d", rec.Code)
 	}
@@ -122,11 +136,7 @@ func TestBreakTheGlass(t *testing.T) {
 func TestBreakTheGlassCannotErase(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	openWave3(t, f)
-	require.NoError(t, f.store.RecordStage(ctx, cycle.StageRecord{CycleID: "cycle/johannesburg/3/c-0001", WaveID: "wave/johannesburg/3", SiteID: "johannesburg",
-		SchoolID: "meadowlands", ChildID: "c-0001", Seq: 1, Stage: cycle.StageAssess, At: now}))
-	nurse := tokenFor(t, f, users.Spec{Username: "nurse-alex", Role: auth.Practitioner, Practice: "nurse", Sites: []string{"johannesburg"}, Schools: []string{"alexandra"}})
-	as := []string{"Authorization", "Bearer " + nurse}
+	as := childAtAssessAndNurseElsewhere(t, f)
 	access := "/api/v1/children/johannesburg/c-0001/access"
 	for _, filler := range []string{"aaaaaaaaaaaaaaaaaaaa", "x x x x x x x x x x x x", "need need need need need"} {
 		rec := f.doAs(t, "POST", access, `{"reason":"`+filler+`","minutes":30}`, as...)
@@ -156,8 +166,7 @@ func TestBreakTheGlassCannotErase(t *testing.T) {
 // cannot be started, the request fails and the access is not given.
 func TestBreakTheGlassWithoutAnAlertGrantsNothing(t *testing.T) {
 	f := newFixture(t)
-	nurse := tokenFor(t, f, users.Spec{Username: "nurse-alex", Role: auth.Practitioner, Practice: "nurse", Sites: []string{"johannesburg"}, Schools: []string{"alexandra"}})
-	as := []string{"Authorization", "Bearer " + nurse}
+	as := nurseElsewhere(t, f)
 	f.temporal.On("ExecuteWorkflow", mock.Anything, mock.Anything, workflows.AccessAlertWorkflowName, mock.Anything).
 		Return(nil, serviceerror.NewUnavailable("engine restarting")).Once()
 	rec := f.doAs(t, "POST", "/api/v1/children/johannesburg/c-0001/access", `{"reason":"child brought to my clinic injured, need history","minutes":30}`, as...)
@@ -179,8 +188,7 @@ func TestBreakTheGlassAwaitsASecondPerson(t *testing.T) {
 	require.NoError(t, f.store.RecordStage(ctx, cycle.StageRecord{CycleID: "cycle/johannesburg/3/c-0001", WaveID: "wave/johannesburg/3", SiteID: "johannesburg",
 		SchoolID: "meadowlands", ChildID: "c-0001", Seq: 1, Stage: cycle.StageAssess, At: now}))
 	mustSite(t, f.dir, "johannesburg").BreakGlass.Approval = true
-	nurse := tokenFor(t, f, users.Spec{Username: "nurse-alex", Role: auth.Practitioner, Practice: "nurse", Sites: []string{"johannesburg"}, Schools: []string{"alexandra"}})
-	as := []string{"Authorization", "Bearer " + nurse}
+	as := nurseElsewhere(t, f)
 	var alertIn activities.NotifyInput
 	f.temporal.On("ExecuteWorkflow", mock.Anything, mock.Anything, workflows.AccessAlertWorkflowName, mock.Anything).
 		Run(func(args mock.Arguments) { alertIn = args.Get(3).(activities.NotifyInput) }).Return(nil, nil).Once()
@@ -300,8 +308,7 @@ func TestCodecEndpointDecodesForProgrammeManagersOnly(t *testing.T) {
 func TestRefusedAccessIsAudited(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	nurse := tokenFor(t, f, users.Spec{Username: "nurse-alex", Role: auth.Practitioner, Practice: "nurse", Sites: []string{"johannesburg"}, Schools: []string{"alexandra"}})
-	as := []string{"Authorization", "Bearer " + nurse}
+	as := nurseElsewhere(t, f)
 	wantProblem(t, f.doAs(t, "GET", "/api/v1/children/johannesburg/c-0001", "", as...), http.StatusForbidden)
 	trail, err := f.store.AuditTrail(ctx, "c-0001", 10)
 	require.NoError(t, err)
