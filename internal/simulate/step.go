@@ -251,7 +251,7 @@ func (s *sim) step(ctx context.Context, w waveView) error {
 		}
 		child := strings.TrimPrefix(id, prefix)
 		s.launch(ctx, otherPool, nil, func(ctx context.Context) error {
-			err := s.api.do(ctx, http.MethodPost, fmt.Sprintf("/api/v1/cycles/%s/%d/%s/follow-ups", s.opts.Site, s.wave, child), "sim-fu-"+child,
+			err := s.api.do(ctx, http.MethodPost, fmt.Sprintf("/api/v1/cycles/%s/%d/%s/follow-ups", s.opts.Site, s.wave, child), fmt.Sprintf("sim-fu-%d-%s", s.wave, child),
 				map[string]any{"note": "Check-in (simulated): family reached, referral in progress.", "recorded_by": "social worker (simulated)"}, nil)
 			switch {
 			case retryable(err):
