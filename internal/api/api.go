@@ -129,7 +129,7 @@ func (s *Server) Handler() http.Handler {
 		problem(c, http.StatusInternalServerError, "Internal error", "the error was logged")
 	}))
 	r.Use(s.accessLog())
-	r.Use(securityHeaders(), crossOrigin())
+	r.Use(securityHeaders(), crossOrigin(), s.releaseRefusedKeys())
 	r.Use(requestDeadline(RequestDeadline))
 	if s.Metrics != nil {
 		r.Use(s.Metrics.Middleware())

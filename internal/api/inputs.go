@@ -44,7 +44,8 @@ const replayedKey = "khula.replay"
 // key the caller chose is bound to a digest of the request (method, path,
 // body) on its first use: the same key with another request answers 422
 // instead of replaying the first request's answer under it, and a retry
-// of the same request is marked as a replay for the audit log.
+// of the same request is marked as a replay for the audit log. A request
+// refused with a 4xx releases its key (releaseRefusedKeys).
 func (s *Server) idempotencyKey(c *gin.Context) (string, bool) {
 	key := c.GetHeader("Idempotency-Key")
 	if key == "" {
@@ -71,7 +72,8 @@ func (s *Server) idempotencyKey(c *gin.Context) (string, bool) {
 	// wait for the app database. Only the check of a reused key is lost.
 	ctx, cancel := context.WithTimeout(c.Request.Context(), keyClaimTimeout)
 	defer cancel()
-	replay, err := s.Store.ClaimIdempotencyKey(ctx, key, hex.EncodeToString(sum.Sum(nil)), principal(c).UserID, s.now())
+	hash := hex.EncodeToString(sum.Sum(nil))
+	replay, err := s.Store.ClaimIdempotencyKey(ctx, key, hash, principal(c).UserID, s.now())
 	switch {
 	case errors.Is(err, store.ErrKeyReused):
 		fe := fieldErrors{}
@@ -86,8 +88,34 @@ func (s *Server) idempotencyKey(c *gin.Context) (string, bool) {
 	}
 	if replay {
 		c.Set(replayedKey, true)
+	} else {
+		c.Set(claimedKey, claim{key: key, hash: hash})
 	}
 	return key, true
+}
+
+// claimedKey holds the claim a request made on its Idempotency-Key.
+const claimedKey = "khula.claimedKey"
+
+type claim struct{ key, hash string }
+
+// releaseRefusedKeys forgets the Idempotency-Key of a request refused with
+// a 4xx (nothing was recorded), so a corrected request may use it again. A
+// 5xx keeps it: the engine may still take the first request.
+func (s *Server) releaseRefusedKeys() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		c.Next()
+		v, ok := c.Get(claimedKey)
+		if !ok || c.Writer.Status() < 400 || c.Writer.Status() >= 500 {
+			return
+		}
+		cl := v.(claim)
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(c.Request.Context()), keyClaimTimeout)
+		defer cancel()
+		if err := s.Store.ReleaseIdempotencyKey(ctx, cl.key, cl.hash); err != nil && s.Logger != nil {
+			s.Logger.Warn("the Idempotency-Key of a refused request stays bound", "route", c.FullPath(), "error", err)
+		}
+	}
 }
 
 // errReader returns err once the bytes before it are read.

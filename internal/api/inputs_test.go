@@ -619,3 +619,20 @@ func TestAnswerSetsAreBoundedBeforeTheEngine(t *testing.T) {
 		})
 	}
 }
+
+// A request refused with nothing recorded (4xx) releases its key: the
+// practitioner corrects the form on the same page and sends it again.
+func TestARefusedRequestReleasesItsKey(t *testing.T) {
+	f := newFixture(t)
+	var first, second client.UpdateWorkflowOptions
+	expectUpdate(f, &first, nil, func(context.Context, any) error {
+		return temporal.NewApplicationError("1 field(s) invalid", cycle.ErrTypeInvalidInput, []cycle.FieldError{{Field: "answers.hunger_bed", Code: "required", Message: "hunger_bed is required"}})
+	})
+	wantProblem(t, f.do(t, http.MethodPost, assessmentPath, `{"phase":"baseline","respondent":"caregiver","answers":{},"submitted_by":"fw-7"}`, "Idempotency-Key", "page-key-0001"), http.StatusUnprocessableEntity)
+	expectUpdate(f, &second, nil, func(context.Context, any) error { return nil })
+	wantJSON(t, f.do(t, http.MethodPost, assessmentPath, `{"phase":"baseline","respondent":"caregiver","answers":{"hunger_bed":0},"submitted_by":"fw-7"}`, "Idempotency-Key", "page-key-0001"), http.StatusOK, nil)
+	assert.Equal(t, cycle.Answers{"hunger_bed": 0.0}, second.Args[0].(cycle.SubmitAssessmentInput).Answers)
+	// Once taken, the key is bound to the corrected request.
+	p := wantProblem(t, f.do(t, http.MethodPost, assessmentPath, `{"phase":"baseline","respondent":"caregiver","answers":{"hunger_bed":3},"submitted_by":"fw-7"}`, "Idempotency-Key", "page-key-0001"), http.StatusUnprocessableEntity)
+	assert.Equal(t, []fe{{"Idempotency-Key", "reused"}}, fieldsOf(p))
+}

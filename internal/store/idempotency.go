@@ -56,3 +56,10 @@ func (s *Store) PruneIdempotencyKeys(ctx context.Context, before time.Time) (int
 	res := s.with(ctx).Where("created_at < ?", before.UTC()).Delete(&IdempotencyKey{})
 	return res.RowsAffected, res.Error
 }
+
+// ReleaseIdempotencyKey forgets a key bound to requestHash: its request was
+// refused with nothing recorded, so the caller may correct it and send it
+// again under the same key.
+func (s *Store) ReleaseIdempotencyKey(ctx context.Context, key, requestHash string) error {
+	return s.with(ctx).Where("idem_key = ? AND request_hash = ?", key, requestHash).Delete(&IdempotencyKey{}).Error
+}

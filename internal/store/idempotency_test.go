@@ -37,3 +37,24 @@ func TestIdempotencyKeyBindsItsRequest(t *testing.T) {
 		t.Errorf("a pruned key is new again: %v %v", replay, err)
 	}
 }
+
+func TestReleasedIdempotencyKeyIsFreeAgain(t *testing.T) {
+	st := newStore(t)
+	ctx := context.Background()
+	at := time.Date(2026, 8, 3, 9, 0, 0, 0, time.UTC)
+	if _, err := st.ClaimIdempotencyKey(ctx, "k-00000001", "h1", "u-1", at); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.ReleaseIdempotencyKey(ctx, "k-00000001", "other"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.ClaimIdempotencyKey(ctx, "k-00000001", "h2", "u-1", at); !errors.Is(err, store.ErrKeyReused) {
+		t.Errorf("a release with another hash freed the key: %v", err)
+	}
+	if err := st.ReleaseIdempotencyKey(ctx, "k-00000001", "h1"); err != nil {
+		t.Fatal(err)
+	}
+	if replay, err := st.ClaimIdempotencyKey(ctx, "k-00000001", "h2", "u-1", at); replay || err != nil {
+		t.Errorf("a released key is new again: %v %v", replay, err)
+	}
+}
