@@ -13,7 +13,6 @@ import (
 	"math"
 	"mime"
 	"net/http"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -25,6 +24,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/khula-cop/khula/internal/cycle"
+	"github.com/khula-cop/khula/internal/phone"
 	"github.com/khula-cop/khula/internal/store"
 	"github.com/khula-cop/khula/sites"
 )
@@ -105,8 +105,6 @@ type CohortProblem struct {
 	Rows  int          `json:"rows"`
 	Lines []CohortLine `json:"lines"`
 }
-
-var phonePattern = regexp.MustCompile(`^\+?[0-9 ()-]+$`)
 
 // importCohort adds a school's class list (CSV) to a site's cohort: every
 // line is checked first and, in the default strict mode, nothing is added
@@ -502,17 +500,19 @@ func checkCohortRow(line int, get func(string) string, site *sites.Site, now tim
 		add("grade", "invalid_choice", "grade must be R or 1 to 12")
 	}
 	cgGiven, cgFamily := name("caregiver_given_name"), name("caregiver_family_name")
-	phone := get("caregiver_phone")
-	if phone != "" {
-		digits := 0
-		for _, r := range phone {
-			if r >= '0' && r <= '9' {
-				digits++
-			}
+	// The phone is stored in its E.164 form (+27821234567), however it was
+	// written: one number, one form, before it is sealed and blind-indexed
+	// for the duplicate check. No message repeats the number.
+	cgPhone := get("caregiver_phone")
+	if cgPhone != "" {
+		e164, err := phone.E164(cgPhone)
+		switch {
+		case errors.Is(err, phone.ErrInvalid):
+			add("caregiver_phone", "invalid", "caregiver_phone is not a valid phone number for its country: a South African number has 10 digits, e.g. 082 000 0000; a foreign one starts with + and its country code")
+		case err != nil:
+			add("caregiver_phone", "invalid", "caregiver_phone is not a phone number: write digits (spaces, brackets and hyphens allowed), e.g. 082 000 0000 or +27 82 000 0000")
 		}
-		if !phonePattern.MatchString(phone) || digits < 9 || digits > 15 {
-			add("caregiver_phone", "invalid", "caregiver_phone must be a phone number of 9 to 15 digits, e.g. +27 82 000 0000")
-		}
+		cgPhone = e164
 	}
 	lang := strings.ToLower(get("caregiver_language"))
 	if lang == "" {
@@ -553,7 +553,7 @@ func checkCohortRow(line int, get func(string) string, site *sites.Site, now tim
 
 	childID, cgID, consentID := newID("ch-"), newID("cg-"), newID("consent-")
 	row.family = store.Family{
-		Caregiver: store.Caregiver{ID: cgID, SiteID: site.ID, GivenName: cgGiven, FamilyName: cgFamily, Phone: phone, Language: lang, CreatedAt: now},
+		Caregiver: store.Caregiver{ID: cgID, SiteID: site.ID, GivenName: cgGiven, FamilyName: cgFamily, Phone: cgPhone, Language: lang, CreatedAt: now},
 		Child: store.Child{ID: childID, SiteID: site.ID, SchoolID: school, CaregiverID: cgID, GivenName: given, FamilyName: family,
 			Sex: sex, BirthDate: birth.UTC(), Grade: grade, CreatedAt: now},
 	}

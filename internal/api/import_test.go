@@ -6,8 +6,10 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -77,6 +79,16 @@ func TestImportCohort(t *testing.T) {
 	e, err = f.store.Enrolment(ctx, cycle.EnrolmentQuery{SiteID: "johannesburg", ChildID: res.Children[2].ChildID})
 	require.NoError(t, err)
 	assert.False(t, e.Consented, "no consent on record for the third child")
+	// Phones are stored in their E.164 form, whatever way they were written.
+	phones := map[string]string{}
+	for _, ch := range res.Children {
+		var kid store.Child
+		require.NoError(t, f.store.DB(ctx).Where("id = ?", ch.ChildID).Take(&kid).Error)
+		var cg store.Caregiver
+		require.NoError(t, f.store.DB(ctx).Where("id = ?", kid.CaregiverID).Take(&cg).Error)
+		phones[kid.GivenName] = cg.Phone
+	}
+	assert.Equal(t, map[string]string{"Lerato": "+27820000001", "Sipho": "", "Aisha": "+27110000000"}, phones)
 	var raw string
 	require.NoError(t, f.store.DB(ctx).Raw("SELECT given_name FROM children WHERE id = ?", sipho.ID).Scan(&raw).Error)
 	assert.NotContains(t, raw, "Sipho", "names are sealed at rest")
@@ -244,4 +256,84 @@ func TestImportCohortAccess(t *testing.T) {
 			assert.Equal(t, http.StatusForbidden, rec.Code, name)
 		}
 	}
+}
+
+// A caregiver's phone is read as a South African practitioner writes it
+// and stored as E.164; a line whose phone is not a valid number is refused
+// with a message that does not repeat the number.
+func TestImportCohortPhones(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	line := func(given, phone string) string {
+		return "meadowlands," + given + ",Dlamini,female,2020-02-14,R,Nandi,Dlamini," + phone + ",zu,,,\n"
+	}
+	valid := []struct{ given, written, stored string }{
+		{"Amahle", "082 123 4567", "+27821234567"},
+		{"Bongani", "+27 72 555 6666", "+27725556666"},
+		{"Dumisani", "0614443333", "+27614443333"},
+		{"Funeka", "(011) 123-4567", "+27111234567"},
+		{"Gugu", "+44 7911 123456", "+447911123456"},
+	}
+	body := cohortHeader
+	for _, v := range valid {
+		body += line(v.given, `"`+v.written+`"`)
+	}
+	var res api.CohortResult
+	wantJSON(t, f.postCSV(t, cohortPath, body), http.StatusCreated, &res)
+	require.Len(t, res.Children, len(valid))
+	for i, v := range valid {
+		var kid store.Child
+		require.NoError(t, f.store.DB(ctx).Where("id = ?", res.Children[i].ChildID).Take(&kid).Error)
+		var cg store.Caregiver
+		require.NoError(t, f.store.DB(ctx).Where("id = ?", kid.CaregiverID).Take(&cg).Error)
+		assert.Equal(t, v.stored, cg.Phone, "%s's caregiver wrote %q", v.given, v.written)
+	}
+
+	invalid := []struct{ given, written string }{
+		{"Hlengiwe", "082 123 456"},      // a digit short
+		{"Isipho", "082 ABC 4567"},       // letters
+		{"Jabulani", "O82 123 4567"},     // the letter O for a zero
+		{"Khanyisile", "+44 7911 12345"}, // a UK mobile a digit short
+		{"Lindiwe", "12ab"},
+	}
+	body = cohortHeader
+	for _, v := range invalid {
+		body += line(v.given, v.written)
+	}
+	p := wantCohortProblem(t, f.postCSV(t, cohortPath, body))
+	require.Len(t, p.Lines, len(invalid))
+	for i, l := range p.Lines {
+		require.Len(t, l.Errors, 1, invalid[i].written)
+		e := l.Errors[0]
+		assert.Equal(t, cohortField(i+2, "caregiver_phone")+":invalid", e.Field+":"+e.Code)
+		assert.Contains(t, e.Message, "caregiver_phone is not")
+		assert.NotContains(t, e.Message, invalid[i].written, "the message does not repeat the number")
+		assert.NotContains(t, e.Message, strings.ReplaceAll(invalid[i].written, " ", ""), "the message does not repeat the number")
+	}
+}
+
+// The duplicate check's blind index normalises a phone to its national
+// digits (dedupe.NormalisePhone), so a phone stored as E.164 now and the
+// same phone stored as typed before (a record imported before phones were
+// normalised) still match: the child is held with the phones the same.
+func TestImportCohortE164PhoneMatchesAPhoneStoredAsTyped(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	born := time.Date(2019, 3, 4, 0, 0, 0, 0, time.UTC)
+	require.NoError(t, f.store.AddFamilies(ctx, []store.Family{{
+		Caregiver: store.Caregiver{ID: "cg-typed", SiteID: "johannesburg", GivenName: "Zanele", FamilyName: "Nkosi", Phone: "082 123 4567", Language: "zu", CreatedAt: born},
+		Child: store.Child{ID: "ch-typed", SiteID: "johannesburg", SchoolID: "meadowlands", CaregiverID: "cg-typed", GivenName: "Thandiwe", FamilyName: "Nkosi",
+			Sex: "female", BirthDate: born, Grade: "1", CreatedAt: born},
+	}}))
+	body := cohortHeader + "malvern,Thandiwe,Nkosie,female,2019-03-04,1,Zanele,Nkosi,+27 82 123 4567,zu,,,\n"
+	var res api.CohortResult
+	wantJSON(t, f.postCSV(t, cohortPath, body), http.StatusCreated, &res)
+	require.Len(t, res.Held, 1)
+	assert.Equal(t, "ch-typed", res.Held[0].KnownChildID)
+	assert.Contains(t, res.Held[0].Evidence, "phone_same")
+}
+
+// cohortField names a column of a line as the import's errors do.
+func cohortField(line int, column string) string {
+	return "lines[" + strconv.Itoa(line) + "]." + column
 }

@@ -20,19 +20,8 @@ import (
 	"time"
 
 	"github.com/khula-cop/khula/plugins"
-	"github.com/khula-cop/khula/plugins/internal/smtptest"
 	"github.com/khula-cop/khula/sites"
 )
-
-func startSMTP(t *testing.T) *smtptest.Server {
-	t.Helper()
-	srv, err := smtptest.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Close)
-	return srv
-}
 
 // messageID is the Message-ID the protocol documents for a key: a digest of
 // the key, so a resend carries the same one.
@@ -176,6 +165,27 @@ func TestWebhookAndLogNotifiers(t *testing.T) {
 	if body["body"] != msg.Body || body["template"] != "safeguarding_alert" || body["language"] != "nr" ||
 		body["recipient"].(map[string]any)["address"] != "+27820000000" {
 		t.Errorf("webhook body %v", body)
+	}
+	// A phone number written as people write it reaches the gateway in
+	// E.164; one that is not a valid number is refused for good, unsent,
+	// by an error that does not repeat it.
+	local := msg
+	local.IdempotencyKey, local.To.Address = "notify/x/1", "082 000 0001"
+	if _, err := n.Send(ctx, local); err != nil {
+		t.Fatal(err)
+	}
+	var localBody map[string]any
+	json.Unmarshal(rc.bodies[local.IdempotencyKey], &localBody)
+	if to, _ := localBody["recipient"].(map[string]any); to == nil || to["address"] != "+27820000001" {
+		t.Errorf("recipient %v, want +27820000001", localBody["recipient"])
+	}
+	bad := msg
+	bad.IdempotencyKey, bad.To.Address = "notify/x/2", "082 000 000"
+	if _, err := n.Send(ctx, bad); !errors.Is(err, plugins.ErrPermanent) || strings.Contains(err.Error(), "082 000 000") {
+		t.Errorf("an invalid SMS number: %v, want a permanent error without the number", err)
+	}
+	if req, _ := rc.counts(); req != 2 {
+		t.Errorf("webhook got %d requests, want 2", req)
 	}
 
 	ln, err := h.Notifier("logged")

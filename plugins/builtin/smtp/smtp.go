@@ -12,6 +12,7 @@
 //	username: khula
 //	password_env: KHULA_SMTP_PASSWORD
 //	tls: starttls            # or require, none
+//	ca_file: /etc/khula/relay-ca.pem   # optional: a private CA that signed the relay's certificate
 package smtp
 
 import (

@@ -5,6 +5,12 @@
 // equal to the message's idempotency key, the same on every attempt, and a
 // message is sent once per key (see plugins/journal).
 //
+// A recipient whose channel is "sms" or "whatsapp" is a phone number: it is
+// read as internal/phone reads it (South African without a country code)
+// and posted in its E.164 form ("+27821234567"), which gateways expect. An
+// address that is not a valid phone number is a permanent error (journaled
+// as failed), whose text does not repeat the number, and nothing is posted.
+//
 // Settings (site.yaml plugins.notify.config):
 //
 //	url: https://gateway.example.org/khula/messages
@@ -17,6 +23,7 @@ import (
 	"context"
 	"net/http"
 
+	"github.com/khula-cop/khula/internal/phone"
 	"github.com/khula-cop/khula/plugins"
 	"github.com/khula-cop/khula/plugins/builtin/internal/deliver"
 	"github.com/khula-cop/khula/plugins/journal"
@@ -98,9 +105,13 @@ func (p *Plugin) Send(ctx context.Context, msg plugins.Message) (plugins.Deliver
 	d, dup, err := journal.Do(ctx, p.journal, msg.IdempotencyKey, journal.Op[struct{}, plugins.Delivery]{
 		Fingerprint: deliver.Fingerprint(msg),
 		Send: func(ctx context.Context, _ struct{}, _ journal.Attempt) (plugins.Delivery, error) {
+			to, err := recipient(msg.To)
+			if err != nil {
+				return plugins.Delivery{}, err
+			}
 			ref, err := p.settings.Post(ctx, p.http, target, msg.IdempotencyKey, Payload{
 				IdempotencyKey: msg.IdempotencyKey, SiteID: msg.SiteID,
-				Recipient: Recipient{Channel: msg.To.Channel, Address: msg.To.Address},
+				Recipient: to,
 				Language:  msg.Language, Template: msg.Template, Subject: msg.Subject, Body: msg.Body,
 			})
 			if err != nil {
@@ -114,6 +125,23 @@ func (p *Plugin) Send(ctx context.Context, msg plugins.Message) (plugins.Deliver
 	})
 	d.Duplicate = dup
 	return d, err
+}
+
+// phoneChannels are the channels whose address is a phone number.
+var phoneChannels = map[string]bool{"sms": true, "whatsapp": true}
+
+// recipient is the payload's recipient: a phone number in its E.164 form,
+// any other address as it is. An invalid phone number is a permanent error
+// (retrying cannot mend it) that does not contain the number.
+func recipient(c plugins.Contact) (Recipient, error) {
+	if !phoneChannels[c.Channel] {
+		return Recipient{Channel: c.Channel, Address: c.Address}, nil
+	}
+	e164, err := phone.E164(c.Address)
+	if err != nil {
+		return Recipient{}, deliver.Permanent("recipient of channel %s: %v", c.Channel, err)
+	}
+	return Recipient{Channel: c.Channel, Address: e164}, nil
 }
 
 // DeliveryStatus reports the journal's state of a message.

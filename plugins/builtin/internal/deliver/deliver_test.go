@@ -4,25 +4,24 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/khula-cop/khula/plugins"
-	"github.com/khula-cop/khula/plugins/internal/smtptest"
+	"github.com/khula-cop/khula/plugins/builtin/internal/smtptest"
 )
 
 func TestSMTPSend(t *testing.T) {
-	srv, err := smtptest.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	srv := smtptest.New(t, smtptest.Options{})
 	c := SMTP{Addr: srv.Addr, From: "khula <referrals@khula.example.org>", TLS: "starttls"}
 	if err := c.Check(); err != nil {
 		t.Fatal(err)
@@ -59,6 +58,9 @@ func TestSMTPSend(t *testing.T) {
 	if strings.TrimRight(m.Body, "\n") != body {
 		t.Errorf("body %q, want %q", m.Body, body)
 	}
+	if m.TLS || m.User != "" {
+		t.Errorf("a relay without STARTTLS or AUTH: tls %v, user %q", m.TLS, m.User)
+	}
 	// The Message-ID depends on the key only, and reveals nothing of it.
 	if MessageID("referral/jhb/3/c1/0", "khula.example.org") != wantID || MessageID("other", "khula.example.org") == wantID || strings.Contains(wantID, "c1") {
 		t.Errorf("Message-ID %q is not a stable digest of the key", wantID)
@@ -66,22 +68,142 @@ func TestSMTPSend(t *testing.T) {
 }
 
 func TestSMTPRefusalIsPermanent(t *testing.T) {
-	srv, _ := smtptest.Start()
-	defer srv.Close()
-	srv.RejectRcpt = "550 5.1.1 no such mailbox"
+	srv := smtptest.New(t, smtptest.Options{})
+	srv.RefuseRecipients(550, "5.1.1 no such mailbox")
 	c := SMTP{Addr: srv.Addr, From: "k@example.org"}
 	_, err := c.Send(context.Background(), Mail{Key: "k", To: "x@example.org", Body: "b"})
-	if !errors.Is(err, plugins.ErrPermanent) || !strings.Contains(err.Error(), "550") {
+	if !errors.Is(err, plugins.ErrPermanent) || !strings.Contains(err.Error(), "RCPT TO") || !strings.Contains(err.Error(), "550") {
 		t.Errorf("550 reply: %v", err)
 	}
-	srv.RejectRcpt = "451 4.3.0 try later"
+	srv.RefuseRecipients(451, "4.3.0 try later")
 	_, err = c.Send(context.Background(), Mail{Key: "k", To: "x@example.org", Body: "b"})
 	if errors.Is(err, plugins.ErrPermanent) || !errors.Is(err, plugins.ErrUnavailable) {
 		t.Errorf("451 reply: %v", err)
 	}
+	if n := len(srv.Messages()); n != 0 {
+		t.Errorf("%d messages delivered to refused recipients", n)
+	}
+	srv.RefuseRecipients(0, "")
+	if _, err := c.Send(context.Background(), Mail{Key: "k", To: "x@example.org", Body: "b"}); err != nil || len(srv.Messages()) != 1 {
+		t.Errorf("recipient accepted again: %v, %d messages", err, len(srv.Messages()))
+	}
 	down := SMTP{Addr: "127.0.0.1:1", From: "k@example.org"}
 	if _, err := down.Send(context.Background(), Mail{Key: "k", To: "x@example.org"}); !errors.Is(err, plugins.ErrUnavailable) {
 		t.Errorf("relay down: %v", err)
+	}
+}
+
+// A relay that requires STARTTLS: the client upgrades, verifying the
+// relay's certificate against ca_file; it never falls back to sending in
+// the clear.
+func TestSMTPStartTLS(t *testing.T) {
+	srv := smtptest.New(t, smtptest.Options{RequireTLS: true})
+	send := func(c SMTP) error {
+		_, err := c.Send(context.Background(), Mail{Key: "k-" + c.TLS, To: "clinic@example.org", Subject: "s", Body: "b"})
+		return err
+	}
+	for _, mode := range []string{"", "starttls", "require"} {
+		c := SMTP{Addr: srv.Addr, From: "k@example.org", TLS: mode, CAFile: srv.CAFile}
+		if err := c.Check(); err != nil {
+			t.Fatalf("tls %q: %v", mode, err)
+		}
+		if err := send(c); err != nil {
+			t.Errorf("tls %q: %v", mode, err)
+		}
+	}
+	msgs := srv.Messages()
+	if len(msgs) != 3 {
+		t.Fatalf("%d messages, want 3", len(msgs))
+	}
+	for _, m := range msgs {
+		if !m.TLS {
+			t.Errorf("message %s came in the clear", m.Header.Get("X-Khula-Idempotency-Key"))
+		}
+	}
+
+	// tls: none to a relay that requires TLS: refused for good.
+	err := send(SMTP{Addr: srv.Addr, From: "k@example.org", TLS: "none"})
+	if !errors.Is(err, plugins.ErrPermanent) || !strings.Contains(err.Error(), "530") {
+		t.Errorf("tls none: %v, want a permanent 530", err)
+	}
+	// A certificate the client cannot verify (no ca_file: the system's
+	// roots) fails the upgrade; nothing goes in the clear instead.
+	err = send(SMTP{Addr: srv.Addr, From: "k@example.org", TLS: "starttls"})
+	if err == nil || !strings.Contains(err.Error(), "STARTTLS") || !strings.Contains(err.Error(), "certificate") {
+		t.Errorf("unknown CA: %v, want a STARTTLS certificate error", err)
+	}
+	if n := len(srv.Messages()); n != 3 {
+		t.Errorf("%d messages after the refusals, want 3", n)
+	}
+
+	// tls: require to a relay that does not offer STARTTLS: refused for good.
+	plain := smtptest.New(t, smtptest.Options{})
+	if err := send(SMTP{Addr: plain.Addr, From: "k@example.org", TLS: "require"}); !errors.Is(err, plugins.ErrPermanent) || len(plain.Messages()) != 0 {
+		t.Errorf("require without STARTTLS: %v, %d messages", err, len(plain.Messages()))
+	}
+}
+
+// A relay that requires AUTH PLAIN (over STARTTLS): the password comes from
+// the variable password_env names; wrong credentials are a permanent error
+// that does not carry the password.
+func TestSMTPAuthPlain(t *testing.T) {
+	const password = "kh-relay-Pa55word"
+	srv := smtptest.New(t, smtptest.Options{StartTLS: true, Username: "khula", Password: password})
+	t.Setenv("KHULA_TEST_SMTP_PASSWORD", password)
+	c := SMTP{Addr: srv.Addr, From: "k@example.org", Username: "khula", PasswordEnv: "KHULA_TEST_SMTP_PASSWORD", TLS: "require", CAFile: srv.CAFile}
+	if err := c.Check(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Send(context.Background(), Mail{Key: "auth-1", To: "clinic@example.org", Body: "b"}); err != nil {
+		t.Fatal(err)
+	}
+	if msgs := srv.Messages(); len(msgs) != 1 || msgs[0].User != "khula" || !msgs[0].TLS {
+		t.Fatalf("messages %+v, want one from khula over TLS", msgs)
+	}
+
+	const wrong = "not-the-Pa55word"
+	t.Setenv("KHULA_TEST_SMTP_PASSWORD", wrong)
+	_, err := c.Send(context.Background(), Mail{Key: "auth-2", To: "clinic@example.org", Body: "b"})
+	if !errors.Is(err, plugins.ErrPermanent) || !strings.Contains(err.Error(), "AUTH") || !strings.Contains(err.Error(), "535") {
+		t.Errorf("wrong password: %v, want a permanent 535", err)
+	}
+	if err != nil {
+		for _, secret := range []string{wrong, password, base64.StdEncoding.EncodeToString([]byte("\x00khula\x00" + wrong))} {
+			if strings.Contains(err.Error(), secret) {
+				t.Errorf("the error carries the password: %v", err)
+			}
+		}
+	}
+	// No credentials at all: the relay refuses the mail.
+	anon := SMTP{Addr: srv.Addr, From: "k@example.org", CAFile: srv.CAFile}
+	if _, err := anon.Send(context.Background(), Mail{Key: "auth-3", To: "clinic@example.org", Body: "b"}); !errors.Is(err, plugins.ErrPermanent) || !strings.Contains(err.Error(), "530") {
+		t.Errorf("no credentials: %v, want a permanent 530", err)
+	}
+	if n := len(srv.Messages()); n != 1 {
+		t.Errorf("%d messages, want 1", n)
+	}
+	// The password's variable unset: a permanent error naming the variable.
+	os.Unsetenv("KHULA_TEST_SMTP_PASSWORD")
+	if err := c.Check(); !errors.Is(err, plugins.ErrPermanent) || !strings.Contains(err.Error(), "KHULA_TEST_SMTP_PASSWORD") {
+		t.Errorf("password variable unset: %v", err)
+	}
+}
+
+func TestSMTPCheckCAFile(t *testing.T) {
+	dir := t.TempDir()
+	notPEM := filepath.Join(dir, "ca.pem")
+	if err := os.WriteFile(notPEM, []byte("not a certificate"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for name, c := range map[string]SMTP{
+		"missing file":  {CAFile: filepath.Join(dir, "none.pem")},
+		"not PEM":       {CAFile: notPEM},
+		"with tls none": {CAFile: notPEM, TLS: "none"},
+	} {
+		c.Addr, c.From = "mail.example.org:587", "k@example.org"
+		if err := c.Check(); !errors.Is(err, plugins.ErrPermanent) || !strings.Contains(err.Error(), "ca_file") {
+			t.Errorf("%s: %v, want a permanent ca_file error", name, err)
+		}
 	}
 }
 
@@ -132,7 +254,8 @@ func TestDecodeRefusesUnknownSettings(t *testing.T) {
 	if err := Decode([]byte(`{"smpt":{}}`), &s); !errors.Is(err, plugins.ErrPermanent) || !strings.Contains(err.Error(), "smpt") {
 		t.Errorf("misspelt key: %v", err)
 	}
-	if err := Decode([]byte(`{"smtp":{"addr":"h:25","from":"a@b","timeout":"3s"}}`), &s); err != nil || s.SMTP.Timeout.Or(0).Seconds() != 3 {
+	if err := Decode([]byte(`{"smtp":{"addr":"h:25","from":"a@b","timeout":"3s","ca_file":"/etc/khula/relay-ca.pem"}}`), &s); err != nil ||
+		s.SMTP.Timeout.Or(0).Seconds() != 3 || s.SMTP.CAFile != "/etc/khula/relay-ca.pem" {
 		t.Errorf("Decode: %v %+v", err, s.SMTP)
 	}
 	if err := Decode(nil, &s); err != nil {
