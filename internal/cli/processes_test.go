@@ -229,7 +229,7 @@ func TestEngineWorkerAndAPIInSeparateProcesses(t *testing.T) {
 
 	engine := start(t, "engine", bin, env, "engine", "--data-dir", t.TempDir(), "--temporal-port", fmt.Sprint(enginePort))
 	engine.waitFor(t, "khula engine:", 2*time.Minute)
-	worker := start(t, "worker", bin, env, "worker", "--site", "johannesburg", "--metrics-addr", fmt.Sprintf("127.0.0.1:%d", metricsPort))
+	worker := start(t, "worker", bin, env, "worker", "--site", "johannesburg", "--metrics-addr", fmt.Sprintf("127.0.0.1:%d", metricsPort), "--allow-placeholders")
 	worker.waitFor(t, "khula worker:", time.Minute)
 	api := start(t, "serve", bin, env, "serve", "--addr", fmt.Sprintf("127.0.0.1:%d", apiPort), "--allow-compressed-time")
 	api.waitFor(t, "khula serve:", time.Minute)

@@ -46,7 +46,12 @@ The plugins' settings name environment variables of the deployment (the
 mail relay, the export directory, tokens). Without --deploy, those that are
 not set get stand-ins of the right shape for the check and are listed as
 needed at deployment; with --deploy (or at khula worker's start-up) they must
-be set and are checked as they are.`,
+be set and are checked as they are.
+
+Values that are obviously placeholders (TODO, FIXME, TBD, CHANGEME, xxx, an
+address or URL on example.org/.com/.net, .example, .invalid or .test) are warnings,
+with file and line: the shipped demo sites use example.org on purpose. With
+--deploy they are problems: a deployment must not mail example.org.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
 				args = []string{"sites"}
@@ -61,7 +66,7 @@ be set and are checked as they are.`,
 			return nil
 		},
 	}
-	cmd.Flags().BoolVar(&deploy, "deploy", false, "check the plugins with this environment only: the deployment's variables must be set")
+	cmd.Flags().BoolVar(&deploy, "deploy", false, "check for a deployment: the plugins with this environment only (the deployment's variables must be set), and no placeholder values (TODO, example.org, …)")
 	return cmd
 }
 
@@ -95,57 +100,88 @@ func validateSites(g *globals, dir string, deploy bool) int {
 	fsys := os.DirFS(root)
 	bad := 0
 	for _, name := range names {
-		problems, summary, needed := validateSite(fsys, root, name, deploy)
-		if len(problems) == 0 {
-			fmt.Fprintf(g.stdout, "ok   %s: %s\n", name, summary)
-			if len(needed) > 0 {
-				fmt.Fprintf(g.stdout, "     needs at deployment: $%s (checked with stand-ins; khula site validate --deploy checks them as set)\n", strings.Join(needed, ", $"))
+		res := validateSite(fsys, root, name, deploy)
+		if len(res.problems) == 0 {
+			fmt.Fprintf(g.stdout, "ok   %s: %s\n", name, res.summary)
+			if len(res.needed) > 0 {
+				fmt.Fprintf(g.stdout, "     needs at deployment: $%s (checked with stand-ins; khula site validate --deploy checks them as set)\n", strings.Join(res.needed, ", $"))
+			}
+			for _, w := range res.warnings {
+				fmt.Fprintf(g.stdout, "     warning: %s\n", w)
 			}
 			continue
 		}
 		bad++
-		fmt.Fprintf(g.stdout, "FAIL %s: %d problem(s)\n", name, len(problems))
-		for _, p := range problems {
+		fmt.Fprintf(g.stdout, "FAIL %s: %d problem(s)\n", name, len(res.problems))
+		for _, p := range res.problems {
 			fmt.Fprintf(g.stdout, "  %s\n", p)
+		}
+		for _, w := range res.warnings {
+			fmt.Fprintf(g.stdout, "  warning: %s\n", w)
 		}
 	}
 	return bad
 }
 
-// validateSite checks one site. needed lists the deployment variables the
-// plugins' check ran with stand-ins for (none with deploy).
-func validateSite(fsys fs.FS, root, name string, deploy bool) (problems []string, summary string, needed []string) {
+// siteResult is the outcome of checking one site.
+type siteResult struct {
+	// problems fail the site, each with file and line where known.
+	problems []string
+	// warnings do not: the placeholders a demo may keep (without deploy).
+	warnings []string
+	// summary describes a site without problems.
+	summary string
+	// needed lists the deployment variables the plugins' check ran with
+	// stand-ins for (none with deploy).
+	needed []string
+}
+
+// validateSite checks one site of fsys, a sites folder that is root on
+// disk. deploy checks the plugins without stand-ins and refuses
+// placeholders (sites.Placeholders), which are otherwise warnings.
+func validateSite(fsys fs.FS, root, name string, deploy bool) (res siteResult) {
 	site, err := sites.Load(fsys, name)
 	if err != nil {
 		var se *sites.Error
 		if errors.As(err, &se) {
-			out := make([]string, 0, len(se.Problems))
 			for _, p := range se.Problems {
 				p.File = filepath.Join(root, p.File)
-				out = append(out, p.String())
+				res.problems = append(res.problems, p.String())
 			}
-			return out, "", nil
+			return res
 		}
-		return []string{err.Error()}, "", nil
+		res.problems = []string{err.Error()}
+		return res
 	}
 	in, err := instrument.Load(fsys, filepath.ToSlash(filepath.Join(name, site.InstrumentFile)), instruments.FS)
 	if err != nil {
 		var le *instrument.LoadError
 		if errors.As(err, &le) {
 			for _, p := range le.Problems {
-				problems = append(problems, fmt.Sprintf("%s:%d: %s", filepath.Join(root, p.File), p.Line, p.Message))
+				res.problems = append(res.problems, fmt.Sprintf("%s:%d: %s", filepath.Join(root, p.File), p.Line, p.Message))
 			}
 		} else {
-			problems = append(problems, err.Error())
+			res.problems = append(res.problems, err.Error())
 		}
 	} else {
 		// Every red flag's urgent referral must reach a service at every school.
-		problems = append(problems, sitecheck.Routes(site, in)...)
+		res.problems = append(res.problems, sitecheck.Routes(site, in)...)
+	}
+	for _, p := range sites.Placeholders(fsys, site) {
+		p.File = filepath.Join(root, p.File)
+		if deploy {
+			res.problems = append(res.problems, p.String()+": "+sites.PlaceholderRefused)
+		} else {
+			res.warnings = append(res.warnings, p.String()+": "+sites.PlaceholderWarning)
+		}
 	}
 	if SitePluginCheck != nil {
 		check := func() {
 			for _, e := range SitePluginCheck(site, filepath.Join(root, name)) {
-				problems = append(problems, e.Error())
+				// At the plugin's entry in site.yaml, or the setting it names.
+				p := sites.PluginProblem(fsys, site, e.Error())
+				p.File = filepath.Join(root, p.File)
+				res.problems = append(res.problems, p.String())
 			}
 		}
 		if deploy {
@@ -153,18 +189,19 @@ func validateSite(fsys fs.FS, root, name string, deploy bool) (problems []string
 		} else {
 			tmp, err := os.MkdirTemp("", "khula-validate-")
 			if err != nil {
-				return append(problems, err.Error()), "", nil
+				res.problems = append(res.problems, err.Error())
+				return res
 			}
 			defer os.RemoveAll(tmp)
-			needed = withStandIns(deployVariables(site), tmp, check)
+			res.needed = withStandIns(deployVariables(site), tmp, check)
 		}
 	}
-	if len(problems) > 0 {
-		return problems, "", needed
+	if len(res.problems) > 0 {
+		return res
 	}
-	summary = fmt.Sprintf("%d school(s), languages %s, instrument %s, referral plugin %s, notify plugin %s",
+	res.summary = fmt.Sprintf("%d school(s), languages %s, instrument %s, referral plugin %s, notify plugin %s",
 		len(site.Schools), strings.Join(site.Languages, "/"), in.Ref(), pluginName(site.Plugins.Referral), pluginName(site.Plugins.Notify))
-	return nil, summary, needed
+	return res
 }
 
 func pluginName(p sites.PluginRef) string {
@@ -214,7 +251,7 @@ func newSiteInitCmd(g *globals) *cobra.Command {
 					return err
 				}
 			}
-			problems, _, _ := validateSite(os.DirFS(dir), dir, id, false)
+			problems := validateSite(os.DirFS(dir), dir, id, false).problems
 			if len(problems) > 0 {
 				// Leave nothing half made behind.
 				_ = os.RemoveAll(target)

@@ -3,7 +3,9 @@
 // instrument and its risk rules, where its red flags and rules refer
 // children against the site's services, optionally the plugins' handshake) and
 // adds the readiness warnings a coordinator wants before go-live: labels
-// missing in a site language, and schools a service type does not reach.
+// missing in a site language, schools a service type does not reach, and
+// placeholder values (TODO, example.org addresses) a demo may keep but a
+// deployment may not.
 package sitecheck
 
 import (
@@ -25,7 +27,9 @@ type PluginCheck func(site *sites.Site) []error
 // Report is the outcome of checking one site.
 type Report struct {
 	Site string
-	// Problems stop the site from running: each names file and line where known.
+	// Problems stop the site from running: each names file and line where
+	// known (a plugin's problem: its entry in site.yaml, or the setting it
+	// names).
 	Problems []string
 	// Warnings do not stop it but need a decision before go-live.
 	Warnings []string
@@ -70,7 +74,8 @@ func Check(fsys fs.FS, name string, plugins PluginCheck) Report {
 	if plugins != nil {
 		rep.PluginsChecked = true
 		for _, e := range plugins(site) {
-			rep.Problems = append(rep.Problems, e.Error())
+			// At the plugin's entry in site.yaml, or the setting it names.
+			rep.Problems = append(rep.Problems, sites.PluginProblem(fsys, site, e.Error()).String())
 		}
 	}
 	if in != nil {
@@ -93,6 +98,11 @@ func Check(fsys fs.FS, name string, plugins PluginCheck) Report {
 			rep.Warnings = append(rep.Warnings, fmt.Sprintf("service type %s reaches no service for school(s) %s: referrals of that type cannot be dispatched there",
 				typ, strings.Join(unserved, ", ")))
 		}
+	}
+	// A demo keeps its placeholders; khula site validate --deploy and a
+	// deployment's check refuse them.
+	for _, p := range sites.Placeholders(fsys, site) {
+		rep.Warnings = append(rep.Warnings, p.String()+": "+sites.PlaceholderWarning)
 	}
 	if rep.OK() {
 		inst := "?"

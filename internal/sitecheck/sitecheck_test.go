@@ -32,10 +32,45 @@ func TestProblemsAndPlugins(t *testing.T) {
 	if rep.OK() || !strings.Contains(rep.Problems[0], "site.yaml") {
 		t.Fatalf("broken site: %+v", rep)
 	}
-	// Plugin problems are problems.
-	rep = sitecheck.Check(sites.FS(), "moutse", func(*sites.Site) []error { return []error{errors.New("referral plugin: handshake failed")} })
-	if rep.OK() || !rep.PluginsChecked || rep.Problems[len(rep.Problems)-1] != "referral plugin: handshake failed" {
-		t.Fatalf("plugin problem: %+v", rep)
+	// Plugin problems are problems, at the plugin's entry in site.yaml or
+	// at the setting the plugin's own check names.
+	moutse := "../../sites/moutse/site.yaml"
+	for _, tc := range []struct{ msg, want string }{
+		{"referral plugin: handshake failed", fmt.Sprintf("moutse/site.yaml:%d: referral plugin: handshake failed", lineOf(t, moutse, "  referral:$"))},
+		{`plugin: unavailable: plugin did not start: export plugin "csv" of site "moutse" rejected its configuration: Configure: plugin: permanent failure: dir_env: $KHULA_EXPORT_DIR is not set (the export directory)`,
+			fmt.Sprintf("moutse/site.yaml:%d: plugin: unavailable: ", lineOf(t, moutse, "config: {dir_env: KHULA_EXPORT_DIR}"))},
+	} {
+		rep = sitecheck.Check(sites.FS(), "moutse", func(*sites.Site) []error { return []error{errors.New(tc.msg)} })
+		if rep.OK() || !rep.PluginsChecked || !strings.HasPrefix(rep.Problems[len(rep.Problems)-1], tc.want) {
+			t.Errorf("plugin problem: %q\nwant prefix %q", rep.Problems, tc.want)
+		}
+	}
+}
+
+// TestPlaceholdersAreWarnings: the shipped sites' example.org addresses are
+// readiness warnings with file and line, not problems.
+func TestPlaceholdersAreWarnings(t *testing.T) {
+	for _, tc := range []struct {
+		site  string
+		count int // lines of the site's files with an example.org address
+		first string
+	}{
+		{"johannesburg", 29, "johannesburg/site.yaml:19: coordinator.contact.address is a placeholder (example.org): fine for a demo, refused with --deploy"},
+		{"moutse", 17, "moutse/site.yaml:28: coordinator.contact.address is a placeholder (example.org): fine for a demo, refused with --deploy"},
+	} {
+		rep := sitecheck.Check(sites.FS(), tc.site, nil)
+		if !rep.OK() {
+			t.Errorf("%s: %v", tc.site, rep.Problems)
+		}
+		var found []string
+		for _, w := range rep.Warnings {
+			if strings.Contains(w, "is a placeholder") {
+				found = append(found, w)
+			}
+		}
+		if len(found) != tc.count || found[0] != tc.first {
+			t.Errorf("%s: %d placeholder warnings, want %d starting with %q:\n%s", tc.site, len(found), tc.count, tc.first, strings.Join(found, "\n"))
+		}
 	}
 }
 

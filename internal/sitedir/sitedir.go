@@ -27,7 +27,7 @@ type Directory struct {
 	Dir string
 }
 
-// LoadSites loads every site under dir, or the sites embedded in the binary
+// Load loads every site under dir, or the sites embedded in the binary
 // when dir is empty and ./sites does not exist.
 func Load(dir string) (*Directory, error) {
 	var fsys fs.FS
@@ -108,4 +108,29 @@ func (d *Directory) Only(ids ...string) (*Directory, error) {
 		}
 	}
 	return out, nil
+}
+
+// CheckDeployment refuses sites that still hold placeholder values
+// (sites.Placeholders: TODO, xxx, addresses and URLs on example.org,
+// .invalid, …): the shipped demo sites keep them on purpose, but a
+// deployment that serves children must not mail example.org. The error
+// lists every placeholder of every site with file and line, as `khula site
+// validate --deploy` does; nil when there is none. A production worker
+// calls it on the sites it serves (Only) before it starts.
+func (d *Directory) CheckDeployment() error {
+	var errs []error
+	for _, s := range d.Sites() {
+		found := sites.Placeholders(d.FS, s)
+		if len(found) == 0 {
+			continue
+		}
+		for i := range found {
+			if d.Dir != "" {
+				found[i].File = filepath.Join(d.Dir, found[i].File)
+			}
+			found[i].Message += ": " + sites.PlaceholderRefused
+		}
+		errs = append(errs, &sites.Error{Site: s.ID, Problems: found})
+	}
+	return errors.Join(errs...)
 }
