@@ -71,6 +71,7 @@ type Server struct {
 	// signIns throttles wrong passwords per username and address.
 	signIns    signInThrottle
 	background sync.WaitGroup
+	drainOnce  sync.Once
 	stopOnce   sync.Once
 	closeOnce  sync.Once
 	stop       chan struct{}
@@ -84,6 +85,9 @@ func (s *Server) Wait() {
 	s.stopping()
 	s.closeOnce.Do(func() { close(s.stop) })
 	s.background.Wait()
+	// Entries queued by the last attempts above are appended now if the
+	// chain takes them; otherwise they stay queued for the next process.
+	s.drainAuditOutbox()
 }
 
 // stopping is closed when Wait is called.
@@ -115,7 +119,10 @@ func requestDeadline(d time.Duration) gin.HandlerFunc {
 }
 
 // Handler builds the gin engine with every route.
+//
+// It also starts the drain of the audit outbox (see startAuditDrain).
 func (s *Server) Handler() http.Handler {
+	s.startAuditDrain()
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	// The client's address is the connection's unless it comes through a

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/client"
 
+	"github.com/khula-cop/khula/internal/api"
 	"github.com/khula-cop/khula/internal/cycle"
 	"github.com/khula-cop/khula/internal/store"
 )
@@ -65,7 +66,53 @@ func TestWriteAuditOutlivesALockedDatabase(t *testing.T) {
 	require.NoError(t, err)
 	f.srv.Wait() // the last attempt, now that the lock is free
 	require.Equal(t, 1, writes(), "the write's audit entry was retried until it landed")
-	rep, err := f.store.VerifyAudit(ctx, nil)
+	rep, err := f.store.VerifyAudit(ctx, nil, nil)
+	require.NoError(t, err)
+	require.True(t, rep.OK(), "%+v", rep)
+}
+
+// TestWriteAuditOutboxSurvivesAProcessDeath is the second half of finding
+// 5: write-audit retries lived in memory and died with the process. A
+// write whose entry the chain cannot take (its head table gone for a
+// moment) leaves the entry in the outbox table; another server process,
+// started later over the same database, appends it.
+func TestWriteAuditOutboxSurvivesAProcessDeath(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	var got client.UpdateWorkflowOptions
+	expectUpdate(f, &got, nil, func(_ context.Context, v any) error {
+		*(v.(*cycle.FollowUpResult)) = cycle.FollowUpResult{Count: 1}
+		return nil
+	})
+	db := f.store.DB(ctx)
+	require.NoError(t, db.Exec("ALTER TABLE audit_head RENAME TO audit_head_away").Error)
+	rec := f.do(t, http.MethodPost, "/api/v1/cycles/johannesburg/3/c-0001/follow-ups", `{"note":"visited the clinic","recorded_by":"sw-1"}`,
+		"Idempotency-Key", "key-00000002")
+	wantJSON(t, rec, http.StatusOK, nil)
+	queued, err := f.store.AuditOutboxLen(ctx)
+	require.NoError(t, err)
+	require.EqualValues(t, 1, queued, "the write's entry waits on disk")
+
+	// The first process is gone; its memory with it. The table comes back
+	// and the next process drains the outbox.
+	require.NoError(t, db.Exec("ALTER TABLE audit_head_away RENAME TO audit_head").Error)
+	next := &api.Server{Store: f.store, Sites: f.dir}
+	next.Wait()
+
+	trail, err := f.store.AuditTrail(ctx, "c-0001", 10)
+	require.NoError(t, err)
+	var writes []store.AuditEntry
+	for _, e := range trail {
+		if e.Action == store.AuditWrite {
+			writes = append(writes, e)
+		}
+	}
+	require.Len(t, writes, 1, "the queued entry was appended once")
+	require.Equal(t, "coord", writes[0].ActorName)
+	queued, err = f.store.AuditOutboxLen(ctx)
+	require.NoError(t, err)
+	require.Zero(t, queued)
+	rep, err := f.store.VerifyAudit(ctx, nil, nil)
 	require.NoError(t, err)
 	require.True(t, rep.OK(), "%+v", rep)
 }

@@ -78,16 +78,27 @@ func (s *Server) audit(c *gin.Context, action, site, child, what, why string) bo
 		return false
 	}
 	// The write itself has happened: its entry must not be lost with the
-	// request, so it is retried in the background until the log takes it.
-	s.retryAudit(entry, c.FullPath())
+	// request. It goes to the outbox on disk (one plain insert, which
+	// succeeds where the chain's append timed out) and the drain appends it.
+	qctx, qcancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer qcancel()
+	if err := s.Store.QueueAudit(qctx, entry, s.now()); err == nil {
+		return false
+	}
+	// Not even the outbox takes it (the database is down or locked):
+	// keep trying to queue it while the process runs.
+	s.retryQueueAudit(entry, c.FullPath())
 	return false
 }
 
 // AuditRetryFor is how long an audit entry of a write that has happened
-// keeps being retried when the log cannot take it at once.
+// keeps being offered to the outbox when the database takes nothing.
 const AuditRetryFor = 10 * time.Minute
 
-func (s *Server) retryAudit(entry store.AuditEntry, route string) {
+// retryQueueAudit keeps offering an entry to the outbox in the background
+// until it is taken, AuditRetryFor passes or the server stops (one last
+// attempt then).
+func (s *Server) retryQueueAudit(entry store.AuditEntry, route string) {
 	s.background.Add(1)
 	go func() {
 		defer s.background.Done()
@@ -100,17 +111,17 @@ func (s *Server) retryAudit(entry store.AuditEntry, route string) {
 				stopping = true // one last attempt, then give up
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-			_, err := s.Store.Audit(ctx, entry)
+			err := s.Store.QueueAudit(ctx, entry, s.now())
 			cancel()
 			if err == nil {
 				if s.Logger != nil {
-					s.Logger.Info("audit log write succeeded on retry", "route", route)
+					s.Logger.Info("audit entry kept in the outbox on retry", "route", route)
 				}
 				return
 			}
 		}
 		if s.Logger != nil {
-			s.Logger.Error("audit log write abandoned", "action", entry.Action, "route", route, "server_stopping", stopping)
+			s.Logger.Error("audit entry lost: neither the log nor its outbox took it", "action", entry.Action, "route", route, "server_stopping", stopping)
 		}
 	}()
 }

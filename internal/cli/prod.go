@@ -186,6 +186,7 @@ func newWorkerCmd(g *globals) *cobra.Command {
 	var f connFlags
 	var siteIDs []string
 	var metricsAddr, pluginState string
+	var allowPlaceholders bool
 	cmd := &cobra.Command{
 		Use:   "worker --site SITE",
 		Short: "Run the workflows and activities of one or more sites against an external Temporal (production)",
@@ -203,6 +204,14 @@ func newWorkerCmd(g *globals) *cobra.Command {
 			dir, err := rt.Sites.Only(siteIDs...)
 			if err != nil {
 				return &ExitError{Code: 2, Err: err}
+			}
+			// A worker serves children: an example.org address or a TODO
+			// in its sites would send a referral nowhere.
+			if err := dir.CheckDeployment(); err != nil {
+				if !allowPlaceholders {
+					return &ExitError{Code: 2, Err: fmt.Errorf("the sites hold placeholders (give --allow-placeholders for a demonstration):\n%w", err)}
+				}
+				rt.Logger.Warn("the sites hold placeholders; running anyway (--allow-placeholders, a demonstration)", "sites", strings.Join(siteIDs, ","))
 			}
 			plugs, err := rt.StartPlugins(app.PluginOptions{StateDir: pluginState})
 			if err != nil {
@@ -238,6 +247,7 @@ func newWorkerCmd(g *globals) *cobra.Command {
 	f.add(cmd.Flags())
 	cmd.Flags().StringSliceVar(&siteIDs, "site", splitEnv("KHULA_SITES"), "site to serve; repeat for several ($KHULA_SITES, comma-separated)")
 	cmd.Flags().StringVar(&metricsAddr, "metrics-addr", envOr("KHULA_METRICS_ADDR", "0.0.0.0:9090"), "address of /metrics, /healthz and /readyz ($KHULA_METRICS_ADDR)")
+	cmd.Flags().BoolVar(&allowPlaceholders, "allow-placeholders", envOr("KHULA_ALLOW_PLACEHOLDERS", "") == "true", "start although the sites hold placeholders (example.org addresses, TODO): demonstrations only ($KHULA_ALLOW_PLACEHOLDERS)")
 	cmd.Flags().StringVar(&pluginState, "plugin-state-dir", envOr("KHULA_PLUGIN_STATE_DIR", ""), "durable directory for the plugins' idempotency journals, one worker only ($KHULA_PLUGIN_STATE_DIR)")
 	return cmd
 }
@@ -328,4 +338,24 @@ func newMigrateCmd(g *globals) *cobra.Command {
 	f.addStore(cmd.Flags())
 	cmd.Flags().BoolVar(&statusOnly, "status", false, "only report the schema version")
 	return cmd
+}
+
+// openStoreWithKeys opens the database with the payload keyring, for
+// commands that read sealed fields or sign the audit chain: without the
+// keyring they stop with a usage error instead of half working.
+func (f *connFlags) openStoreWithKeys(ctx context.Context) (*store.Store, error) {
+	dsn, err := f.dsn()
+	if err != nil {
+		return nil, &ExitError{Code: 2, Err: err}
+	}
+	keys, err := app.LoadKeys(f.keysFile)
+	if err != nil {
+		return nil, &ExitError{Code: 2, Err: fmt.Errorf("%w (the audit chain is signed with a key derived from it)", err)}
+	}
+	st, err := store.Open(ctx, dsn)
+	if err != nil {
+		return nil, err
+	}
+	st.SetFieldCipher(keys)
+	return st, nil
 }

@@ -25,11 +25,16 @@ type Keyring struct {
 	ids      []string
 	// indexKey is the blind-index key derived from the active key (see IndexKey).
 	indexKey []byte
+	// auditKeys are the audit chain's MAC keys, one derived from each key.
+	auditKeys map[string][]byte
 }
 
 // indexKeyInfo binds the derived blind-index key to its one use, so it is
 // never the same bytes as the sealing key it comes from.
 const indexKeyInfo = "khula/blind-index/v1"
+
+// auditKeyInfo binds the derived audit-chain MAC keys to their one use.
+const auditKeyInfo = "khula/audit-chain/v1"
 
 var keyIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 
@@ -38,7 +43,7 @@ func NewKeyring(activeID string, keys map[string][]byte) (*Keyring, error) {
 	if len(keys) == 0 {
 		return nil, errors.New("codec: keyring has no keys")
 	}
-	k := &Keyring{activeID: activeID, aeads: make(map[string]cipher.AEAD, len(keys))}
+	k := &Keyring{activeID: activeID, aeads: make(map[string]cipher.AEAD, len(keys)), auditKeys: make(map[string][]byte, len(keys))}
 	for id, raw := range keys {
 		if !keyIDPattern.MatchString(id) {
 			return nil, fmt.Errorf("codec: key id %q must be 1-64 letters, digits, '.', '_' or '-'", id)
@@ -49,6 +54,11 @@ func NewKeyring(activeID string, keys map[string][]byte) (*Keyring, error) {
 		}
 		k.aeads[id] = aead
 		k.ids = append(k.ids, id)
+		mac, err := hkdf.Key(sha256.New, raw, nil, auditKeyInfo, 32)
+		if err != nil {
+			return nil, fmt.Errorf("codec: deriving the audit key of %q: %w", id, err)
+		}
+		k.auditKeys[id] = mac
 		if id == activeID {
 			derived, err := hkdf.Key(sha256.New, raw, nil, indexKeyInfo, 32)
 			if err != nil {
@@ -77,6 +87,22 @@ func (k *Keyring) IDs() []string { return append([]string(nil), k.ids...) }
 // one. The bytes are derived with HKDF-SHA256, never the sealing key itself.
 func (k *Keyring) IndexKey() (id string, key []byte) {
 	return k.activeID, append([]byte(nil), k.indexKey...)
+}
+
+// AuditKey returns the key that signs new entries of the audit chain (an
+// HMAC-SHA256 key derived with HKDF from the active key, never the sealing
+// key itself) and the ID of the key it comes from. Without it nobody can
+// rewrite the chain and recompute its hashes: the database alone is not
+// enough.
+func (k *Keyring) AuditKey() (id string, key []byte) {
+	return k.activeID, append([]byte(nil), k.auditKeys[k.activeID]...)
+}
+
+// AuditKeyFor returns the audit-chain key derived from key id, for checking
+// entries signed before a rotation.
+func (k *Keyring) AuditKeyFor(id string) ([]byte, bool) {
+	key, ok := k.auditKeys[id]
+	return append([]byte(nil), key...), ok
 }
 
 func (k *Keyring) active() (string, cipher.AEAD) { return k.activeID, k.aeads[k.activeID] }

@@ -76,6 +76,7 @@ type StateCollector struct {
 	lastErr error
 
 	cycles, risk, plans, referrals, meetings, stalled, up *prometheus.Desc
+	auditSeq, auditHash, auditQueued                      *prometheus.Desc
 }
 
 // NewStateCollector describes the state metrics.
@@ -85,19 +86,22 @@ func NewStateCollector(src Snapshotter, logger *slog.Logger) *StateCollector {
 	}
 	return &StateCollector{
 		Source: src, MaxAge: 15 * time.Second, StalledAfter: 14 * 24 * time.Hour, Logger: logger,
-		cycles:    d("cycles", "Child cycles by site, wave and stage.", "site", "wave", "stage"),
-		risk:      d("domain_risk", "Children by baseline risk level per domain, by site and wave.", "site", "wave", "domain", "level"),
-		plans:     d("plans_awaiting", "Children at risk awaiting an LLCoP plan, by site and school.", "site", "school"),
-		referrals: d("referrals", "Referrals by site, status and whether overdue.", "site", "status", "overdue"),
-		meetings:  d("meetings_awaiting_minutes", "LLCoP meetings awaiting their minutes, by site and school.", "site", "school"),
-		stalled:   d("cycles_stalled", "Open cycles whose stage has not changed for the stall period, by site.", "site"),
-		up:        d("state_up", "1 if the last read of the cycle's state from the database succeeded."),
+		cycles:      d("cycles", "Child cycles by site, wave and stage.", "site", "wave", "stage"),
+		risk:        d("domain_risk", "Children by baseline risk level per domain, by site and wave.", "site", "wave", "domain", "level"),
+		plans:       d("plans_awaiting", "Children at risk awaiting an LLCoP plan, by site and school.", "site", "school"),
+		referrals:   d("referrals", "Referrals by site, status and whether overdue.", "site", "status", "overdue"),
+		meetings:    d("meetings_awaiting_minutes", "LLCoP meetings awaiting their minutes, by site and school.", "site", "school"),
+		stalled:     d("cycles_stalled", "Open cycles whose stage has not changed for the stall period, by site.", "site"),
+		up:          d("state_up", "1 if the last read of the cycle's state from the database succeeded."),
+		auditSeq:    d("audit_head_seq", "Number of the audit chain's last entry. It only grows: a decrease means entries at the end were deleted."),
+		auditHash:   d("audit_head_hash_prefix", "The first 48 bits of the audit chain's head hash, as a number: with audit_head_seq, a copy of the head outside the database."),
+		auditQueued: d("audit_outbox_entries", "Audit entries of writes waiting in the outbox to be appended to the chain."),
 	}
 }
 
 // Describe sends the metric descriptions.
 func (s *StateCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{s.cycles, s.risk, s.plans, s.referrals, s.meetings, s.stalled, s.up} {
+	for _, d := range []*prometheus.Desc{s.cycles, s.risk, s.plans, s.referrals, s.meetings, s.stalled, s.up, s.auditSeq, s.auditHash, s.auditQueued} {
 		ch <- d
 	}
 }
@@ -124,6 +128,22 @@ func (s *StateCollector) Collect(ch chan<- prometheus.Metric) {
 	emit(s.referrals, snap.Referrals)
 	emit(s.meetings, snap.MeetingBacklog)
 	emit(s.stalled, snap.StalledCycles)
+	ch <- prometheus.MustNewConstMetric(s.auditSeq, prometheus.GaugeValue, float64(snap.AuditHead.Seq))
+	ch <- prometheus.MustNewConstMetric(s.auditHash, prometheus.GaugeValue, float64(HashPrefix(snap.AuditHead.Hash)))
+	ch <- prometheus.MustNewConstMetric(s.auditQueued, prometheus.GaugeValue, float64(snap.AuditQueued))
+}
+
+// HashPrefix is the first 48 bits of a hex hash as a number (exact in a
+// float64), 0 for an empty or malformed hash.
+func HashPrefix(hexHash string) uint64 {
+	if len(hexHash) < 12 {
+		return 0
+	}
+	v, err := strconv.ParseUint(hexHash[:12], 16, 64)
+	if err != nil {
+		return 0
+	}
+	return v
 }
 
 func (s *StateCollector) snapshot() (store.Snapshot, error) {

@@ -306,6 +306,11 @@ type Snapshot struct {
 	MeetingBacklog   []Gauge // site, school
 	StalledCycles    []Gauge // site: open cycles with no stage change for StalledAfter
 	StalledAfterDays int
+	// AuditHead is the audit chain's last entry, exported so a copy of it
+	// lives outside the database (Prometheus keeps its history).
+	AuditHead AuditHead
+	// AuditQueued counts write entries waiting in the audit outbox.
+	AuditQueued int64
 }
 
 // MetricsSnapshot computes the aggregates; cycles count as stalled when
@@ -344,6 +349,13 @@ func (s *Store) MetricsSnapshot(ctx context.Context, stalledAfter time.Duration,
 		if err := run(st.q, st.cols, st.dst); err != nil {
 			return snap, err
 		}
+	}
+	var err error
+	if snap.AuditHead, err = s.ReadAuditHead(ctx); err != nil {
+		return snap, err
+	}
+	if snap.AuditQueued, err = s.AuditOutboxLen(ctx); err != nil {
+		return snap, err
 	}
 	for i := range snap.CyclesByStage {
 		snap.CyclesByStage[i].Labels[1] = waveNumber(snap.CyclesByStage[i].Labels[1])

@@ -26,10 +26,14 @@ var ErrNoFieldCipher = errors.New("store: no field key configured: personal data
 
 // SetFieldCipher sets the cipher for personal fields; without one, writing
 // a personal field fails. A cipher that also gives a blind-index key (see
-// IndexKeyer) turns on the index that finds children already known.
+// IndexKeyer) turns on the index that finds children already known; one
+// that gives audit keys (see AuditKeyer) signs the audit chain.
 func (s *Store) SetFieldCipher(c FieldCipher) {
 	s.cipher = c
 	s.index = nil
+	if k, ok := c.(AuditKeyer); ok {
+		s.auditKeys = k
+	}
 	if k, ok := c.(IndexKeyer); ok {
 		id, key := k.IndexKey()
 		if ix, err := dedupe.NewIndexer(id, key); err == nil {

@@ -48,6 +48,10 @@ type Store struct {
 	readDB  *sql.DB
 	dialect string
 	cipher  FieldCipher
+	// auditKeys sign the audit chain (nil: no entry can be appended).
+	auditKeys AuditKeyer
+	// afterErase are told of each child erased (see AfterErase).
+	afterErase []func(childID string)
 	// index makes the blind-index tokens (nil without a key: no tokens are
 	// written and no duplicate is looked for).
 	index *dedupe.Indexer
