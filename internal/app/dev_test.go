@@ -1,6 +1,7 @@
 package app
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"path/filepath"
@@ -8,11 +9,13 @@ import (
 	"testing"
 	"time"
 
+	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/khula-cop/khula/internal/codec"
 	"github.com/khula-cop/khula/internal/codec/codectest"
 	"github.com/khula-cop/khula/internal/cycle"
 	"github.com/khula-cop/khula/internal/simulate"
@@ -215,8 +218,9 @@ func TestWaveEndToEndOnEmbeddedEngine(t *testing.T) {
 		}
 	}
 	input := h.Events[0].GetWorkflowExecutionStartedEventAttributes().GetInput().GetPayloads()[0]
-	if string(input.GetMetadata()["encoding"]) != "binary/encrypted" || string(input.GetMetadata()["encryption-key-id"]) != "test" {
-		t.Errorf("the cycle's input is not encrypted: metadata %v", input.GetMetadata())
+	// Sealed with the child's own data key (crypto-shredding), not the keyring.
+	if string(input.GetMetadata()["encoding"]) != "binary/encrypted" || !strings.HasPrefix(string(input.GetMetadata()["encryption-key-id"]), "dek:") {
+		t.Errorf("the cycle's input is not sealed with the child's data key: metadata %v", input.GetMetadata())
 	}
 
 	if out := os.Getenv("KHULA_RECORD_HISTORY"); out != "" {
@@ -225,7 +229,8 @@ func TestWaveEndToEndOnEmbeddedEngine(t *testing.T) {
 }
 
 // recordHistory saves histories of real runs into dir for the replay test
-// in workflows/testdata: a completed at-risk cycle (plan, referral,
+// in workflows/testdata (payloads sealed with a child's data key are
+// sealed again with the test keyring: the replay test has no database): a completed at-risk cycle (plan, referral,
 // reassessment), one of its referrals, a meeting that was held, and the wave.
 func recordHistory(t *testing.T, d *Dev, dir string) {
 	ctx := context.Background()
@@ -252,6 +257,7 @@ func recordHistory(t *testing.T, d *Dev, dir string) {
 			}
 			h.Events = append(h.Events, ev)
 		}
+		resealForReplay(t, d, h)
 		data, err := protojson.MarshalOptions{Indent: "  "}.Marshal(h)
 		if err != nil {
 			t.Fatal(err)
@@ -350,4 +356,26 @@ func TestMoutseWaveWithItsPlugins(t *testing.T) {
 	if referrals > 0 && (err != nil || !strings.Contains(string(journal), "referral/moutse/1/") || !strings.Contains(string(journal), "chw-ward7")) {
 		t.Errorf("referrals %v but the outreach journal lacks them (%v):\n%.400s", sum.Report.Referrals, err, journal)
 	}
+}
+
+// resealForReplay opens every payload sealed with a child's data key and
+// seals it again with the test keyring, in place.
+func resealForReplay(t *testing.T, d *Dev, h *historypb.History) {
+	t.Helper()
+	open := codec.New(codectest.Keyring()).WithDataKeys(d.DataKeys)
+	seal := codec.New(codectest.Keyring())
+	eachPayload(h.ProtoReflect(), func(p *commonpb.Payload) {
+		if !bytes.HasPrefix(p.GetMetadata()[codec.MetadataKeyID], []byte("dek:")) {
+			return
+		}
+		plain, err := open.Decode([]*commonpb.Payload{p})
+		if err != nil {
+			t.Fatalf("opening a recorded payload: %v", err)
+		}
+		sealed, err := seal.Encode(plain)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.Metadata, p.Data = sealed[0].Metadata, sealed[0].Data
+	})
 }

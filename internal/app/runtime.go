@@ -50,12 +50,15 @@ type ConnectOptions struct {
 // Runtime is what every khula process shares: engine client, database,
 // sites with their instruments, and the metrics registry.
 type Runtime struct {
-	Client     client.Client
-	Store      *store.Store
-	Sites      *sitedir.Directory
-	Scoring    *scoring.Registry
-	Prom       *prometheus.Registry
-	Keys       *codec.Keyring
+	Client  client.Client
+	Store   *store.Store
+	Sites   *sitedir.Directory
+	Scoring *scoring.Registry
+	Prom    *prometheus.Registry
+	Keys    *codec.Keyring
+	// DataKeys seals each child's cycle payloads with the child's own
+	// key, kept in the app database (see codec.DataKeys).
+	DataKeys   *codec.DataKeys
 	GrowthNote string
 	Logger     *slog.Logger
 }
@@ -115,8 +118,10 @@ func Connect(ctx context.Context, o ConnectOptions) (*Runtime, error) {
 		o.Logger.Info("duplicate-check index rebuilt", "children", n)
 	}
 	rt.Prom.MustRegister(metrics.NewStateCollector(rt.Store, o.Logger))
+	rt.DataKeys = codec.NewDataKeys(rt.Store, temporalx.ChildSubject)
+	rt.Store.AfterErase(rt.DataKeys.Forget)
 	if rt.Client, err = temporalx.Dial(ctx, temporalx.Options{
-		HostPort: o.TemporalAddress, Namespace: o.Namespace, Keys: o.Keys, TLS: o.TLS, APIKey: o.APIKey,
+		HostPort: o.TemporalAddress, Namespace: o.Namespace, Keys: o.Keys, DataKeys: rt.DataKeys, TLS: o.TLS, APIKey: o.APIKey,
 		Logger: o.Logger, Metrics: metrics.NewSDKHandler(rt.Prom),
 	}); err != nil {
 		return nil, err
@@ -150,7 +155,7 @@ func (rt *Runtime) Ready(ctx context.Context) error {
 func (rt *Runtime) APIServer(allowCompressedTime bool) *api.Server {
 	return &api.Server{
 		Temporal: rt.Client, Store: rt.Store, Sites: rt.Sites, Instruments: rt.Scoring, Logger: rt.Logger,
-		AllowCompressedTime: allowCompressedTime, Ready: rt.Ready, Codec: codec.New(rt.Keys),
+		AllowCompressedTime: allowCompressedTime, Ready: rt.Ready, Codec: codec.New(rt.Keys).WithDataKeys(rt.DataKeys),
 		Metrics: metrics.NewHTTP(rt.Prom), Gatherer: rt.Prom,
 		Mount: web.New(web.Options{Store: rt.Store, Sites: rt.Sites, Instruments: rt.Scoring, SitesFS: rt.Sites.FS,
 			AllowCompressedTime: allowCompressedTime, Logger: rt.Logger}).Register,

@@ -166,6 +166,10 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	if err := b.dashboard(ctx); err != nil {
 		return rep, err
 	}
+	// 5b. What sealing with children's own keys costs.
+	if err := b.codec(ctx); err != nil {
+		return rep, err
+	}
 	// 6. Peak memory.
 	if hwm, err := peakRSS(); err == nil {
 		rep.add(Figure{Name: "peak resident memory of the process", Value: float64(hwm) / 1024, Unit: "MiB"})

@@ -11,6 +11,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"strings"
 
 	commonpb "go.temporal.io/api/common/v1"
 	"go.temporal.io/sdk/converter"
@@ -32,14 +33,61 @@ var ErrUnknownKey = errors.New("codec: payload was encrypted with a key not in t
 
 // PayloadCodec is a converter.PayloadCodec that seals every payload with the
 // keyring's active key and opens payloads sealed by any key in the keyring.
+// With data keys (see WithDataKeys) the payloads of a workflow about one
+// child are sealed with that child's data key instead: the SDK tells the
+// codec which workflow a payload belongs to (its serialization context).
 type PayloadCodec struct {
 	keys *Keyring
+	data *DataKeys
+	// subject is the child whose data key seals this codec's payloads
+	// ("" outside such a workflow's context).
+	subject string
 }
 
-var _ converter.PayloadCodec = (*PayloadCodec)(nil)
+var (
+	_ converter.PayloadCodec                         = (*PayloadCodec)(nil)
+	_ converter.PayloadCodecWithSerializationContext = (*PayloadCodec)(nil)
+)
 
 // New returns a codec over keys.
 func New(keys *Keyring) *PayloadCodec { return &PayloadCodec{keys: keys} }
+
+// WithDataKeys returns a codec that seals the payloads of workflows about
+// one child with that child's data key, and opens payloads sealed either
+// way. Payloads sealed with the keyring before the change stay readable.
+func (c *PayloadCodec) WithDataKeys(d *DataKeys) *PayloadCodec {
+	return &PayloadCodec{keys: c.keys, data: d}
+}
+
+// WithSerializationContext binds the codec to the workflow a payload
+// belongs to: a child's workflow (or its activities, updates, signals and
+// queries) is sealed with the child's data key.
+func (c *PayloadCodec) WithSerializationContext(sc converter.SerializationContext) converter.PayloadCodec {
+	if c.data == nil {
+		return c
+	}
+	var workflowID string
+	switch v := sc.(type) {
+	case converter.WorkflowSerializationContext:
+		workflowID = v.WorkflowID
+	case converter.ActivitySerializationContext:
+		workflowID = v.WorkflowID
+	}
+	subject, ok := c.data.subject(workflowID)
+	if !ok {
+		subject = ""
+	}
+	if subject == c.subject {
+		return c
+	}
+	return &PayloadCodec{keys: c.keys, data: c.data, subject: subject}
+}
+
+// ForSubject returns the codec as it seals the payloads of a workflow
+// about subject (for tools and tests that encode outside the SDK).
+func (c *PayloadCodec) ForSubject(subject string) *PayloadCodec {
+	return &PayloadCodec{keys: c.keys, data: c.data, subject: subject}
+}
 
 // DataConverter wraps Temporal's default data converter with this codec.
 func (c *PayloadCodec) DataConverter() converter.DataConverter {
@@ -55,9 +103,17 @@ func (c *PayloadCodec) FailureConverter() converter.FailureConverter {
 	})
 }
 
-// Encode seals each payload with the active key.
+// Encode seals each payload with the subject's data key, or with the
+// keyring's active key outside a child's workflow.
 func (c *PayloadCodec) Encode(payloads []*commonpb.Payload) ([]*commonpb.Payload, error) {
 	id, aead := c.keys.active()
+	if c.subject != "" && c.data != nil {
+		dataID, dataAEAD, err := c.data.forSubject(c.subject)
+		if err != nil {
+			return nil, err
+		}
+		id, aead = dataKeyPrefix+dataID, dataAEAD
+	}
 	out := make([]*commonpb.Payload, len(payloads))
 	for i, p := range payloads {
 		plain, err := proto.Marshal(p)
@@ -91,9 +147,9 @@ func (c *PayloadCodec) Decode(payloads []*commonpb.Payload) ([]*commonpb.Payload
 			continue
 		}
 		id := string(p.GetMetadata()[MetadataKeyID])
-		aead, ok := c.keys.lookup(id)
-		if !ok {
-			return nil, fmt.Errorf("%w (key id %q)", ErrUnknownKey, id)
+		aead, err := c.aeadFor(id)
+		if err != nil {
+			return nil, err
 		}
 		data := p.GetData()
 		if len(data) < aead.NonceSize() {
@@ -110,6 +166,22 @@ func (c *PayloadCodec) Decode(payloads []*commonpb.Payload) ([]*commonpb.Payload
 		out[i] = &decoded
 	}
 	return out, nil
+}
+
+// aeadFor finds the key a payload names: a subject's data key or a
+// keyring key.
+func (c *PayloadCodec) aeadFor(id string) (cipher.AEAD, error) {
+	if isDataKeyID(id) {
+		if c.data == nil {
+			return nil, fmt.Errorf("%w (a child's data key %q; this process has no data key vault)", ErrUnknownKey, id)
+		}
+		return c.data.byKeyID(strings.TrimPrefix(id, dataKeyPrefix))
+	}
+	aead, ok := c.keys.lookup(id)
+	if !ok {
+		return nil, fmt.Errorf("%w (key id %q)", ErrUnknownKey, id)
+	}
+	return aead, nil
 }
 
 func newAEAD(key []byte) (cipher.AEAD, error) {

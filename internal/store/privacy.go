@@ -65,7 +65,13 @@ func (s *Store) CloseWithdrawn(ctx context.Context, cycleID string, at time.Time
 // and referral outcomes stay, tied only to the opaque IDs. The child's
 // blind-index tokens go too, so an erased child is never found again.
 func (s *Store) ErasePersonal(ctx context.Context, childID string, at time.Time) error {
-	return s.with(ctx).Transaction(func(tx *gorm.DB) error { return erasePersonalTx(tx, childID, at) })
+	if err := s.with(ctx).Transaction(func(tx *gorm.DB) error { return erasePersonalTx(tx, childID, at) }); err != nil {
+		return err
+	}
+	for _, fn := range s.afterErase {
+		fn(childID)
+	}
+	return nil
 }
 
 // erasePersonalTx is ErasePersonal inside a transaction.
@@ -89,6 +95,11 @@ func erasePersonalTx(tx *gorm.DB, childID string, at time.Time) error {
 		}
 	}
 	if err := tx.Where("child_id = ?", childID).Delete(&ChildToken{}).Error; err != nil {
+		return err
+	}
+	// The engine's copy of the child's cycle payloads is sealed with this
+	// key: destroying it erases that copy too (crypto-shredding).
+	if err := destroyDataKeyTx(tx, childID, at); err != nil {
 		return err
 	}
 	cycles := tx.Model(&Cycle{}).Select("id").Where("child_id = ?", childID)

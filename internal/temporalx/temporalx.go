@@ -26,9 +26,14 @@ type Options struct {
 	HostPort  string
 	Namespace string
 	Keys      *codec.Keyring
-	TLS       *tls.Config
-	APIKey    string
-	Logger    *slog.Logger
+	// DataKeys, when set, seals each child's cycle payloads with the
+	// child's own data key (crypto-shredding); without it (tools with no
+	// database) everything is sealed with the keyring and a child's
+	// payloads cannot be opened.
+	DataKeys *codec.DataKeys
+	TLS      *tls.Config
+	APIKey   string
+	Logger   *slog.Logger
 	// Metrics receives the SDK's own metrics (nil: none).
 	Metrics client.MetricsHandler
 }
@@ -39,6 +44,9 @@ func Dial(ctx context.Context, opts Options) (client.Client, error) {
 		return nil, errors.New("temporalx: a payload keyring is required: workflow payloads are never stored in clear")
 	}
 	pc := codec.New(opts.Keys)
+	if opts.DataKeys != nil {
+		pc = pc.WithDataKeys(opts.DataKeys)
+	}
 	co := client.Options{
 		HostPort:         opts.HostPort,
 		Namespace:        opts.Namespace,
@@ -102,4 +110,16 @@ func (s *Starter) SignalCycle(ctx context.Context, workflowID, name string, arg 
 		return false, fmt.Errorf("signalling %s: %w", workflowID, err)
 	}
 	return true, nil
+}
+
+// ChildSubject maps a workflow ID to the child whose data key seals its
+// payloads: a child's cycle (cycle/SITE/WAVE/CHILD) is about that child.
+// Referrals are not: a safeguarding referral outlives a withdrawal of
+// consent (the duty of care), and carries codes, not answers or notes.
+func ChildSubject(workflowID string) (string, bool) {
+	ref, err := cycle.ParseCycleID(workflowID)
+	if err != nil {
+		return "", false
+	}
+	return ref.Child, true
 }
