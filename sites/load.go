@@ -12,7 +12,7 @@ import (
 	"time"
 	_ "time/tzdata" // site time zones must resolve in a static image without zoneinfo
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 // SiteFile is the name of a site's main configuration file.

@@ -5,7 +5,7 @@ import (
 	"path"
 	"time"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 type validator struct {

@@ -7,7 +7,7 @@ import (
 	"sort"
 	"strconv"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 // Definition is one instrument file as written: a base instrument, or a site

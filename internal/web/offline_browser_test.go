@@ -347,7 +347,7 @@ func waitForOtherCycle(t *testing.T, st *store.Store, school, stage, skip string
 // waitForStatusNot waits until the child's cycle has left a stage.
 func waitForStatusNot(t *testing.T, st *store.Store, child, stage string) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(2 * time.Minute)
 	for time.Now().Before(deadline) {
 		var c store.Cycle
 		if err := st.DB(context.Background()).Where("child_id = ?", child).First(&c).Error; err == nil && c.Stage != stage {
