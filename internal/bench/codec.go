@@ -27,9 +27,12 @@ func (b *bench) codec(ctx context.Context) error {
 	keyring := codec.New(b.d.Keys).DataConverter()
 	child := converter.WithDataConverterSerializationContext(codec.New(b.d.Keys).WithDataKeys(b.d.DataKeys).DataConverter(),
 		converter.WorkflowSerializationContext{Namespace: "khula", WorkflowID: cycle.CycleID("bench", 1, "bench-codec-child")})
+	// The two are measured in alternating rounds and each keeps its best
+	// round, so a neighbour's load hits both alike.
+	const rounds = 10
 	roundTrips := func(dc converter.DataConverter) (float64, error) {
 		start := time.Now()
-		for range codecRoundTrips {
+		for range codecRoundTrips / rounds {
 			p, err := dc.ToPayload(form)
 			if err != nil {
 				return 0, err
@@ -39,23 +42,27 @@ func (b *bench) codec(ctx context.Context) error {
 				return 0, err
 			}
 		}
-		return codecRoundTrips / time.Since(start).Seconds(), nil
+		return codecRoundTrips / rounds / time.Since(start).Seconds(), nil
 	}
 	// Warm both (the child's key is made on the first call).
 	if _, err := child.ToPayload(form); err != nil {
 		return fmt.Errorf("bench codec: %w", err)
 	}
-	base, err := roundTrips(keyring)
-	if err != nil {
-		return fmt.Errorf("bench codec: %w", err)
-	}
-	withKey, err := roundTrips(child)
-	if err != nil {
-		return fmt.Errorf("bench codec: %w", err)
+	var base, withKey float64
+	for range rounds {
+		b1, err := roundTrips(keyring)
+		if err != nil {
+			return fmt.Errorf("bench codec: %w", err)
+		}
+		w1, err := roundTrips(child)
+		if err != nil {
+			return fmt.Errorf("bench codec: %w", err)
+		}
+		base, withKey = max(base, b1), max(withKey, w1)
 	}
 	b.rep.add(Figure{Name: "codec: payloads sealed+opened with the keyring", Value: base, Unit: "payloads/s", Ratio: 1, Note: "baseline for the next figure"})
 	b.rep.add(Figure{Name: "codec: payloads sealed+opened with a child's key", Value: withKey, Unit: "payloads/s", Ratio: withKey / base,
-		Baseline: "keyring", Target: "ratio >= 0.9", Met: met(withKey/base >= 0.9), Note: "key cached after its first lookup"})
+		Baseline: "keyring", Target: "ratio >= 0.9", Met: met(withKey/base >= 0.9), Note: "key cached after its first lookup; best of 10 alternating rounds each"})
 
 	// First use: a new child's key is made, wrapped and stored.
 	const firstUses = 200
