@@ -12,7 +12,10 @@ import (
 
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
+	workflowpb "go.temporal.io/api/workflow/v1"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/mocks"
 	"go.temporal.io/sdk/temporal"
@@ -135,6 +138,11 @@ func fuzzFixture(tb testing.TB, engine *fuzzEngine) (f *fixture, nurse string) {
 		})
 	tc.On("TerminateWorkflow", mock.Anything, mock.Anything, mock.Anything, mock.Anything).Maybe().
 		Return(func(context.Context, string, string, string, ...any) error { return engine.terminateErr() })
+	// An update answered NotFound is told apart from a closed workflow by
+	// describing it: here the workflow is closed.
+	tc.On("DescribeWorkflowExecution", mock.Anything, mock.Anything, mock.Anything).Maybe().
+		Return(&workflowservice.DescribeWorkflowExecutionResponse{
+			WorkflowExecutionInfo: &workflowpb.WorkflowExecutionInfo{Status: enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED}}, nil)
 
 	f = &fixture{
 		srv:      &api.Server{Temporal: tc, Store: st, Sites: dir, Now: func() time.Time { return now }},

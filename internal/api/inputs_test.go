@@ -15,6 +15,8 @@ import (
 	"github.com/stretchr/testify/require"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
+	workflowpb "go.temporal.io/api/workflow/v1"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/mocks"
 	"go.temporal.io/sdk/temporal"
@@ -197,9 +199,12 @@ func TestSubmitAssessmentEngineAnswers(t *testing.T) {
 		{Field: "answers.phq9_9", Code: "required", Message: "phq9_9 is required"},
 	})
 	cases := []struct {
-		name       string
-		startErr   error // from UpdateWorkflow
-		getErr     error // from the handle's Get
+		name     string
+		startErr error // from UpdateWorkflow
+		getErr   error // from the handle's Get
+		// described is the workflow's status when the engine answers
+		// NotFound (0: it has no such workflow either).
+		described  enumspb.WorkflowExecutionStatus
 		status     int
 		want       []cycle.FieldError
 		wantDetail string
@@ -217,7 +222,14 @@ func TestSubmitAssessmentEngineAnswers(t *testing.T) {
 		{name: "cycle not waiting for this form", getErr: temporal.NewApplicationError("the caregiver form was already submitted", cycle.ErrTypeConflict),
 			status: http.StatusConflict, wantDetail: "the caregiver form was already submitted"},
 		{name: "no such cycle", startErr: serviceerror.NewNotFound("workflow not found for ID: cycle/johannesburg/3/c-0001"), status: http.StatusNotFound},
-		{name: "cycle closed", startErr: errors.New("workflow execution already completed"), status: http.StatusConflict},
+		// The engine answers an update to a closed workflow with NotFound
+		// too: describing the workflow tells the two apart.
+		{name: "cycle closed", startErr: serviceerror.NewNotFound("workflow execution already completed"),
+			described: enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED, status: http.StatusConflict},
+		{name: "cycle terminated", startErr: serviceerror.NewNotFound("any text at all"),
+			described: enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED, status: http.StatusConflict},
+		{name: "the engine's update time-out", getErr: client.NewWorkflowUpdateServiceTimeoutOrCanceledError(errors.New("context deadline exceeded")),
+			status: http.StatusServiceUnavailable},
 		{name: "engine unavailable", startErr: serviceerror.NewUnavailable("connection refused"), status: http.StatusServiceUnavailable},
 		{name: "an application error of another type", getErr: temporal.NewApplicationError("panic in handler", "PanicError"), status: http.StatusBadGateway},
 	}
@@ -226,6 +238,10 @@ func TestSubmitAssessmentEngineAnswers(t *testing.T) {
 			f := newFixture(t)
 			var got client.UpdateWorkflowOptions
 			expectUpdate(f, &got, tc.startErr, func(context.Context, any) error { return tc.getErr })
+			var notFound *serviceerror.NotFound
+			if errors.As(tc.startErr, &notFound) {
+				expectDescribe(f, tc.described)
+			}
 			rec := f.do(t, http.MethodPost, assessmentPath, assessmentBody, "Idempotency-Key", "tablet-42:form-0008")
 			p := wantProblem(t, rec, tc.status)
 			assert.Equal(t, tc.want, p.Errors)
@@ -236,6 +252,18 @@ func TestSubmitAssessmentEngineAnswers(t *testing.T) {
 			assert.Equal(t, "cycle/johannesburg/3/c-0001", got.WorkflowID)
 		})
 	}
+}
+
+// expectDescribe makes the engine describe any workflow as having status
+// (0: no such workflow), as cycleupdate asks after a NotFound.
+func expectDescribe(f *fixture, status enumspb.WorkflowExecutionStatus) {
+	describe := f.temporal.On("DescribeWorkflowExecution", mock.Anything, mock.Anything, "").Maybe()
+	if status == 0 {
+		describe.Return(nil, serviceerror.NewNotFound("workflow not found"))
+		return
+	}
+	describe.Return(&workflowservice.DescribeWorkflowExecutionResponse{
+		WorkflowExecutionInfo: &workflowpb.WorkflowExecutionInfo{Status: status}}, nil)
 }
 
 // An update the engine does not finish before the caller gives up is a 503
@@ -543,6 +571,7 @@ func TestSubmitAssessmentToAClosedCycle(t *testing.T) {
 		SiteID: "johannesburg", SchoolID: "meadowlands", ChildID: "c-0001", Seq: 9, Stage: cycle.StageClosed, Outcome: cycle.OutcomeNotAssessed, At: now}))
 	var got client.UpdateWorkflowOptions
 	expectUpdate(f, &got, serviceerror.NewNotFound("workflow not found for ID: cycle/johannesburg/3/c-0001"), nil)
+	expectDescribe(f, enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED)
 	rec := f.do(t, http.MethodPost, assessmentPath, assessmentBody, "Idempotency-Key", "tablet-42:form-0010")
 	p := wantProblem(t, rec, http.StatusConflict)
 	assert.Equal(t, "The cycle has closed", p.Title)

@@ -91,6 +91,9 @@ func (s *Server) temporalOutcome(ctx context.Context, route string, err error, w
 	if errors.Is(err, cycleupdate.ErrResubmitsExhausted) {
 		return out(http.StatusServiceUnavailable, "The "+what+" could not be saved", "nothing was recorded: the database failed on every attempt; send it again with a new Idempotency-Key")
 	}
+	if errors.Is(err, cycleupdate.ErrClosed) {
+		return out(http.StatusConflict, "Closed", "the "+what+" target has closed and accepts no more input")
+	}
 	var notFound *serviceerror.NotFound
 	if errors.As(err, &notFound) {
 		return out(http.StatusNotFound, "Not found", "no running "+what+" target with that ID: it may not exist or may have closed")
@@ -99,16 +102,12 @@ func (s *Server) temporalOutcome(ctx context.Context, route string, err error, w
 	if errors.As(err, &already) {
 		return out(http.StatusConflict, "Already exists", "a workflow with that ID exists")
 	}
-	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) || ctx.Err() != nil ||
-		strings.Contains(err.Error(), "Timeout or cancellation waiting for update") {
+	if cycleupdate.IsTimeout(err) || ctx.Err() != nil {
 		return out(http.StatusServiceUnavailable, "The engine did not answer in time", "try again; the request is idempotent")
 	}
 	var unavailable *serviceerror.Unavailable
 	if errors.As(err, &unavailable) {
 		return out(http.StatusServiceUnavailable, "The workflow engine is unavailable", "try again shortly")
-	}
-	if strings.Contains(err.Error(), "workflow execution already completed") {
-		return out(http.StatusConflict, "Closed", "the "+what+" target has closed and accepts no more input")
 	}
 	if s.Logger != nil {
 		// Engine errors name workflow IDs (opaque) and never carry answers:

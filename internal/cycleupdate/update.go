@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
@@ -39,10 +41,40 @@ func Send(ctx context.Context, c client.Client, workflowID, name, updateID strin
 	for attempt := range ResubmitLimit {
 		err := sendUpdateOnce(ctx, c, workflowID, name, ResubmissionID(updateID, attempt), arg, result)
 		if !IsNotSaved(err) {
-			return err
+			return closedOrMissing(ctx, c, workflowID, err)
 		}
 	}
 	return ErrResubmitsExhausted
+}
+
+// ErrClosed reports an update sent to a workflow that exists but has
+// closed: it accepts no more input. The engine answers such an update
+// with the same NotFound as for a workflow that never existed; Send tells
+// the two apart by describing the workflow.
+var ErrClosed = errors.New("the workflow has closed and accepts no more input")
+
+// closedOrMissing turns a NotFound answer into ErrClosed (wrapping the
+// engine's error) when the workflow exists and is no longer running.
+func closedOrMissing(ctx context.Context, c client.Client, workflowID string, err error) error {
+	var notFound *serviceerror.NotFound
+	if !errors.As(err, &notFound) {
+		return err
+	}
+	desc, derr := c.DescribeWorkflowExecution(ctx, workflowID, "")
+	if derr != nil {
+		return err // missing (or not describable): the NotFound stands
+	}
+	if desc.GetWorkflowExecutionInfo().GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+		return fmt.Errorf("%w: %w", ErrClosed, err)
+	}
+	return err
+}
+
+// IsTimeout reports an update the engine did not answer before the call's
+// deadline or cancellation (the SDK's typed error, or the context's own).
+func IsTimeout(err error) bool {
+	var timeout *client.WorkflowUpdateServiceTimeoutOrCanceledError
+	return errors.As(err, &timeout) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)
 }
 
 func sendUpdateOnce(ctx context.Context, c client.Client, workflowID, name, updateID string, arg, result any) error {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/khula-cop/khula/activities"
 	"github.com/khula-cop/khula/internal/cycle"
+	"github.com/khula-cop/khula/internal/cycleupdate"
 	"github.com/khula-cop/khula/internal/instrument"
 	"github.com/khula-cop/khula/internal/intake"
 	"github.com/khula-cop/khula/internal/store"
@@ -171,12 +172,12 @@ func classify(err error, wave int) (reason string, stop bool) {
 			return appErr.Message(), false
 		}
 	}
+	if errors.Is(err, cycleupdate.ErrClosed) {
+		return fmt.Sprintf("the child's wave %d cycle has closed", wave), false
+	}
 	var notFound *serviceerror.NotFound
 	if errors.As(err, &notFound) {
 		return fmt.Sprintf("no running cycle for this child in wave %d: it may not exist or may have closed", wave), false
-	}
-	if strings.Contains(err.Error(), "workflow execution already completed") {
-		return fmt.Sprintf("the child's wave %d cycle has closed", wave), false
 	}
 	if errors.Is(err, ErrStoreDown) {
 		return "the database did not answer", true
