@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -84,8 +83,6 @@ func (p *proc) ensure(ctx context.Context) (running, error) {
 	return running{p.svc, p.gen}, nil
 }
 
-var incompatible = regexp.MustCompile(`(?i)incompatible API version with plugin. Plugin version: (\d+)`)
-
 func (p *proc) startLocked(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, p.h.opts.StartTimeout)
 	defer cancel()
@@ -117,6 +114,13 @@ func (p *proc) startLocked(ctx context.Context) error {
 	rpc, err := client.Client()
 	if err != nil {
 		return fail(p.startError(err))
+	}
+	// The handshake accepts every known version (see
+	// shared.KnownProtocols): a plugin built for another one is refused
+	// here, by the version it announced.
+	if v := client.NegotiatedVersion(); v != shared.ProtocolVersion {
+		return fail(fmt.Errorf("%w: %w: %s speaks protocol %d, khula speaks %d: use a build of the plugin for protocol %d",
+			plugins.ErrUnavailable, ErrProtocol, p.what(), v, shared.ProtocolVersion, shared.ProtocolVersion))
 	}
 	raw, err := rpc.Dispense(shared.NameControl)
 	if err != nil {
@@ -156,9 +160,11 @@ func (p *proc) startLocked(ctx context.Context) error {
 	return nil
 }
 
-// startError explains why go-plugin could not start the process.
+// startError explains why go-plugin could not start the process. Only
+// go-plugin's exported errors are told apart; anything else is a process
+// that failed to start or did not answer the handshake, with go-plugin's
+// first line as the detail.
 func (p *proc) startError(err error) error {
-	msg := err.Error()
 	switch {
 	case errors.Is(err, plugin.ErrChecksumsDoNotMatch):
 		got := "unreadable"
@@ -167,14 +173,8 @@ func (p *proc) startError(err error) error {
 		}
 		return fmt.Errorf("%w: %w: refusing to run the %s plugin of site %q: %s has SHA-256 %s, site.yaml pins %s (if the new build is trusted, update plugins.%s.sha256)",
 			plugins.ErrUnavailable, ErrChecksum, p.role, p.site.ID, p.path, got, strings.ToLower(p.ref.SHA256), p.role)
-	case incompatible.MatchString(msg):
-		v := incompatible.FindStringSubmatch(msg)[1]
-		return fmt.Errorf("%w: %w: %s speaks protocol %s, khula speaks %d: use a build of the plugin for protocol %d",
-			plugins.ErrUnavailable, ErrProtocol, p.what(), v, shared.ProtocolVersion, shared.ProtocolVersion)
-	case strings.Contains(msg, "Unrecognized remote plugin message"):
-		return fmt.Errorf("%w: %w: %s did not answer the go-plugin handshake (is it a khula plugin?): %v", plugins.ErrUnavailable, ErrStart, p.what(), firstLine(msg))
 	}
-	return fmt.Errorf("%w: %w: %s: %v", plugins.ErrUnavailable, ErrStart, p.what(), err)
+	return fmt.Errorf("%w: %w: %s did not start or did not answer the go-plugin handshake (is it a khula plugin?): %v", plugins.ErrUnavailable, ErrStart, p.what(), firstLine(err.Error()))
 }
 
 func firstLine(s string) string {

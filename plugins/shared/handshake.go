@@ -38,18 +38,30 @@ const (
 	NameIntake   = "intake"
 )
 
-// ClientPluginSets is the versioned plugin set a host offers: every protocol
-// version it speaks, each with every dispensable name.
+// KnownProtocols bounds the protocol versions a host recognises in a
+// plugin's handshake. Versions other than ProtocolVersion get an empty set:
+// the handshake succeeds, nothing can be dispensed, and the host reads the
+// plugin's version from the negotiation (plugin.Client.NegotiatedVersion)
+// to refuse it with a clear message, instead of parsing go-plugin's error
+// text.
+const KnownProtocols = 16
+
+// ClientPluginSets is the versioned plugin set a host offers: the protocol
+// version it speaks with every dispensable name, and an empty set for each
+// other version up to KnownProtocols (see there).
 func ClientPluginSets() map[int]plugin.PluginSet {
-	return map[int]plugin.PluginSet{
-		ProtocolVersion: {
-			NameControl:  &ControlPlugin{},
-			NameReferral: &ReferralPlugin{},
-			NameNotify:   &NotifyPlugin{},
-			NameExport:   &ExportPlugin{},
-			NameIntake:   &IntakePlugin{},
-		},
+	sets := make(map[int]plugin.PluginSet, KnownProtocols)
+	for v := 1; v <= KnownProtocols; v++ {
+		sets[v] = plugin.PluginSet{}
 	}
+	sets[ProtocolVersion] = plugin.PluginSet{
+		NameControl:  &ControlPlugin{},
+		NameReferral: &ReferralPlugin{},
+		NameNotify:   &NotifyPlugin{},
+		NameExport:   &ExportPlugin{},
+		NameIntake:   &IntakePlugin{},
+	}
+	return sets
 }
 
 // PluginSet is the plugin set a plugin serves for impl: the control service
