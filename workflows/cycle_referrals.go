@@ -111,15 +111,9 @@ func (c *cycleRun) mayRemind(sent int) bool {
 	return !c.boundedReminders || sent < MaxReminders
 }
 
-// notify sends a message and carries on if the notify plugin keeps failing:
-// the Notify activity retries for a day and a lost reminder must not stop a
-// child's cycle. Failures stay visible in the history and the plugin metrics.
+// notify sends a message about the cycle (see sendNotice).
 func (c *cycleRun) notify(ctx workflow.Context, key, to, template string, params map[string]string) {
-	nctx := workflow.WithScheduleToCloseTimeout(pluginCtx(ctx), 24*time.Hour)
-	err := workflow.ExecuteActivity(nctx, a.Notify, activities.NotifyInput{
+	sendNotice(ctx, activities.NotifyInput{
 		Key: c.id + "/" + key, SiteID: c.in.SiteID, SchoolID: c.in.SchoolID, To: to, Template: template, Params: params,
-	}).Get(ctx, nil)
-	if err != nil {
-		workflow.GetLogger(ctx).Warn("notification not sent", "key", key, "error", err)
-	}
+	})
 }

@@ -126,15 +126,12 @@ func (m *meetingRun) save(ctx workflow.Context) error {
 	}).Get(ctx, nil)
 }
 
+// notify sends a message about the meeting (see sendNotice).
 func (m *meetingRun) notify(ctx workflow.Context, key, to, template string) {
-	nctx := workflow.WithScheduleToCloseTimeout(pluginCtx(ctx), 24*time.Hour)
-	err := workflow.ExecuteActivity(nctx, a.Notify, activities.NotifyInput{
+	sendNotice(ctx, activities.NotifyInput{
 		Key: m.id + "/" + key, SiteID: m.in.SiteID, SchoolID: m.in.SchoolID, To: to, Template: template,
 		Params: map[string]string{"meeting": m.id, "count": fmt.Sprint(len(m.agenda))},
-	}).Get(ctx, nil)
-	if err != nil {
-		workflow.GetLogger(ctx).Warn("notification not sent", "key", key, "error", err)
-	}
+	})
 }
 
 func (m *meetingRun) onAgenda(cycleID string) (cycle.AgendaItem, bool) {

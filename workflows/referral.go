@@ -135,15 +135,12 @@ func (r *referralRun) save(ctx workflow.Context) error {
 	return workflow.ExecuteActivity(recordCtx(ctx), a.SaveReferral, rec).Get(ctx, nil)
 }
 
+// notify sends a message about the referral (see sendNotice).
 func (r *referralRun) notify(ctx workflow.Context, key, to, template string) {
-	nctx := workflow.WithScheduleToCloseTimeout(pluginCtx(ctx), 24*time.Hour)
-	err := workflow.ExecuteActivity(nctx, a.Notify, activities.NotifyInput{
+	sendNotice(ctx, activities.NotifyInput{
 		Key: r.in.ReferralID + "/" + key, SiteID: r.in.SiteID, SchoolID: r.in.SchoolID, To: to, Template: template,
 		Params: map[string]string{"referral": r.in.ReferralID, "service_type": r.in.ServiceType, "sla": r.in.SLA.String()},
-	}).Get(ctx, nil)
-	if err != nil {
-		workflow.GetLogger(ctx).Warn("notification not sent", "key", key, "error", err)
-	}
+	})
 }
 
 func (r *referralRun) closed() bool { return r.outcome != "" }

@@ -183,3 +183,15 @@ func until(ctx workflow.Context, t time.Time) time.Duration {
 	}
 	return d
 }
+
+// sendNotice runs the Notify activity and carries on if the notify plugin
+// keeps failing: the activity retries for a day, and a lost reminder must
+// not stop a cycle, a meeting or a referral. Failures stay visible in the
+// history and the plugin metrics. (One function for the three workflows
+// that send notices: the same commands, so histories replay unchanged.)
+func sendNotice(ctx workflow.Context, in activities.NotifyInput) {
+	nctx := workflow.WithScheduleToCloseTimeout(pluginCtx(ctx), 24*time.Hour)
+	if err := workflow.ExecuteActivity(nctx, a.Notify, in).Get(ctx, nil); err != nil {
+		workflow.GetLogger(ctx).Warn("notification not sent", "key", in.Key, "error", err)
+	}
+}
