@@ -307,8 +307,9 @@ func loadGrowth(dir string) (*growth.References, string) {
 type PluginOptions struct {
 	// StateDir keeps each plugin's idempotency journal: durable, one worker only.
 	StateDir string
-	// Command starts a built-in plugin; nil re-executes this binary as
-	// `khula plugin serve NAME`. Env is added to every plugin's environment.
+	// Command starts a built-in plugin; nil lets the host re-execute this
+	// binary as `khula plugin serve NAME` (and check built-in names against
+	// the shipped list). Env is added to every plugin's environment.
 	Command func(name string) *exec.Cmd
 	Env     []string
 }
@@ -319,26 +320,8 @@ func (rt *Runtime) StartPlugins(o PluginOptions) (*host.Host, error) {
 	if o.StateDir == "" {
 		return nil, errors.New("plugins need a state directory (--plugin-state-dir): it keeps the record that makes dispatch exactly-once")
 	}
-	command := o.Command
-	if command == nil {
-		exe, err := os.Executable()
-		if err != nil {
-			return nil, fmt.Errorf("finding this binary to run built-in plugins: %w", err)
-		}
-		command = func(name string) *exec.Cmd { return exec.Command(exe, "plugin", "serve", name) }
-	}
-	withEnv := func(name string) *exec.Cmd {
-		cmd := command(name)
-		if len(o.Env) > 0 {
-			if cmd.Env == nil {
-				cmd.Env = os.Environ()
-			}
-			cmd.Env = append(cmd.Env, o.Env...)
-		}
-		return cmd
-	}
 	h, err := host.New(host.Options{
-		Sites: rt.Sites, StateDir: o.StateDir, SitesDir: rt.Sites.Dir, Command: withEnv,
+		Sites: rt.Sites, StateDir: o.StateDir, SitesDir: rt.Sites.Dir, Command: o.Command, Env: o.Env,
 		Registerer: rt.Prom, Logger: rt.Logger,
 	})
 	if err != nil {

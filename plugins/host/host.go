@@ -82,6 +82,9 @@ type Options struct {
 	// `khula plugin serve <name>`. Tests point it at their own binary.
 	// With a custom Command, names are not checked against the built-in list.
 	Command func(name string) *exec.Cmd
+	// Env is added to every plugin process's environment (the default
+	// Command's and a custom one's alike).
+	Env []string
 	// CallTimeout bounds each plugin call; default 10s.
 	CallTimeout time.Duration
 	// FetchTimeout bounds an intake plugin's Fetch, which downloads a
@@ -146,6 +149,16 @@ func New(opts Options) (*Host, error) {
 			return nil, fmt.Errorf("plugin host: finding the khula binary to run built-in plugins: %w", err)
 		}
 		opts.Command = func(name string) *exec.Cmd { return exec.Command(exe, "plugin", "serve", name) }
+	}
+	if env, command := opts.Env, opts.Command; len(env) > 0 {
+		opts.Command = func(name string) *exec.Cmd {
+			cmd := command(name)
+			if cmd.Env == nil {
+				cmd.Env = os.Environ()
+			}
+			cmd.Env = append(cmd.Env, env...)
+			return cmd
+		}
 	}
 	m, err := newMetrics(opts.Registerer)
 	if err != nil {
