@@ -62,6 +62,7 @@ type Dev struct {
 	// Mail is the dev mail relay: e-mail referrals and messages land there.
 	Mail    *mailsink.Sink
 	Plugins *host.Host
+	sites   *SiteWorkers
 	cancel  context.CancelFunc
 	served  chan struct{}
 }
@@ -79,28 +80,26 @@ func StartDev(ctx context.Context, opts DevOptions) (*Dev, error) {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
 	d := &Dev{served: make(chan struct{}), DataDir: dataDir}
+	var ln net.Listener
 	ok := false
 	defer func() {
 		if !ok {
+			if ln != nil {
+				ln.Close()
+			}
 			d.Stop(context.Background())
 		}
 	}()
 	// The listener first: a busy port fails before the engine starts.
-	ln, err := net.Listen("tcp", opts.Addr)
-	if err != nil {
-		close(d.served)
+	if ln, err = net.Listen("tcp", opts.Addr); err != nil {
 		return nil, fmt.Errorf("listening on %s (is khula already running? choose another with --addr): %w", opts.Addr, err)
 	}
 	d.BaseURL = "http://" + ln.Addr().String()
 	if d.Engine, err = StartEngine(ctx, dataDir, "127.0.0.1", opts.TemporalPort); err != nil {
-		ln.Close()
-		close(d.served)
 		return nil, err
 	}
 	keys, keySource, err := loadKeys(dataDir)
 	if err != nil {
-		ln.Close()
-		close(d.served)
 		return nil, err
 	}
 	db := opts.DB
@@ -111,20 +110,14 @@ func StartDev(ctx context.Context, opts DevOptions) (*Dev, error) {
 		TemporalAddress: d.Engine.HostPort(), Namespace: d.Engine.Namespace(), Keys: keys, DB: db, Migrate: true,
 		SitesDir: opts.SitesDir, GrowthDir: opts.GrowthDir, Logger: opts.Logger,
 	}); err != nil {
-		ln.Close()
-		close(d.served)
 		return nil, err
 	}
 	seeded, err := seedIfEmpty(ctx, d.Store, d.Sites, opts.DemoSite, opts.DemoPerSchool)
 	if err != nil {
-		ln.Close()
-		close(d.served)
 		return nil, err
 	}
 	access, err := seedDevUsers(ctx, d.Store, d.Sites, dataDir)
 	if err != nil {
-		ln.Close()
-		close(d.served)
 		return nil, err
 	}
 	if tok, err := os.ReadFile(TokenFile(dataDir, SimulatorUser)); err == nil {
@@ -132,45 +125,20 @@ func StartDev(ctx context.Context, opts DevOptions) (*Dev, error) {
 	}
 	// Plugins mail through a relay of dev's own that keeps every message.
 	if d.Mail, err = mailsink.Start("127.0.0.1:0", filepath.Join(dataDir, "mail")); err != nil {
-		ln.Close()
-		close(d.served)
 		return nil, err
 	}
 	exportDir := filepath.Join(dataDir, "exports")
 	if err := os.MkdirAll(exportDir, 0o700); err != nil {
-		ln.Close()
-		close(d.served)
 		return nil, err
 	}
-	if d.Plugins, err = d.StartPlugins(PluginOptions{
+	if d.sites, err = d.RunSites(ctx, d.Sites, PluginOptions{
 		StateDir: filepath.Join(dataDir, "plugins"), Command: opts.PluginCommand,
 		Env: []string{"KHULA_SMTP_ADDR=" + d.Mail.Addr(), "KHULA_EXPORT_DIR=" + exportDir},
-	}); err != nil {
-		ln.Close()
-		close(d.served)
+	}, WorkerOptions{}); err != nil {
 		return nil, err
 	}
-	if d.Workers, err = StartWorkers(d.Client, d.Sites, d.Scoring, d.Store, d.Plugins, WorkerOptions{}); err != nil {
-		ln.Close()
-		close(d.served)
-		return nil, err
-	}
-	schedules, err := EnsureMeetingSchedules(ctx, d.Client, d.Sites)
-	if err != nil {
-		ln.Close()
-		close(d.served)
-		return nil, err
-	}
-	if _, err := EnsureRetentionSchedules(ctx, d.Client, d.Sites); err != nil {
-		ln.Close()
-		close(d.served)
-		return nil, err
-	}
-	if _, err := EnsureIntakeSchedules(ctx, d.Client, d.Sites); err != nil {
-		ln.Close()
-		close(d.served)
-		return nil, err
-	}
+	d.Plugins, d.Workers = d.sites.Plugins, d.sites.Workers
+	schedules := d.sites.MeetingSchedules
 	serveCtx, cancel := context.WithCancel(context.Background())
 	d.cancel = cancel
 	go func() {
@@ -215,11 +183,8 @@ func (d *Dev) Stop(ctx context.Context) {
 		d.cancel()
 		<-d.served
 	}
-	for _, w := range d.Workers {
-		w.Stop()
-	}
-	if d.Plugins != nil {
-		_ = d.Plugins.Close()
+	if d.sites != nil {
+		d.sites.Stop()
 	}
 	if d.Mail != nil {
 		_ = d.Mail.Close()

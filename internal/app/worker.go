@@ -21,6 +21,7 @@ import (
 	"github.com/khula-cop/khula/internal/sitedir"
 	"github.com/khula-cop/khula/internal/store"
 	"github.com/khula-cop/khula/internal/temporalx"
+	"github.com/khula-cop/khula/plugins/host"
 	"github.com/khula-cop/khula/sites"
 	"github.com/khula-cop/khula/workflows"
 )
@@ -257,4 +258,54 @@ func EnsureRetentionSchedules(ctx context.Context, c client.Client, dir *sitedir
 		created++
 	}
 	return created, nil
+}
+
+// SiteWorkers are the running parts that serve some sites: their plugin
+// host, a Temporal worker per site, and how many meeting schedules exist.
+type SiteWorkers struct {
+	Plugins          *host.Host
+	Workers          []worker.Worker
+	MeetingSchedules int
+}
+
+// Stop stops the workers, then the plugin processes they call.
+func (s *SiteWorkers) Stop() {
+	for _, w := range s.Workers {
+		w.Stop()
+	}
+	if s.Plugins != nil {
+		_ = s.Plugins.Close()
+	}
+}
+
+// RunSites starts what serving sites takes, as `khula worker` and `khula
+// dev` both do: the plugin host, a worker per site, and the sites'
+// Schedules (school meetings, retention, intake pulls). On an error it
+// stops what it had started.
+func (rt *Runtime) RunSites(ctx context.Context, dir *sitedir.Directory, po PluginOptions, wo WorkerOptions) (*SiteWorkers, error) {
+	s := &SiteWorkers{}
+	ok := false
+	defer func() {
+		if !ok {
+			s.Stop()
+		}
+	}()
+	var err error
+	if s.Plugins, err = rt.StartPlugins(po); err != nil {
+		return nil, err
+	}
+	if s.Workers, err = StartWorkers(rt.Client, dir, rt.Scoring, rt.Store, s.Plugins, wo); err != nil {
+		return nil, err
+	}
+	if s.MeetingSchedules, err = EnsureMeetingSchedules(ctx, rt.Client, dir); err != nil {
+		return nil, err
+	}
+	if _, err := EnsureRetentionSchedules(ctx, rt.Client, dir); err != nil {
+		return nil, err
+	}
+	if _, err := EnsureIntakeSchedules(ctx, rt.Client, dir); err != nil {
+		return nil, err
+	}
+	ok = true
+	return s, nil
 }

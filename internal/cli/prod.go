@@ -213,29 +213,11 @@ func newWorkerCmd(g *globals) *cobra.Command {
 				}
 				rt.Logger.Warn("the sites hold placeholders; running anyway (--allow-placeholders, a demonstration)", "sites", strings.Join(siteIDs, ","))
 			}
-			plugs, err := rt.StartPlugins(app.PluginOptions{StateDir: pluginState})
+			running, err := rt.RunSites(ctx, dir, app.PluginOptions{StateDir: pluginState}, app.WorkerOptions{})
 			if err != nil {
 				return err
 			}
-			defer plugs.Close() // after the workers stop (defers run in reverse)
-			workers, err := app.StartWorkers(rt.Client, dir, rt.Scoring, rt.Store, plugs, app.WorkerOptions{})
-			if err != nil {
-				return err
-			}
-			defer func() {
-				for _, w := range workers {
-					w.Stop()
-				}
-			}()
-			if _, err := app.EnsureMeetingSchedules(ctx, rt.Client, dir); err != nil {
-				return err
-			}
-			if _, err := app.EnsureRetentionSchedules(ctx, rt.Client, dir); err != nil {
-				return err
-			}
-			if _, err := app.EnsureIntakeSchedules(ctx, rt.Client, dir); err != nil {
-				return err
-			}
+			defer running.Stop() // the workers, then their plugins
 			ln, err := net.Listen("tcp", metricsAddr)
 			if err != nil {
 				return fmt.Errorf("listening on %s: %w", metricsAddr, err)
