@@ -120,6 +120,7 @@ func roles(allowed ...auth.Role) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		p := principal(c)
 		if !slices.Contains(allowed, p.Role) {
+			c.Set(roleRefusedKey, true)
 			problem(c, http.StatusForbidden, "Forbidden", "your role ("+string(p.Role)+") cannot use this")
 			return
 		}
@@ -205,6 +206,7 @@ func (s *Server) childInScope(c *gin.Context, site, child string) bool {
 // shows in the child's trail. The answer (403) is already written; an entry
 // that cannot be appended is logged, not retried.
 func (s *Server) auditDenied(c *gin.Context, site, child, why string) {
+	c.Set(deniedAuditedKey, true)
 	p := principal(c)
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.Request.Context()), 2*time.Second)
 	defer cancel()
@@ -215,6 +217,40 @@ func (s *Server) auditDenied(c *gin.Context, site, child, why string) {
 	if err != nil && s.Logger != nil {
 		s.Logger.Warn("a refused access could not be audited", "route", c.FullPath(), "error", err)
 	}
+}
+
+const (
+	deniedAuditedKey = "khula.denied-audited"
+	// roleRefusedKey marks a request roles() refused.
+	roleRefusedKey = "khula.role-refused"
+)
+
+// auditChildDenials audits every refused (403) request for a child's
+// record that no handler audited itself: a role that may not use the
+// route, a caller of another site. Probing children's IDs leaves a trace
+// whoever does it.
+func (s *Server) auditChildDenials() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		c.Next()
+		child := c.Param("child")
+		if child == "" || c.Writer.Status() != http.StatusForbidden || c.GetBool(deniedAuditedKey) {
+			return
+		}
+		s.auditDenied(c, c.Param("site"), child, "refused: "+deniedReason(c))
+	}
+}
+
+// deniedReason says why a request was refused, from the caller's role and
+// scope (no child data).
+func deniedReason(c *gin.Context) string {
+	p := principal(c)
+	if c.GetBool(roleRefusedKey) {
+		return "the caller's role (" + string(p.Role) + ") cannot use this route"
+	}
+	if site := c.Param("site"); site != "" && !p.InSite(site) {
+		return "the child's site is not the caller's"
+	}
+	return "outside the caller's scope"
 }
 
 // touchToken records a token's last use at most once a minute, in the

@@ -158,7 +158,7 @@ func (s *Server) Handler() http.Handler {
 	s.codecRoutes(r)
 	r.POST("/api/v1/session", s.signIn)
 	r.GET("/api/v1/openapi.json", s.openAPI)
-	v1 := r.Group("/api/v1", s.authenticate())
+	v1 := r.Group("/api/v1", s.authenticate(), checkReasonHeader(), s.auditChildDenials())
 	v1.DELETE("/session", s.signOut)
 	v1.GET("/session/offline-key", roles(fieldWorkers...), s.offlineKey)
 	v1.GET("/me", s.me)

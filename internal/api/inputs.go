@@ -57,9 +57,16 @@ func (s *Server) idempotencyKey(c *gin.Context) (string, bool) {
 		fe.reject(c, "request")
 		return "", false
 	}
-	body, err := io.ReadAll(c.Request.Body)
+	// Read no more than bind would take: a body past the limit is
+	// refused here, before it is held in memory whole.
+	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, maxBody))
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		problem(c, http.StatusRequestEntityTooLarge, "The request body is too large", fmt.Sprintf("at most %d bytes", maxBody))
+		return "", false
+	}
 	if err != nil {
-		// Too large or cut short: bind reports it as it would have.
+		// Cut short: bind reports it as it would have.
 		c.Request.Body = io.NopCloser(io.MultiReader(bytes.NewReader(body), errReader{err}))
 		return key, true
 	}

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"strings"
 	"testing"
@@ -664,4 +666,38 @@ func TestARefusedRequestReleasesItsKey(t *testing.T) {
 	// Once taken, the key is bound to the corrected request.
 	p := wantProblem(t, f.do(t, http.MethodPost, assessmentPath, `{"phase":"baseline","respondent":"caregiver","answers":{"hunger_bed":3},"submitted_by":"fw-7"}`, "Idempotency-Key", "page-key-0001"), http.StatusUnprocessableEntity)
 	assert.Equal(t, []fe{{"Idempotency-Key", "reused"}}, fieldsOf(p))
+}
+
+// countingReader counts what the server read of a request body.
+type countingReader struct {
+	n, limit int64
+}
+
+func (r *countingReader) Read(p []byte) (int, error) {
+	if r.n >= r.limit {
+		return 0, io.EOF
+	}
+	n := min(int64(len(p)), r.limit-r.n)
+	for i := range p[:n] {
+		p[i] = ' '
+	}
+	r.n += n
+	return int(n), nil
+}
+
+// TestIdempotencyKeyBodyIsBounded: with an Idempotency-Key the body was
+// read whole (to hash it) before the 1 MiB limit applied; a signed-in
+// user could make the server hold any size in memory. It stops at the
+// limit now.
+func TestIdempotencyKeyBodyIsBounded(t *testing.T) {
+	f := newFixture(t)
+	body := &countingReader{limit: 48 << 20}
+	req := httptest.NewRequest(http.MethodPost, assessmentPath, body)
+	req.Header.Set("Authorization", "Bearer "+f.token)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Idempotency-Key", "tablet-42:form-big1")
+	rec := httptest.NewRecorder()
+	f.handler.ServeHTTP(rec, req)
+	wantProblem(t, rec, http.StatusRequestEntityTooLarge)
+	assert.LessOrEqual(t, body.n, int64(2<<20), "read %d bytes of a 48 MiB body", body.n)
 }

@@ -335,12 +335,8 @@ func (s *Server) approveGrant(c *gin.Context) {
 	if !ok || !s.inSite(c, site.ID) {
 		return
 	}
-	if why := c.GetHeader("X-Khula-Reason"); hiddenInText(why) || len(why) > 500 {
-		var fe fieldErrors
-		fe.add("X-Khula-Reason", "invalid", "X-Khula-Reason must be at most 500 characters, with no control or invisible characters")
-		fe.reject(c, "approval")
-		return
-	}
+	// X-Khula-Reason, the approval's why, was checked with every request's
+	// (checkReasonHeader).
 	ctx := c.Request.Context()
 	g, err := s.Store.Grant(ctx, site.ID, c.Param("id"))
 	if err != nil {

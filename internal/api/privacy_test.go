@@ -323,3 +323,54 @@ func TestRefusedAccessIsAudited(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, rep.OK(), "the entry is part of the chain")
 }
+
+// TestRefusedAccessIsAuditedForEveryCaller: the re-run of the penetration
+// probes found only a practitioner of another school left a "denied" entry;
+// another site's coordinator, ops and an advisor probing a child's record
+// left none. Every 403 on a child's route is audited now, once.
+func TestRefusedAccessIsAuditedForEveryCaller(t *testing.T) {
+	tests := []struct {
+		name string
+		spec users.Spec
+		why  string
+	}{
+		{"another site's coordinator", users.Spec{Username: "coord-moutse", Role: auth.SiteCoordinator, Sites: []string{"moutse"}}, "the child's site is not the caller's"},
+		{"ops", users.Spec{Username: "ops-1", Role: auth.Ops}, "role (ops) cannot use this route"},
+		{"an advisor", users.Spec{Username: "advisor-1", Role: auth.Advisor}, "role (advisor) cannot use this route"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			ctx := context.Background()
+			tok := tokenFor(t, f, tc.spec)
+			wantProblem(t, f.doAs(t, "GET", "/api/v1/children/johannesburg/c-0001", "", "Authorization", "Bearer "+tok), http.StatusForbidden)
+			trail, err := f.store.AuditTrail(ctx, "c-0001", 10)
+			require.NoError(t, err)
+			require.Len(t, trail, 1, "one entry per refusal")
+			assert.Equal(t, store.AuditDenied, trail[0].Action)
+			assert.Equal(t, tc.spec.Username, trail[0].ActorName)
+			assert.Contains(t, trail[0].Why, tc.why)
+		})
+	}
+}
+
+// TestReasonHeaderIsChecked: X-Khula-Reason becomes an audit entry's why;
+// the probes stored a zero-width space, a right-to-left override and a
+// 64 KB reason. Each is refused (422) before anything is read or written.
+func TestReasonHeaderIsChecked(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	openWave3(t, f)
+	require.NoError(t, f.store.RecordStage(ctx, cycle.StageRecord{CycleID: "cycle/johannesburg/3/c-0001", WaveID: "wave/johannesburg/3", SiteID: "johannesburg",
+		SchoolID: "meadowlands", ChildID: "c-0001", Seq: 1, Stage: cycle.StageAssess, At: now}))
+	for _, why := range []string{"preparing the meeting\u200b", "preparing \u202eteem eht", strings.Repeat("a", 501)} {
+		p := wantProblem(t, f.do(t, "GET", "/api/v1/cycles/johannesburg/3/c-0001", "", "X-Khula-Reason", why), http.StatusUnprocessableEntity)
+		require.Len(t, p.Errors, 1)
+		assert.Equal(t, "X-Khula-Reason", p.Errors[0].Field)
+	}
+	trail, err := f.store.AuditTrail(ctx, "c-0001", 10)
+	require.NoError(t, err)
+	assert.Empty(t, trail, "nothing was read, nothing audited")
+	rec := f.do(t, "GET", "/api/v1/cycles/johannesburg/3/c-0001", "", "X-Khula-Reason", "preparing the LLCoP meeting")
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+}

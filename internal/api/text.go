@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+
+	"github.com/gin-gonic/gin"
 )
 
 // maxHiddenErrors bounds the fields hiddenTextFields reports.
@@ -100,4 +102,25 @@ func orBody(path string) string {
 		return "(body)"
 	}
 	return path
+}
+
+// maxReasonHeader bounds X-Khula-Reason, the why of an audit entry.
+const maxReasonHeader = 500
+
+// checkReasonHeader refuses (422) a request whose X-Khula-Reason, which
+// goes into the audit log as the access's why, holds control or invisible
+// characters (a zero-width space, a right-to-left override) or is longer
+// than maxReasonHeader: an audit entry must read as what it says.
+func checkReasonHeader() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		why := c.GetHeader("X-Khula-Reason")
+		if why != "" && (hiddenInText(why) || len(why) > maxReasonHeader) {
+			var fe fieldErrors
+			fe.add("X-Khula-Reason", "invalid", "X-Khula-Reason must be at most %d characters, with no control or invisible characters", maxReasonHeader)
+			fe.reject(c, "request")
+			c.Abort()
+			return
+		}
+		c.Next()
+	}
 }

@@ -116,9 +116,9 @@ func (u *UI) Register(r *gin.Engine) {
 	r.GET("/sw.js", u.serveSW)
 	r.GET("/", u.home)
 	r.GET("/login", u.loginPage)
-	r.POST("/login", u.login)
-	r.POST("/logout", u.page(), u.logout)
-	r.POST("/language", u.page(), u.setLanguage)
+	r.POST("/login", smallForm, u.login)
+	r.POST("/logout", smallForm, u.page(), u.logout)
+	r.POST("/language", smallForm, u.page(), u.setLanguage)
 
 	r.GET("/waves", u.page(auth.ProgrammeManager, auth.SiteCoordinator, auth.Practitioner), u.waves)
 	r.POST("/waves", u.page(auth.ProgrammeManager, auth.SiteCoordinator), u.launchWave)
@@ -591,4 +591,20 @@ func cycleHref(cycleID string) string {
 		return "/"
 	}
 	return fmt.Sprintf("/cycles/%s/%d/%s", ref.Site, ref.Wave, ref.Child)
+}
+
+// maxSmallForm bounds the body of the forms anyone may post before
+// signing in (sign-in, language, sign-out): a few fields each.
+const maxSmallForm = 64 << 10
+
+// smallForm refuses a body larger than maxSmallForm before the form is
+// parsed: without it, a multipart body of any size would be read (in
+// memory, then temporary files) before the sign-in form's token is checked.
+func smallForm(c *gin.Context) {
+	if c.Request.ContentLength > maxSmallForm {
+		c.AbortWithStatus(http.StatusRequestEntityTooLarge)
+		return
+	}
+	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, maxSmallForm)
+	c.Next()
 }
