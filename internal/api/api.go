@@ -145,8 +145,7 @@ func (s *Server) Handler() http.Handler {
 	r.NoRoute(func(c *gin.Context) { problem(c, http.StatusNotFound, "Not found", "no such route") })
 	r.NoMethod(func(c *gin.Context) { problem(c, http.StatusMethodNotAllowed, "Method not allowed", "") })
 
-	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
-	r.GET("/readyz", s.readyz)
+	HealthRoutes(r, s.Ready, s.Logger)
 	if s.Gatherer != nil {
 		// Metrics describe the programme (children per stage and school):
 		// only the ops role reads them, with an API token (a Prometheus
@@ -216,23 +215,4 @@ func (s *Server) accessLog() gin.HandlerFunc {
 		s.Logger.Log(c.Request.Context(), level, "http request", "method", c.Request.Method, "route", route,
 			"status", c.Writer.Status(), "duration", time.Since(start).Round(time.Microsecond))
 	}
-}
-
-func (s *Server) readyz(c *gin.Context) {
-	if s.Ready == nil {
-		c.JSON(http.StatusOK, gin.H{"status": "ready"})
-		return
-	}
-	ctx, cancel := context.WithTimeout(c.Request.Context(), 3*time.Second)
-	defer cancel()
-	if err := s.Ready(ctx); err != nil {
-		// The cause (which dependency, its address) is for the operator's
-		// log, not for whoever can reach the port.
-		if s.Logger != nil {
-			s.Logger.Warn("not ready", "error", err)
-		}
-		problem(c, http.StatusServiceUnavailable, "Not ready", "the database or the engine does not answer; the server log says which")
-		return
-	}
-	c.JSON(http.StatusOK, gin.H{"status": "ready"})
 }

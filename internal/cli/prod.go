@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/khula-cop/khula/internal/api"
 	"github.com/khula-cop/khula/internal/app"
 	"github.com/khula-cop/khula/internal/store"
 )
@@ -238,14 +239,7 @@ func newWorkerCmd(g *globals) *cobra.Command {
 func opsHandler(rt *app.Runtime) http.Handler {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
-	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
-	r.GET("/readyz", func(c *gin.Context) {
-		if err := rt.Ready(c.Request.Context()); err != nil {
-			c.JSON(http.StatusServiceUnavailable, gin.H{"status": "not ready", "error": err.Error()})
-			return
-		}
-		c.JSON(http.StatusOK, gin.H{"status": "ready"})
-	})
+	api.HealthRoutes(r, rt.Ready, rt.Logger)
 	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(rt.Prom, promhttp.HandlerOpts{})))
 	return r
 }
