@@ -85,6 +85,9 @@ func TestRoleRouteMatrix(t *testing.T) {
 		{"GET", "/api/v1/waves/johannesburg/3/report.html", "", []string{"manager", "coord-jhb", "sw-meadowland", "nurse-alex", "advisor"}},
 		{"GET", "/api/v1/waves/johannesburg/3/report.csv", "", []string{"manager", "coord-jhb", "sw-meadowland", "nurse-alex", "advisor"}},
 		{"GET", "/api/v1/exports/research?site=johannesburg&purpose=role+matrix+test", "", []string{"manager"}},
+		// User administration (issue 18): programme managers only.
+		{"GET", "/api/v1/users", "", []string{"manager"}},
+		{"PUT", "/api/v1/users/coord-moutse/scope", `{"sites":["moutse"]}`, []string{"manager"}},
 	}
 	for _, rt := range routes {
 		for who, tok := range tokens {

@@ -189,6 +189,7 @@ func (s *Server) Handler() http.Handler {
 	s.copRoutes(v1)
 	s.reviewRoutes(v1)
 	s.evidenceRoutes(v1)
+	s.userRoutes(v1)
 	if s.Mount != nil {
 		s.Mount(r)
 	}

@@ -260,6 +260,17 @@ func operations() []operation {
 		{method: "GET", path: "/api/v1/access-grants", id: "listAccessGrants", summary: "Break-the-glass grants of a site (last 90 days)", tag: "privacy", roles: planners,
 			params: []obj{queryParam("site", "site ID", obj{"type": "string"}), queryParam("limit", "at most this many (default 100)", obj{"type": "integer", "minimum": 1, "maximum": 1000, "default": 100})},
 			ok:     200, okBody: itemsOf[store.AccessGrant]{}, errors: []int{404, 422}},
+		// User administration (issue 18).
+		{method: "GET", path: "/api/v1/users", id: "listUsers", summary: "Users and what each may see (programme managers)", tag: "users",
+			roles: []auth.Role{auth.ProgrammeManager}, ok: 200, okBody: itemsOf[UserView]{}, errors: []int{503},
+			description: "Username, display name, role, practice and scope (sites and schools) of every user, by username; never a password hash or a token."},
+		{method: "PUT", path: "/api/v1/users/{username}/scope", id: "setUserScope", summary: "Replace the sites and schools a user may see (programme managers)", tag: "users",
+			roles: []auth.Role{auth.ProgrammeManager}, params: []obj{pathParam("username", "the user's username")}, body: scopeRequest{},
+			ok: 200, okBody: UserView{}, okDesc: "the user with the new scope", errors: []int{400, 404, 422, 503},
+			description: "The sites and schools given replace the user's, under the rules of the user's role: a site coordinator needs at least one site, " +
+				"a practitioner one site and at least one school of it, an advisor sites to narrow to (none: every site), a programme manager or ops none. " +
+				"Every unknown site or school is a field error (422) naming it. The change and its audit entry (with X-Khula-Reason, if sent) are written together; " +
+				"the user's sessions and tokens see the new scope on their next request. Sending the same scope again changes nothing, so no Idempotency-Key is taken."},
 	}
 }
 

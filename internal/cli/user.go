@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	osuser "os/user"
 	"strings"
 	"time"
 
@@ -19,7 +20,7 @@ import (
 
 func newUserCmd(g *globals) *cobra.Command {
 	var f connFlags
-	cmd := &cobra.Command{Use: "user", Short: "Add users and give them API tokens"}
+	cmd := &cobra.Command{Use: "user", Short: "Add users, change what they may see and give them API tokens"}
 	f.addStore(cmd.PersistentFlags())
 
 	var spec users.Spec
@@ -106,13 +107,62 @@ func newUserCmd(g *globals) *cobra.Command {
 				return err
 			}
 			for _, u := range all {
-				fmt.Fprintf(g.stdout, "%-20s %-18s %-14s sites=%s schools=%s\n", u.Username, u.Role, u.Practice, u.Sites, u.Schools)
+				fmt.Fprintf(g.stdout, "%-20s %-18s %-14s sites=%s schools=%s\n", u.Username, u.Role, u.Practice, listCell(u.Sites), listCell(u.Schools))
 			}
 			return nil
 		},
 	}
-	cmd.AddCommand(add, token, list)
+
+	var scopeSites, scopeSchools []string
+	var why string
+	scope := &cobra.Command{
+		Use:   "scope USERNAME [--site S ...] [--school S ...]",
+		Short: "Replace the sites and schools a user may see, and print the new scope",
+		Long: "Replace the sites and schools a user may see (the flags given are the whole new scope: a site left out is taken away) " +
+			"and print the new scope. The rules are those of `khula user add` for the user's role: a site coordinator needs at least one --site, " +
+			"a practitioner one --site and at least one --school of it, an advisor --site to narrow (none: every site), " +
+			"a programme manager or ops nothing. The change is written to the audit log with the change itself " +
+			"(it needs the payload keyring, as the audit log does); the user's sessions and tokens see the new scope on their next request.",
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			st, dir, err := openStore(cmd, &f)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			who := "cli"
+			if u, err := osuser.Current(); err == nil {
+				who = "cli:" + u.Username
+			}
+			by := users.Actor{ID: who, Name: who, Role: "operator", Why: why}
+			u, err := users.SetScopeAs(cmd.Context(), st, dir, by, args[0], scopeSites, scopeSchools)
+			var scopeErr *users.ScopeError
+			switch {
+			case errors.Is(err, store.ErrNotFound):
+				return &ExitError{Code: 2, Err: fmt.Errorf("no user %q (khula user list shows them)", args[0])}
+			case errors.As(err, &scopeErr):
+				return &ExitError{Code: 2, Err: err}
+			case err != nil:
+				return &ExitError{Code: 1, Err: err}
+			}
+			fmt.Fprintf(g.stdout, "%s (%s) now sees %s\n", u.Username, u.Role, users.DescribeScope(u))
+			fmt.Fprintf(g.stdout, "sites=%s schools=%s\n", listCell(u.Sites), listCell(u.Schools))
+			return nil
+		},
+	}
+	scope.Flags().StringSliceVar(&scopeSites, "site", nil, "a site the user works at (repeat for several); the sites given replace the user's sites")
+	scope.Flags().StringSliceVar(&scopeSchools, "school", nil, "a school a practitioner works at (repeat for several); the schools given replace the user's schools")
+	scope.Flags().StringVar(&why, "reason", "", "why the scope changes, for the audit log")
+	cmd.AddCommand(add, token, list, scope)
 	return cmd
+}
+
+// listCell shows a list column in `khula user list`: "-" when empty.
+func listCell(v string) string {
+	if v == "" {
+		return "-"
+	}
+	return v
 }
 
 // openStore opens and migrates the database of a user or demo command.

@@ -14,6 +14,7 @@ import (
 	"github.com/khula-cop/khula/internal/auth"
 	"github.com/khula-cop/khula/internal/sitedir"
 	"github.com/khula-cop/khula/internal/store"
+	"github.com/khula-cop/khula/sites"
 )
 
 // Spec describes a user to create.
@@ -29,55 +30,117 @@ type Spec struct {
 	SeesNames bool
 }
 
+// Sites finds a site by ID: the site directory (*sitedir.Directory) or
+// the API's view of it.
+type Sites interface {
+	Site(id string) (*sites.Site, bool)
+}
+
 // Check validates a spec against the sites: every error listed.
-func Check(s Spec, dir *sitedir.Directory) error {
+func Check(s Spec, dir Sites) error {
 	var errs []error
+	for _, p := range problems(s, dir, flagWords) {
+		errs = append(errs, errors.New(p.Message))
+	}
+	return errors.Join(errs...)
+}
+
+// Problem is one reason a spec or a scope was refused.
+type Problem struct {
+	// Field is what is wrong: username, role, sites, schools, practice or
+	// sees_names.
+	Field string
+	// Code is unknown (a site or school not in the directory), required,
+	// not_allowed or invalid.
+	Code string
+	// Value is the site or school at fault, if one is.
+	Value string
+	// Message says what is wrong in words.
+	Message string
+}
+
+// wording picks the words of a message: the CLI's flags (--site) or plain
+// words for the API and the web pages.
+type wording bool
+
+const (
+	flagWords  wording = true
+	plainWords wording = false
+)
+
+func (w wording) say(flags, plain string) string {
+	if w == flagWords {
+		return flags
+	}
+	return plain
+}
+
+// problems lists what is wrong with a spec: the role's rules on sites,
+// schools and practice, and every site and school not in the directory.
+func problems(s Spec, dir Sites, w wording) []Problem {
+	var out []Problem
+	add := func(field, code, value, msg string) {
+		out = append(out, Problem{Field: field, Code: code, Value: value, Message: msg})
+	}
 	if s.Username == "" {
-		errs = append(errs, errors.New("username is required"))
+		add("username", "required", "", "username is required")
 	}
 	if _, err := auth.ParseRole(string(s.Role)); err != nil {
-		errs = append(errs, err)
+		add("role", "invalid", string(s.Role), err.Error())
 	}
 	switch s.Role {
 	case auth.ProgrammeManager, auth.Ops:
 		if len(s.Sites) > 0 || len(s.Schools) > 0 {
-			errs = append(errs, fmt.Errorf("a %s works across all sites: give no --site or --school", s.Role))
+			field := "sites"
+			if len(s.Sites) == 0 {
+				field = "schools"
+			}
+			add(field, "not_allowed", "", fmt.Sprintf(w.say("a %s works across all sites: give no --site or --school",
+				"a %s works across all sites: give no site or school"), s.Role))
 		}
 	case auth.SiteCoordinator:
 		if len(s.Sites) == 0 {
-			errs = append(errs, errors.New("a site coordinator needs at least one --site"))
+			add("sites", "required", "", w.say("a site coordinator needs at least one --site", "a site coordinator needs at least one site"))
 		}
 		if len(s.Schools) > 0 {
-			errs = append(errs, errors.New("a site coordinator works across the site's schools: give no --school"))
+			add("schools", "not_allowed", "", w.say("a site coordinator works across the site's schools: give no --school",
+				"a site coordinator works across the site's schools: give no school"))
 		}
 	case auth.Advisor:
 		if len(s.Schools) > 0 {
-			errs = append(errs, errors.New("an advisor reads whole sites: give no --school (--site narrows to some sites)"))
+			add("schools", "not_allowed", "", w.say("an advisor reads whole sites: give no --school (--site narrows to some sites)",
+				"an advisor reads whole sites: give no school (sites narrow the advisor to some sites; none: every site)"))
 		}
 	case auth.Practitioner:
 		if len(s.Sites) != 1 || len(s.Schools) == 0 {
-			errs = append(errs, errors.New("a practitioner needs one --site and at least one --school"))
+			field := "sites"
+			if len(s.Sites) == 1 {
+				field = "schools"
+			}
+			add(field, "required", "", w.say("a practitioner needs one --site and at least one --school",
+				"a practitioner needs one site and at least one school of it"))
 		}
 		if !slices.Contains(auth.Practices, s.Practice) {
-			errs = append(errs, fmt.Errorf("a practitioner needs --practice, one of %v", auth.Practices))
+			add("practice", "required", s.Practice, fmt.Sprintf(w.say("a practitioner needs --practice, one of %v", "a practitioner needs a practice, one of %v"), auth.Practices))
 		}
 	}
 	for _, id := range s.Sites {
 		site, ok := dir.Site(id)
 		if !ok {
-			errs = append(errs, fmt.Errorf("no site %q", id))
+			add("sites", "unknown", id, fmt.Sprintf("no site %q", id))
 			continue
 		}
 		for _, sc := range s.Schools {
 			if _, ok := site.School(sc); !ok {
-				errs = append(errs, fmt.Errorf("site %s has no school %q", id, sc))
+				add("schools", "unknown", sc, fmt.Sprintf("site %s has no school %q", id, sc))
 			}
 		}
 	}
 	if s.SeesNames && s.Role != auth.Advisor {
-		errs = append(errs, errors.New("--sees-names is for advisors: the other roles' access to names follows their role"))
+		add("sees_names", "not_allowed", "", w.say("--sees-names is for advisors: the other roles' access to names follows their role",
+			"seeing names is for advisors: the other roles' access to names follows their role"))
 	}
-	return errors.Join(errs...)
+	return out
 }
 
 // Create adds a user (with a password when the spec has one).

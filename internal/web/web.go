@@ -156,6 +156,7 @@ func (u *UI) Register(r *gin.Engine) {
 
 	r.GET("/ops", u.page(auth.Ops, auth.ProgrammeManager), u.ops)
 	u.evidenceRoutes(r)
+	u.userRoutes(r)
 }
 
 func (u *UI) serveCSS(c *gin.Context) {
