@@ -22,6 +22,30 @@ type referralRun struct {
 	ref        string
 	automatic  bool
 	dispatched time.Time
+	// saved is the status last written to the app database.
+	saved string
+	// saveLateAck: this run saves a late acknowledgement when it comes
+	// (the "save-late-acknowledgement" version).
+	saveLateAck bool
+}
+
+// awaitOutcome waits up to d for the referral's outcome. A status change
+// meanwhile (a late acknowledgement) is saved at once and the wait goes
+// on until the same end.
+func (r *referralRun) awaitOutcome(ctx workflow.Context, d time.Duration) (bool, error) {
+	if !r.saveLateAck {
+		return workflow.AwaitWithTimeout(ctx, d, func() bool { return r.outcome != "" })
+	}
+	end := workflow.Now(ctx).Add(d)
+	for {
+		ok, err := workflow.AwaitWithTimeout(ctx, until(ctx, end), func() bool { return r.outcome != "" || r.status != r.saved })
+		if err != nil || !ok || r.outcome != "" {
+			return ok, err
+		}
+		if err := r.save(ctx); err != nil {
+			return false, err
+		}
+	}
 }
 
 // Referral dispatches a referral through the site's referral plugin (once,
@@ -84,9 +108,15 @@ func (w *Workflows) Referral(ctx workflow.Context, in cycle.ReferralInput) (cycl
 		}
 	}
 
+	// An acknowledgement after the acknowledgement SLA is saved when it
+	// comes, so the work list shows the referral acknowledged (and the
+	// service is asked for its outcome); before, it was kept only in the
+	// workflow until the referral closed.
+	r.saveLateAck = workflow.GetVersion(ctx, "save-late-acknowledgement", workflow.DefaultVersion, 1) == 1
+
 	// Outcome within the SLA; overdue and escalated past it; unreachable past twice it.
 	deadline := r.dispatched.Add(in.SLA)
-	ok, err = workflow.AwaitWithTimeout(ctx, until(ctx, deadline), func() bool { return r.outcome != "" })
+	ok, err = r.awaitOutcome(ctx, until(ctx, deadline))
 	if err != nil {
 		return cycle.ReferralResult{}, err
 	}
@@ -96,7 +126,7 @@ func (w *Workflows) Referral(ctx workflow.Context, in cycle.ReferralInput) (cycl
 			return cycle.ReferralResult{}, err
 		}
 		r.notify(ctx, "overdue", activities.ToSocialWorker, messages.ReferralOverdue)
-		if ok, err = workflow.AwaitWithTimeout(ctx, in.SLA, func() bool { return r.outcome != "" }); err != nil {
+		if ok, err = r.awaitOutcome(ctx, in.SLA); err != nil {
 			return cycle.ReferralResult{}, err
 		}
 		if !ok {
@@ -132,7 +162,11 @@ func (r *referralRun) save(ctx workflow.Context) error {
 		due := r.dispatched.Add(r.in.SLA)
 		rec.DueAt = &due
 	}
-	return workflow.ExecuteActivity(recordCtx(ctx), a.SaveReferral, rec).Get(ctx, nil)
+	if err := workflow.ExecuteActivity(recordCtx(ctx), a.SaveReferral, rec).Get(ctx, nil); err != nil {
+		return err
+	}
+	r.saved = r.status
+	return nil
 }
 
 // notify sends a message about the referral (see sendNotice).

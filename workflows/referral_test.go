@@ -122,3 +122,47 @@ func TestReferralWithNoServiceClosesAndTellsTheCoordinator(t *testing.T) {
 		t.Errorf("coordinator notifications = %v", got)
 	}
 }
+
+// TestReferralLateAcknowledgementIsSaved: a service that acknowledges after
+// the acknowledgement SLA (day 8 of 5) was kept only in the workflow: the
+// work list showed the referral dispatched until it closed, so nobody asked
+// the service for its outcome and it closed unreachable. The late
+// acknowledgement is saved when it comes now, and the outcome follows.
+func TestReferralLateAcknowledgementIsSaved(t *testing.T) {
+	f := newFixture(t)
+	saved := f.referralRecords()
+	f.env.OnActivity(a.DispatchReferral, mock.Anything, mock.Anything).Return(activities.DispatchOutput{ServiceID: "sassa-jhb", DispatchRef: "d1"}, nil)
+	var ackSavedAt time.Duration
+	f.env.RegisterDelayedCallback(func() {
+		for _, r := range *saved {
+			if r.Status == cycle.ReferralAcknowledged && ackSavedAt == 0 {
+				ackSavedAt = f.env.Now().Sub(startTime)
+			}
+		}
+	}, 9*day)
+	ack := f.referralUpdate(8*day, cycle.UpdateAcknowledge, cycle.AcknowledgeInput{By: "sassa"})
+	done := f.referralUpdate(12*day, cycle.UpdateReferralOutcome, cycle.ReferralOutcomeInput{Outcome: cycle.ReferralCompleted, By: "sassa"})
+	f.env.ExecuteWorkflow(ReferralWorkflowName, referralInput())
+
+	if !ack.accepted || !done.accepted {
+		t.Fatalf("ack %+v, outcome %+v", ack, done)
+	}
+	if ackSavedAt == 0 {
+		t.Fatal("a day after the late acknowledgement the database still did not show it")
+	}
+	var res cycle.ReferralResult
+	if err := f.env.GetWorkflowResult(&res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Outcome != cycle.ReferralCompleted || !res.Overdue {
+		t.Errorf("result = %+v, want completed, overdue (acknowledged late)", res)
+	}
+	var statuses []string
+	for _, r := range *saved {
+		statuses = append(statuses, r.Status)
+	}
+	// created, dispatched, dispatched+overdue (ack SLA passed), acknowledged, completed.
+	if want := []string{"created", "dispatched", "dispatched", "acknowledged", "completed"}; !slices.Equal(statuses, want) {
+		t.Errorf("saved statuses = %v, want %v", statuses, want)
+	}
+}
