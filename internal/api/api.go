@@ -87,7 +87,7 @@ func (s *Server) Wait() {
 	s.background.Wait()
 	// Entries queued by the last attempts above are appended now if the
 	// chain takes them; otherwise they stay queued for the next process.
-	s.drainAuditOutbox()
+	s.drainAuditOutbox(s.Logger)
 }
 
 // stopping is closed when Wait is called.

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"log/slog"
 	"time"
 )
 
@@ -24,10 +25,13 @@ func (s *Server) startAuditDrain() {
 		return
 	}
 	s.drainOnce.Do(func() {
+		// The loop keeps the logger the server had when it started: it
+		// never reads the Server's fields while they may still be set.
+		logger := s.Logger
 		s.background.Add(1)
 		go func() {
 			defer s.background.Done()
-			s.logAuditHead()
+			s.logAuditHead(logger)
 			tick := time.NewTicker(AuditDrainEvery)
 			defer tick.Stop()
 			lastHead := time.Now()
@@ -37,9 +41,9 @@ func (s *Server) startAuditDrain() {
 					return
 				case <-tick.C:
 				}
-				s.drainAuditOutbox()
+				s.drainAuditOutbox(logger)
 				if time.Since(lastHead) >= AuditHeadLogEvery {
-					s.logAuditHead()
+					s.logAuditHead(logger)
 					lastHead = time.Now()
 				}
 			}
@@ -48,7 +52,7 @@ func (s *Server) startAuditDrain() {
 }
 
 // drainAuditOutbox appends every queued entry, a batch at a time.
-func (s *Server) drainAuditOutbox() {
+func (s *Server) drainAuditOutbox(logger *slog.Logger) {
 	if s.Store == nil {
 		return
 	}
@@ -57,13 +61,13 @@ func (s *Server) drainAuditOutbox() {
 		n, err := s.Store.DrainAuditOutbox(ctx, auditDrainBatch)
 		cancel()
 		if err != nil {
-			if s.Logger != nil {
-				s.Logger.Warn("draining the audit outbox failed; the entries stay queued", "error", err)
+			if logger != nil {
+				logger.Warn("draining the audit outbox failed; the entries stay queued", "error", err)
 			}
 			return
 		}
-		if n > 0 && s.Logger != nil {
-			s.Logger.Info("queued audit entries appended to the chain", "entries", n)
+		if n > 0 && logger != nil {
+			logger.Info("queued audit entries appended to the chain", "entries", n)
 		}
 		if n < auditDrainBatch {
 			return
@@ -73,16 +77,16 @@ func (s *Server) drainAuditOutbox() {
 
 // logAuditHead writes the chain's head (entry number and hash, no personal
 // data) to the log.
-func (s *Server) logAuditHead() {
-	if s.Logger == nil {
+func (s *Server) logAuditHead(logger *slog.Logger) {
+	if logger == nil {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	head, err := s.Store.ReadAuditHead(ctx)
 	if err != nil {
-		s.Logger.Warn("reading the audit head failed", "error", err)
+		logger.Warn("reading the audit head failed", "error", err)
 		return
 	}
-	s.Logger.Info("audit head", "seq", head.Seq, "hash", head.Hash, "verify_with", "khula audit verify --head "+head.String())
+	logger.Info("audit head", "seq", head.Seq, "hash", head.Hash, "verify_with", "khula audit verify --head "+head.String())
 }
