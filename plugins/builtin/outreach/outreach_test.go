@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -38,9 +39,13 @@ func TestNextVisit(t *testing.T) {
 
 func TestDigestIsSentOncePerDay(t *testing.T) {
 	jhb, _ := time.LoadLocation("Africa/Johannesburg")
-	now := time.Date(2026, 8, 10, 16, 0, 0, 0, jhb)
+	// The clock is read by the plugin's digest goroutine too (its flush
+	// at start), so it is shared through an atomic pointer.
+	var now atomic.Pointer[time.Time]
+	setNow := func(t time.Time) { now.Store(&t) }
+	setNow(time.Date(2026, 8, 10, 16, 0, 0, 0, jhb))
 	p := New()
-	p.Now = func() time.Time { return now }
+	p.Now = func() time.Time { return *now.Load() }
 	settings, _ := json.Marshal(map[string]any{"chws": []any{map[string]any{"id": "chw-a"}}, "send_at": "17:00", "check_every": "1h"})
 	state := t.TempDir()
 	if err := p.Configure(context.Background(), plugins.Config{SiteID: "moutse", Settings: settings, StateDir: state, Timezone: "Africa/Johannesburg"}); err != nil {
@@ -58,8 +63,8 @@ func TestDigestIsSentOncePerDay(t *testing.T) {
 	if n, err := p.FlushDigests(ctx); err != nil || n != 0 {
 		t.Fatalf("before send_at: sent %d, %v", n, err)
 	}
-	now = time.Date(2026, 8, 10, 17, 30, 0, 0, jhb) // after send_at
-	dispatch("r3")                                  // joins tomorrow's digest
+	setNow(time.Date(2026, 8, 10, 17, 30, 0, 0, jhb)) // after send_at
+	dispatch("r3")                                    // joins tomorrow's digest
 	if n, err := p.FlushDigests(ctx); err != nil || n != 1 {
 		t.Fatalf("after send_at: sent %d, %v", n, err)
 	}
@@ -73,7 +78,7 @@ func TestDigestIsSentOncePerDay(t *testing.T) {
 	if !strings.Contains(string(txt), "cycle/r1") || !strings.Contains(string(txt), "cycle/r2") || strings.Contains(string(txt), "cycle/r3") {
 		t.Errorf("digest of 2026-08-10:\n%s", txt)
 	}
-	now = time.Date(2026, 8, 11, 18, 0, 0, 0, jhb)
+	setNow(time.Date(2026, 8, 11, 18, 0, 0, 0, jhb))
 	if n, _ := p.FlushDigests(ctx); n != 1 {
 		t.Errorf("the next day's digest was not sent")
 	}
