@@ -179,6 +179,7 @@ func fuzzFixture(tb testing.TB, engine *fuzzEngine) (f *fixture, nurse string) {
 	nurse, err = users.NewToken(ctx, st, "nurse-alex", "fuzz", 0)
 	require.NoError(tb, err)
 	f.handler = f.srv.Handler()
+	tb.Cleanup(f.srv.Wait) // the audit drain stops before the store closes
 	return f, nurse
 }
 

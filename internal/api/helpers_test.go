@@ -97,6 +97,10 @@ func newFixture(t *testing.T, opts ...option) *fixture {
 		o(f)
 	}
 	f.handler = f.srv.Handler()
+	// The server's background work (the audit drain) stops before the
+	// store closes and the temporary directory goes (cleanups run last
+	// registered first).
+	t.Cleanup(f.srv.Wait)
 	t.Cleanup(func() { tc.AssertExpectations(t) })
 	return f
 }

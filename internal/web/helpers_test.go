@@ -101,6 +101,7 @@ func newFixture(t *testing.T, compressed bool, opts ...fixtureOption) *fixture {
 	}
 	f := &fixture{t: t, temporal: tc, store: st, dir: dir}
 	f.srv = httptest.NewServer(srv.Handler())
+	t.Cleanup(srv.Wait) // after the HTTP server closes, before the store does
 	t.Cleanup(f.srv.Close)
 	t.Cleanup(func() { tc.AssertExpectations(t) })
 	for name, spec := range people {
